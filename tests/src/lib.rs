@@ -1,0 +1,221 @@
+//! The fixture parity harness: runs every golden case under a fixtures directory
+//! (`keras/*.jsonl`, `series/*.json`, `layers/*.json`, schemas in each family's README) against
+//! rnnlab and reports one line per file plus `parity: N passed, M failed, K skipped`.
+//!
+//! `cargo xtask parity --fixtures DIR` and the `parity` test both run it.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+pub mod keras;
+pub mod layers;
+pub mod series;
+
+/// Why a whole file could not be run.
+#[derive(Debug, thiserror::Error)]
+pub enum HarnessError {
+    /// The fixtures directory is missing or unreadable.
+    #[error("cannot read fixtures directory {path}: {source}")]
+    Dir {
+        /// The directory.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+/// The result of one case.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Output matched.
+    Pass,
+    /// Output differed; the message says where.
+    Fail(String),
+    /// Not run, with the reason.
+    Skip(String),
+}
+
+/// One file's results.
+#[derive(Debug, Clone, Default)]
+pub struct FileReport {
+    /// Path relative to the fixtures directory.
+    pub name: String,
+    /// Case ids with their outcome.
+    pub cases: Vec<(String, Outcome)>,
+    /// Set when the file could not be read or has an unexpected schema.
+    pub error: Option<String>,
+}
+
+impl FileReport {
+    fn count(&self, f: impl Fn(&Outcome) -> bool) -> usize {
+        self.cases.iter().filter(|(_, o)| f(o)).count()
+    }
+    /// Cases that passed.
+    pub fn passed(&self) -> usize {
+        self.count(|o| matches!(o, Outcome::Pass))
+    }
+    /// Cases that failed.
+    pub fn failed(&self) -> usize {
+        self.count(|o| matches!(o, Outcome::Fail(_)))
+    }
+    /// Cases skipped.
+    pub fn skipped(&self) -> usize {
+        self.count(|o| matches!(o, Outcome::Skip(_)))
+    }
+}
+
+impl fmt::Display for FileReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(e) = &self.error {
+            return write!(f, "{}: ERROR {e}", self.name);
+        }
+        write!(
+            f,
+            "{}: {} passed, {} failed, {} skipped",
+            self.name,
+            self.passed(),
+            self.failed(),
+            self.skipped()
+        )?;
+        for (id, o) in &self.cases {
+            match o {
+                Outcome::Fail(m) => write!(f, "\n  FAIL {id}: {m}")?,
+                Outcome::Skip(m) if !m.starts_with(NOT_IMPLEMENTED) => write!(f, "\n  skip {id}: {m}")?,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Prefix of the skip reason for families that rnnlab does not implement yet.
+pub const NOT_IMPLEMENTED: &str = "not implemented yet";
+
+/// The whole run.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// One entry per file (and per unknown family).
+    pub files: Vec<FileReport>,
+}
+
+impl Report {
+    /// Total passed cases.
+    pub fn passed(&self) -> usize {
+        self.files.iter().map(FileReport::passed).sum()
+    }
+    /// Total failed cases.
+    pub fn failed(&self) -> usize {
+        self.files.iter().map(FileReport::failed).sum()
+    }
+    /// Total skipped cases.
+    pub fn skipped(&self) -> usize {
+        self.files.iter().map(FileReport::skipped).sum()
+    }
+    /// Files that could not be read or had an unexpected schema.
+    pub fn file_errors(&self) -> usize {
+        self.files.iter().filter(|f| f.error.is_some()).count()
+    }
+    /// True when nothing failed and every file was readable.
+    pub fn ok(&self) -> bool {
+        self.failed() == 0 && self.file_errors() == 0
+    }
+    /// The closing line, `parity: N passed, M failed, K skipped`.
+    pub fn summary(&self) -> String {
+        format!(
+            "parity: {} passed, {} failed, {} skipped",
+            self.passed(),
+            self.failed(),
+            self.skipped()
+        )
+    }
+    /// The report of one file by its relative name.
+    pub fn file(&self, name: &str) -> Option<&FileReport> {
+        self.files.iter().find(|f| f.name == name)
+    }
+}
+
+/// Runs every case found under `dir`. Families (sub-directories) are `keras`, `series` and
+/// `layers`; anything else is reported as one skipped entry with the reason.
+pub fn run_dir(dir: &Path) -> Result<Report, HarnessError> {
+    let read = |p: &Path| {
+        std::fs::read_dir(p).map_err(|source| HarnessError::Dir {
+            path: p.to_path_buf(),
+            source,
+        })
+    };
+    let mut families: Vec<PathBuf> = read(dir)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    families.sort();
+    let mut report = Report::default();
+    for fam in families {
+        let fam_name = fam
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if !fam.is_dir() {
+            continue; // READMEs and other loose files
+        }
+        let mut files: Vec<PathBuf> = read(&fam)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        files.sort();
+        for file in files {
+            let fname = file
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if fname.ends_with(".md") {
+                continue;
+            }
+            let name = format!("{fam_name}/{fname}");
+            let mut fr = FileReport {
+                name: name.clone(),
+                ..Default::default()
+            };
+            let text = match std::fs::read_to_string(&file) {
+                Ok(t) => t,
+                Err(e) => {
+                    fr.error = Some(format!("unreadable: {e}"));
+                    report.files.push(fr);
+                    continue;
+                }
+            };
+            let result = match fam_name.as_str() {
+                "series" => series::run_file(&fname, &text),
+                "keras" => keras::run_file(&fname, &text),
+                "layers" => layers::run_file(&fname, &text),
+                other => Ok(vec![(
+                    name.clone(),
+                    Outcome::Skip(format!("unknown fixture family {other:?}")),
+                )]),
+            };
+            match result {
+                Ok(cases) => fr.cases = cases,
+                Err(e) => fr.error = Some(e),
+            }
+            report.files.push(fr);
+        }
+    }
+    Ok(report)
+}
+
+/// `|got - want| <= tol * (1 + |want|)` for every element; the message names the first offender.
+pub fn close_slices(what: &str, got: &[f64], want: &[f64], tol: f64) -> Result<(), String> {
+    if got.len() != want.len() {
+        return Err(format!("{what}: {} values, expected {}", got.len(), want.len()));
+    }
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        // Written so that a NaN on either side fails.
+        let within = (g - w).abs() <= tol * (1.0 + w.abs());
+        if !within {
+            return Err(format!("{what}[{i}]: got {g}, want {w}"));
+        }
+    }
+    Ok(())
+}
+
+/// The fixtures directory beside the workspace: `<workspace>/../shared/fixtures`.
+pub fn default_fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("..")
+        .join("shared")
+        .join("fixtures")
+}

@@ -1,0 +1,150 @@
+//! `cargo xtask`: rnnlab's automation as a plain Rust binary (no dependencies).
+//!
+//! Every task that needs Burn runs a workspace binary in the release profile, so tests and
+//! experiments share one optimized build of Burn.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+const HELP: &str = "\
+cargo xtask <task> [args]
+
+Tasks:
+  experiment all|<name>... [--backend flex|ndarray|wgpu|tch] [--epochs N] [--seed S] [--quick] [--out DIR]
+        Rerun the lecture's experiments; results go to docs/results/<backend>/ (or DIR).
+  experiment --list
+        List the experiments.
+  parity [--fixtures DIR] [--verbose]
+        Run every golden fixture case under DIR (default ../shared/fixtures) and print
+        `parity: N passed, M failed, K skipped`; exits non-zero on any failure.
+  help  Print this help.
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some((task, rest)) = args.split_first() else {
+        print!("{HELP}");
+        return ExitCode::SUCCESS;
+    };
+    let result = match task.as_str() {
+        "experiment" | "experiments" => experiment(rest),
+        "parity" => parity(rest),
+        "help" | "-h" | "--help" => {
+            print!("{HELP}");
+            Ok(())
+        }
+        other => Err(format!("unknown task {other:?}\n\n{HELP}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
+}
+
+fn cargo() -> Command {
+    let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    c.current_dir(workspace_root());
+    c
+}
+
+/// Makes a user-given path absolute against the directory xtask was started from.
+fn absolute(p: &str) -> Result<String, String> {
+    let path = Path::new(p);
+    let abs = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir().map_err(|e| e.to_string())?.join(path)
+    };
+    Ok(abs.to_string_lossy().into_owned())
+}
+
+fn run(mut cmd: Command) -> Result<(), String> {
+    let status = cmd.status().map_err(|e| format!("could not start cargo: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("command failed ({status})"))
+    }
+}
+
+fn parity(args: &[String]) -> Result<(), String> {
+    let mut pass = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--fixtures" => {
+                let dir = it.next().ok_or("--fixtures needs a directory")?;
+                pass.push("--fixtures".to_string());
+                pass.push(absolute(dir)?);
+            }
+            "-v" | "--verbose" => pass.push(a.clone()),
+            other => return Err(format!("parity: unknown argument {other:?}")),
+        }
+    }
+    let mut cmd = cargo();
+    cmd.args([
+        "run",
+        "--quiet",
+        "--release",
+        "-p",
+        "rnnlab-conformance",
+        "--bin",
+        "parity",
+        "--",
+    ])
+    .args(pass);
+    run(cmd).map_err(|_| "parity failed (see the lines above)".to_string())
+}
+
+fn experiment(args: &[String]) -> Result<(), String> {
+    let mut backend = "flex".to_string();
+    let mut pass = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--backend" => backend = it.next().ok_or("--backend needs a value")?.clone(),
+            "--out" => {
+                pass.push(a.clone());
+                pass.push(absolute(it.next().ok_or("--out needs a directory")?)?);
+            }
+            "--epochs" | "--seed" => {
+                pass.push(a.clone());
+                pass.push(it.next().ok_or(format!("{a} needs a value"))?.clone());
+            }
+            _ => pass.push(a.clone()),
+        }
+    }
+    let mut cmd = cargo();
+    cmd.args(["run", "--release", "-p", "rnnlab-experiments"]);
+    match backend.as_str() {
+        // The default features are flex: the same build as the tests, so Burn is compiled once.
+        "flex" => {}
+        "ndarray" | "wgpu" | "tch" => {
+            cmd.args(["--no-default-features", "--features", &backend]);
+        }
+        other => {
+            return Err(format!(
+                "unknown backend {other:?}: expected flex, ndarray, wgpu or tch"
+            ));
+        }
+    }
+    if backend == "tch" && std::env::var_os("LIBTORCH").is_none() && std::env::var_os("LIBTORCH_USE_PYTORCH").is_none()
+    {
+        eprintln!(
+            "xtask: the tch backend needs libtorch. Install PyTorch 2.9.0 (`pip install torch==2.9.0`) and set \
+             LIBTORCH_USE_PYTORCH=1 (or LIBTORCH=<dir>); see README.md."
+        );
+    }
+    cmd.args(["--", "--backend", &backend]).args(pass);
+    run(cmd)
+}
