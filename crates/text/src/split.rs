@@ -1,0 +1,180 @@
+//! Turning a text into tokens: Keras's `text_to_word_sequence` and the opt-in Unicode splitters.
+
+use unicode_segmentation::UnicodeSegmentation;
+
+use crate::TextError;
+
+/// Keras's default `filters`: ``!"#$%&()*+,-./:;<=>?@[\]^_`{|}~`` plus tab and newline.
+pub const DEFAULT_FILTERS: &str = "!\"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n";
+
+/// A set of filter code points, fast for ASCII.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct FilterSet {
+    ascii: [bool; 128],
+    other: Vec<char>,
+}
+
+impl FilterSet {
+    pub(crate) fn new(filters: &str) -> Self {
+        let mut ascii = [false; 128];
+        let mut other: Vec<char> = Vec::new();
+        for c in filters.chars() {
+            if c.is_ascii() {
+                ascii[c as usize] = true;
+            } else {
+                other.push(c);
+            }
+        }
+        other.sort_unstable();
+        other.dedup();
+        Self { ascii, other }
+    }
+
+    #[inline]
+    pub(crate) fn contains(&self, c: char) -> bool {
+        if c.is_ascii() {
+            self.ascii[c as usize]
+        } else {
+            self.other.binary_search(&c).is_ok()
+        }
+    }
+}
+
+/// Python's `str.lower()`: full Unicode lowercasing with the context-dependent final sigma.
+///
+/// ```
+/// assert_eq!(rnnlab_text::python_lower("ΟΔΟΣ ΟΔΟΣ.ΑΒ"), "οδος οδοσ.αβ");
+/// assert_eq!(rnnlab_text::python_lower("İ").chars().count(), 2);
+/// ```
+pub fn python_lower(text: &str) -> String {
+    if text.is_ascii() {
+        text.to_ascii_lowercase()
+    } else {
+        text.to_lowercase()
+    }
+}
+
+/// Splits `text` as Keras does after lowering: every filter character becomes the `split` string
+/// (one pass, like `str.translate`), the result is split on `split`, empty pieces are dropped.
+/// Calls `emit` for each token.
+pub(crate) fn keras_split(
+    text: &str,
+    filters: &FilterSet,
+    split: &str,
+    mut emit: impl FnMut(&str),
+) -> Result<(), TextError> {
+    let mut sep_chars = split.chars();
+    match (sep_chars.next(), sep_chars.next()) {
+        (None, _) => Err(TextError::EmptySeparator),
+        // One-character separator: a filter character and the separator split alike, so one pass
+        // over the text with no intermediate string gives the same tokens.
+        (Some(sep), None) => {
+            let mut start = 0;
+            for (i, c) in text.char_indices() {
+                if c == sep || filters.contains(c) {
+                    if i > start {
+                        emit(&text[start..i]);
+                    }
+                    start = i + c.len_utf8();
+                }
+            }
+            if text.len() > start {
+                emit(&text[start..]);
+            }
+            Ok(())
+        }
+        // Longer separators: materialise the translated text, because an inserted separator can
+        // overlap a neighbouring one (split "aa": "xa!" becomes "xaaa" and splits as "x", "a").
+        _ => {
+            let mut translated = String::with_capacity(text.len());
+            for c in text.chars() {
+                if filters.contains(c) {
+                    translated.push_str(split);
+                } else {
+                    translated.push(c);
+                }
+            }
+            translated.split(split).filter(|t| !t.is_empty()).for_each(emit);
+            Ok(())
+        }
+    }
+}
+
+/// Keras's `text_to_word_sequence(text, filters, lower, split)`.
+///
+/// ```
+/// use rnnlab_text::{text_to_word_sequence, DEFAULT_FILTERS};
+/// let words = text_to_word_sequence("Hello, World! It's me.", DEFAULT_FILTERS, true, " ")?;
+/// assert_eq!(words, ["hello", "world", "it's", "me"]);
+/// // A multi-character split string; filtered characters become the separator first.
+/// assert_eq!(text_to_word_sequence("one!two<>three", DEFAULT_FILTERS, true, "<>")?, ["one", "two", "three"]);
+/// # Ok::<(), rnnlab_text::TextError>(())
+/// ```
+pub fn text_to_word_sequence(text: &str, filters: &str, lower: bool, split: &str) -> Result<Vec<String>, TextError> {
+    let lowered;
+    let text = if lower {
+        lowered = python_lower(text);
+        lowered.as_str()
+    } else {
+        text
+    };
+    let mut out = Vec::new();
+    keras_split(text, &FilterSet::new(filters), split, |t| out.push(t.to_string()))?;
+    Ok(out)
+}
+
+/// How a tokenizer turns a string text into tokens.
+///
+/// [`SplitMode::Keras`] is the default and is exact; the others are rnnlab extensions.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SplitMode {
+    /// Keras: filters become the `split` string, then split on it (or code points when `char_level`).
+    #[default]
+    Keras,
+    /// Unicode word boundaries (UAX #29) after lowering; `filters` still removes characters.
+    /// Punctuation-only segments are dropped. Good for text without spaces between all words.
+    UnicodeWords,
+    /// Character level by extended grapheme cluster (a ZWJ emoji or a decomposed Hangul syllable
+    /// is one token) instead of Keras's code points.
+    Graphemes,
+}
+
+pub(crate) fn unicode_words(text: &str, filters: &FilterSet, mut emit: impl FnMut(&str)) {
+    for w in text.unicode_words() {
+        if w.chars().any(|c| filters.contains(c)) {
+            let kept: String = w.chars().filter(|&c| !filters.contains(c)).collect();
+            if !kept.is_empty() {
+                emit(&kept);
+            }
+        } else {
+            emit(w);
+        }
+    }
+}
+
+pub(crate) fn graphemes(text: &str, emit: impl FnMut(&str)) {
+    text.graphemes(true).for_each(emit);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlapping_multichar_separator_matches_python() {
+        // Python: "xa!".translate({ord('!'): 'aa'}) == "xaaa"; "xaaa".split("aa") == ['x', 'a']
+        let f = FilterSet::new("!");
+        let mut got = Vec::new();
+        keras_split("xa!", &f, "aa", |t| got.push(t.to_string())).unwrap();
+        assert_eq!(got, ["x", "a"]);
+    }
+
+    #[test]
+    fn single_char_fast_path_keeps_unfiltered_whitespace() {
+        let f = FilterSet::new(DEFAULT_FILTERS);
+        let mut got = Vec::new();
+        keras_split("a\u{a0}b  c\rd", &f, " ", |t| got.push(t.to_string())).unwrap();
+        assert_eq!(got, ["a\u{a0}b", "c\rd"]);
+    }
+}
