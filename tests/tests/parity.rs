@@ -30,7 +30,11 @@ fn series_family_passes_completely() {
 fn keras_family_skips_only_documented_deviations() {
     let report = run_dir(&default_fixtures_dir()).expect("fixtures");
     let mut passed = 0;
-    for name in ["keras/tokenizer.jsonl", "keras/pad_sequences.jsonl", "keras/text_functions.jsonl"] {
+    for name in [
+        "keras/tokenizer.jsonl",
+        "keras/pad_sequences.jsonl",
+        "keras/text_functions.jsonl",
+    ] {
         let f = report.file(name).unwrap_or_else(|| panic!("{name} missing"));
         assert!(f.error.is_none() && f.failed() == 0, "{f}");
         passed += f.passed();

@@ -1,1 +1,109 @@
-fn main() {}
+//! fit_on_texts + texts_to_sequences + pad_sequences(maxlen=40) on a generated corpus of
+//! 100 000 documents (mixed Hangul/Latin, 5–40 words each, skewed word frequencies).
+//!
+//! `benches/keras_corpus.py` builds the same corpus (same generator) and times
+//! keras_preprocessing 1.1.2 on it; when `python3` with that package is present this benchmark
+//! runs it and prints the ratio. Measured on the project's 2-core machine: see the closing note of
+//! the text issue and `cargo bench -p rnnlab-text`.
+use std::process::Command;
+use std::time::Instant;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use rnnlab_text::{PadOptions, Tokenizer, pad_sequences};
+
+/// The corpus generator shared with `keras_corpus.py` (a 64-bit LCG; both sides use it verbatim).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+}
+
+fn corpus(docs: usize) -> Vec<String> {
+    let mut rng = Lcg(20261127);
+    let pool: Vec<String> = (0..5000)
+        .map(|i| {
+            if i % 2 == 0 {
+                let n = 2 + rng.next() % 3;
+                (0..n)
+                    .map(|_| char::from_u32(0xAC00 + (rng.next() % 11172) as u32).unwrap())
+                    .collect()
+            } else {
+                let n = 3 + rng.next() % 6;
+                (0..n)
+                    .map(|_| {
+                        let c = (b'a' + (rng.next() % 26) as u8) as char;
+                        if rng.next() % 5 == 0 { c.to_ascii_uppercase() } else { c }
+                    })
+                    .collect()
+            }
+        })
+        .collect();
+    (0..docs)
+        .map(|_| {
+            let n = 5 + rng.next() % 36;
+            let mut doc = String::new();
+            for k in 0..n {
+                let idx = ((rng.next() % 5000) * (rng.next() % 5000) / 5000) as usize;
+                if k > 0 {
+                    doc.push(' ');
+                }
+                doc.push_str(&pool[idx]);
+                match rng.next() % 10 {
+                    0 => doc.push(','),
+                    1 => doc.push('.'),
+                    _ => {}
+                }
+            }
+            doc
+        })
+        .collect()
+}
+
+fn pipeline(texts: &[String]) -> usize {
+    let mut tok = Tokenizer::default();
+    tok.fit_on_texts(texts).unwrap();
+    let seqs = tok.texts_to_sequences_par(texts).unwrap();
+    let padded = pad_sequences(&seqs, &PadOptions::default().maxlen(40)).unwrap();
+    padded.data.len()
+}
+
+fn bench(c: &mut Criterion) {
+    let texts = corpus(100_000);
+    let mut group = c.benchmark_group("text");
+    group.sample_size(10);
+    group.bench_function("fit+texts_to_sequences+pad_sequences, 100k docs", |b| {
+        b.iter(|| pipeline(&texts))
+    });
+    group.finish();
+
+    let start = Instant::now();
+    let reps = 5;
+    for _ in 0..reps {
+        std::hint::black_box(pipeline(&texts));
+    }
+    let ours = start.elapsed().as_secs_f64() / reps as f64;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/keras_corpus.py");
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    match Command::new(&python).arg(script).output() {
+        Ok(o) if o.status.success() => {
+            let text = String::from_utf8_lossy(&o.stdout);
+            match text.trim().lines().last().and_then(|l| l.trim().parse::<f64>().ok()) {
+                Some(keras) => println!(
+                    "rnnlab {ours:.3} s, keras_preprocessing {keras:.3} s: {:.1}x faster",
+                    keras / ours
+                ),
+                None => println!("rnnlab {ours:.3} s; could not read the Keras timing: {text}"),
+            }
+        }
+        _ => println!("rnnlab {ours:.3} s; keras_preprocessing not available ({python} {script})"),
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -135,7 +135,7 @@ impl<T> Padded<T> {
 fn pad_core<T: Clone>(
     n: usize,
     features: usize,
-    row: impl Fn(usize) -> Vec<T>,
+    row: impl Fn(usize, &mut Vec<T>),
     lens: &[usize],
     opts: &PadOptions<T>,
 ) -> Result<Padded<T>, TextError> {
@@ -147,13 +147,15 @@ fn pad_core<T: Clone>(
     let w = cols * features;
     let mut data = vec![opts.value.clone(); n * w];
     let mut lengths = Vec::with_capacity(n);
+    let mut values = Vec::new();
     for (i, &len) in lens.iter().enumerate() {
         let keep = len.min(cols);
         lengths.push(keep);
         if keep == 0 {
             continue;
         }
-        let values = row(i);
+        values.clear();
+        row(i, &mut values);
         let kept = match opts.truncating {
             Side::Pre => &values[(len - keep) * features..],
             Side::Post => &values[..keep * features],
@@ -189,7 +191,13 @@ fn pad_core<T: Clone>(
 /// ```
 pub fn pad_sequences<T: Clone, S: AsRef<[T]>>(sequences: &[S], opts: &PadOptions<T>) -> Result<Padded<T>, TextError> {
     let lens: Vec<usize> = sequences.iter().map(|s| s.as_ref().len()).collect();
-    pad_core(sequences.len(), 1, |i| sequences[i].as_ref().to_vec(), &lens, opts)
+    pad_core(
+        sequences.len(),
+        1,
+        |i, out| out.extend_from_slice(sequences[i].as_ref()),
+        &lens,
+        opts,
+    )
 }
 
 /// `pad_sequences` for sequences whose timesteps are vectors (a 3-D result). Every timestep must
@@ -223,12 +231,7 @@ where
         }
     }
     let lens: Vec<usize> = sequences.iter().map(|s| s.as_ref().len()).collect();
-    let row = |i: usize| {
-        sequences[i]
-            .as_ref()
-            .iter()
-            .flat_map(|v| v.as_ref().iter().cloned())
-            .collect()
-    };
+    let row =
+        |i: usize, out: &mut Vec<T>| out.extend(sequences[i].as_ref().iter().flat_map(|v| v.as_ref().iter().cloned()));
     pad_core(sequences.len(), features, row, &lens, opts)
 }

@@ -45,12 +45,31 @@ impl FilterSet {
 /// ```
 /// assert_eq!(rnnlab_text::python_lower("ΟΔΟΣ ΟΔΟΣ.ΑΒ"), "οδος οδοσ.αβ");
 /// assert_eq!(rnnlab_text::python_lower("İ").chars().count(), 2);
+/// assert_eq!(rnnlab_text::python_lower("나는 Rust를"), "나는 rust를");
 /// ```
 pub fn python_lower(text: &str) -> String {
-    if text.is_ascii() {
-        text.to_ascii_lowercase()
+    let mut out = String::new();
+    python_lower_into(text, &mut out);
+    out
+}
+
+/// Code points with no case mapping that are common in this crate's users' text (Hangul, kana,
+/// CJK ideographs and punctuation): lowering can copy them without the Unicode tables.
+#[inline]
+fn is_caseless_fast(c: char) -> bool {
+    matches!(c as u32, 0x1100..=0x11FF | 0x3000..=0x30FF | 0x3130..=0x318F | 0x4E00..=0x9FFF | 0xAC00..=0xD7A3)
+}
+
+/// [`python_lower`] into a reused buffer.
+pub(crate) fn python_lower_into(text: &str, out: &mut String) {
+    out.clear();
+    if text.chars().all(|c| c.is_ascii() || is_caseless_fast(c)) {
+        out.push_str(text);
+        out.make_ascii_lowercase();
     } else {
-        text.to_lowercase()
+        // Anything else goes through std, which applies the final-sigma rule over the whole
+        // text exactly as Python does.
+        out.push_str(&text.to_lowercase());
     }
 }
 
@@ -68,6 +87,25 @@ pub(crate) fn keras_split(
         (None, _) => Err(TextError::EmptySeparator),
         // One-character separator: a filter character and the separator split alike, so one pass
         // over the text with no intermediate string gives the same tokens.
+        // ASCII separator and ASCII filters: scan bytes; UTF-8 continuation and lead bytes are
+        // >= 0x80 and never match.
+        (Some(sep), None) if sep.is_ascii() && filters.other.is_empty() => {
+            let bytes = text.as_bytes();
+            let sep = sep as u8;
+            let mut start = 0;
+            for (i, &b) in bytes.iter().enumerate() {
+                if b < 0x80 && (b == sep || filters.ascii[b as usize]) {
+                    if i > start {
+                        emit(&text[start..i]);
+                    }
+                    start = i + 1;
+                }
+            }
+            if bytes.len() > start {
+                emit(&text[start..]);
+            }
+            Ok(())
+        }
         (Some(sep), None) => {
             let mut start = 0;
             for (i, c) in text.char_indices() {

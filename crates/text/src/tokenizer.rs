@@ -4,7 +4,7 @@ use indexmap::IndexMap;
 use rustc_hash::FxBuildHasher;
 use serde::{Deserialize, Serialize};
 
-use crate::split::{FilterSet, graphemes, keras_split, python_lower, unicode_words};
+use crate::split::{FilterSet, graphemes, keras_split, python_lower_into, unicode_words};
 use crate::{AsText, DEFAULT_FILTERS, SplitMode, TextError, TextRef, WordId};
 
 pub(crate) type FxIndexMap<K, V> = IndexMap<K, V, FxBuildHasher>;
@@ -280,7 +280,7 @@ impl Tokenizer {
             TextRef::Tokens(tokens) => {
                 for t in tokens {
                     if c.lower {
-                        *buf = python_lower(t);
+                        python_lower_into(t, buf);
                         emit(buf);
                     } else {
                         emit(t);
@@ -290,7 +290,7 @@ impl Tokenizer {
             }
             TextRef::Raw(s) => {
                 let s = if c.lower {
-                    *buf = python_lower(s);
+                    python_lower_into(s, buf);
                     buf.as_str()
                 } else {
                     s
