@@ -60,10 +60,37 @@ fn is_caseless_fast(c: char) -> bool {
     matches!(c as u32, 0x1100..=0x11FF | 0x3000..=0x30FF | 0x3130..=0x318F | 0x4E00..=0x9FFF | 0xAC00..=0xD7A3)
 }
 
+/// Whether lowering `text` only needs ASCII lowercasing: every non-ASCII code point is one of
+/// the caseless blocks above. Scans bytes; 3-byte sequences led by 0xE4–0xE9 (U+4000–U+9FFF, CJK)
+/// or 0xEB–0xED (U+B000–U+DFFF, Hangul) are skipped without decoding.
+fn only_ascii_case(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        // Skip ASCII eight bytes at a time.
+        if let Some(chunk) = bytes.get(i..i + 8) {
+            let word = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+            if word & 0x8080_8080_8080_8080 == 0 {
+                i += 8;
+                continue;
+            }
+        }
+        match bytes[i] {
+            0x00..=0x7F => i += 1,
+            0xE4..=0xE9 | 0xEB..=0xED => i += 3,
+            _ => match text[i..].chars().next() {
+                Some(c) if is_caseless_fast(c) => i += c.len_utf8(),
+                _ => return false,
+            },
+        }
+    }
+    true
+}
+
 /// [`python_lower`] into a reused buffer.
 pub(crate) fn python_lower_into(text: &str, out: &mut String) {
     out.clear();
-    if text.chars().all(|c| c.is_ascii() || is_caseless_fast(c)) {
+    if only_ascii_case(text) {
         out.push_str(text);
         out.make_ascii_lowercase();
     } else {
@@ -198,6 +225,13 @@ pub(crate) fn graphemes(text: &str, emit: impl FnMut(&str)) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fast_lowering_agrees_with_std() {
+        for t in ["Hello 세계", "ÀB", "ΣΑΣ", "中文ABC", "ꙀA", "가힣\u{d7b0}Z", "ǅ", "\u{a000}A"] {
+            assert_eq!(python_lower(t), t.to_lowercase(), "{t}");
+        }
+    }
 
     #[test]
     fn overlapping_multichar_separator_matches_python() {
