@@ -18,4 +18,70 @@ pub enum LayersError {
         /// The cargo feature that enables it.
         feature: &'static str,
     },
+    /// An input, state, mask or weight with the wrong shape.
+    #[error("{what}: expected shape {expected}, got {got:?}")]
+    Shape {
+        /// What was checked (`"SimpleRNN input"`, `"LSTM initial state 1"`, …).
+        what: String,
+        /// The expected shape, in words (`[batch, time, 3]`).
+        expected: String,
+        /// The shape given.
+        got: Vec<usize>,
+    },
+    /// The wrong number of initial states or weight arrays.
+    #[error("{what}: expected {expected}, got {got}")]
+    Count {
+        /// What was counted.
+        what: String,
+        /// How many were expected.
+        expected: usize,
+        /// How many were given.
+        got: usize,
+    },
+    /// A layer configuration that cannot work (zero units, a rate outside `[0, 1)`, …).
+    #[error("invalid {what}: {why}")]
+    Config {
+        /// The parameter.
+        what: String,
+        /// Why it is invalid and what to use instead.
+        why: String,
+    },
+    /// A layer or activation name rnnlab does not implement.
+    #[error("unsupported {kind} {name:?}; supported: {supported}")]
+    Unsupported {
+        /// `"layer"` or `"activation"`.
+        kind: &'static str,
+        /// The name given.
+        name: String,
+        /// What is supported.
+        supported: &'static str,
+    },
+    /// The layer needs an input of another kind (token ids vs floats, rank 2 vs 3).
+    #[error("{layer} cannot take {got}: {hint}")]
+    InputKind {
+        /// The layer.
+        layer: String,
+        /// What it was given.
+        got: String,
+        /// What to do.
+        hint: String,
+    },
+    /// Saving or loading weights failed.
+    #[error("weights file {path}: {message}")]
+    Io {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+impl LayersError {
+    pub(crate) fn shape(what: impl Into<String>, expected: impl Into<String>, got: &[usize]) -> Self {
+        LayersError::Shape {
+            what: what.into(),
+            expected: expected.into(),
+            got: got.to_vec(),
+        }
+    }
 }

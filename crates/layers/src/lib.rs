@@ -1,23 +1,66 @@
 //! # rnnlab-layers
 //!
-//! Keras-compatible recurrent layers on Burn 0.22. This first release provides the run-time
-//! backend choice shared by every rnnlab crate; the layers themselves (SimpleRNN, LSTM, GRU,
-//! Bidirectional, …) are tracked by the layers issue.
+//! Keras-compatible recurrent layers on Burn 0.22, with outputs and gradients equal to Keras 3:
+//! weights in Keras's layout (`kernel [in, k·u]`, `recurrent_kernel [u, k·u]`, one bias; GRU
+//! `[2, 3u]` with `reset_after`), Keras's initializers and parameter counts, and Keras's sequence
+//! semantics (masks, `go_backwards`, per-sequence dropout masks).
+//!
+//! - [`Cell`] is one time step; [`Rnn`] drives any cell over time; [`Bidirectional`] wraps it.
+//! - Cells: [`SimpleRnnCell`], [`LstmCell`], [`GruCell`], and the lecture's
+//!   [`LayerNormSimpleRnnCell`] (written the way a user writes their own cell).
+//! - Neighbours: [`Dense`] (also `TimeDistributed`), [`Embedding`] (`mask_zero`),
+//!   [`LayerNormalization`], [`BatchNormalization`], [`Sequential`] with `summary()`.
+//! - [`Backend`] picks flex / ndarray / wgpu / tch at run time; the same model code runs on all.
 //!
 //! ```
-//! use rnnlab_layers::Backend;
+//! use rnnlab_layers::{Backend, DenseConfig, Layer, Sequential, SimpleRnnConfig};
 //! use rnnlab_layers::burn::tensor::Tensor;
 //!
 //! let device = Backend::Flex.device()?;
-//! let x = Tensor::<2>::ones([2, 3], &device);
-//! assert_eq!(x.sum().into_scalar::<f32>(), 6.0);
+//! // keras.models.Sequential([SimpleRNN(20, return_sequences=True), SimpleRNN(20, return_sequences=True), SimpleRNN(1)])
+//! let model = Sequential::new(vec![
+//!     Layer::SimpleRnn(SimpleRnnConfig::new(1, 20).with_return_sequences(true).init(&device)?),
+//!     Layer::SimpleRnn(SimpleRnnConfig::new(20, 20).with_return_sequences(true).init(&device)?),
+//!     Layer::SimpleRnn(SimpleRnnConfig::new(20, 1).init(&device)?),
+//! ]);
+//! assert_eq!(model.param_count(), 440 + 820 + 22);
+//! let y = model.forward1(Tensor::<3>::zeros([32, 50, 1], &device).into())?;
+//! assert_eq!(y.dims(), [32, 1]);
 //! # Ok::<(), rnnlab_layers::LayersError>(())
 //! ```
 #![warn(missing_docs)]
 
+mod activation;
 mod backend;
+mod bidirectional;
+mod cell;
+mod dense;
+mod embedding;
 mod error;
+mod gru;
+mod init;
+mod keras;
+mod layer_norm_rnn;
+mod lstm;
+mod norm;
+mod rnn;
+mod sequential;
+mod simple_rnn;
+mod tensor;
 
+pub use activation::Activation;
 pub use backend::Backend;
+pub use bidirectional::{Bidirectional, BidirectionalOutput, MergeMode};
 pub use burn;
+pub use cell::{Cell, project_gates, recurrent_gates};
+pub use dense::{Dense, DenseConfig};
+pub use embedding::{Embedding, EmbeddingConfig};
 pub use error::LayersError;
+pub use gru::{GruCell, GruConfig};
+pub use layer_norm_rnn::{LayerNormSimpleRnnCell, layer_norm};
+pub use lstm::{LstmCell, LstmConfig};
+pub use norm::{BatchNormalization, BatchNormalizationConfig, LayerNormalization, LayerNormalizationConfig};
+pub use rnn::{Rnn, RnnOptions, RnnOutput};
+pub use sequential::{Flatten, Input, Layer, LayerOutput, Sequential};
+pub use simple_rnn::{SimpleRnnCell, SimpleRnnConfig};
+pub use tensor::{AnyTensor, KerasArray};

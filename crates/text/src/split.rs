@@ -228,7 +228,16 @@ mod tests {
 
     #[test]
     fn fast_lowering_agrees_with_std() {
-        for t in ["Hello 세계", "ÀB", "ΣΑΣ", "中文ABC", "ꙀA", "가힣\u{d7b0}Z", "ǅ", "\u{a000}A"] {
+        for t in [
+            "Hello 세계",
+            "ÀB",
+            "ΣΑΣ",
+            "中文ABC",
+            "ꙀA",
+            "가힣\u{d7b0}Z",
+            "ǅ",
+            "\u{a000}A",
+        ] {
             assert_eq!(python_lower(t), t.to_lowercase(), "{t}");
         }
     }

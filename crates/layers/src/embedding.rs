@@ -1,0 +1,88 @@
+//! Keras `Embedding` with `mask_zero`.
+
+use burn::config::Config;
+use burn::module::{Module, Param};
+use burn::tensor::{Bool, Device, Int, Tensor};
+
+use crate::tensor::expect_arrays;
+use crate::{AnyTensor, KerasArray, LayersError, init};
+
+/// Keras `Embedding(input_dim, output_dim, mask_zero)`: `out[b, t] = embeddings[ids[b, t]]`,
+/// initialized U(−0.05, 0.05). With `mask_zero`, id 0 is padding: [`Embedding::mask`] marks it
+/// and the recurrent layers skip it.
+#[derive(Module, Debug)]
+pub struct Embedding {
+    /// `embeddings [input_dim, output_dim]`.
+    pub embeddings: Param<Tensor<2>>,
+    /// Whether id 0 means padding.
+    pub mask_zero: bool,
+}
+
+/// Config of [`Embedding`].
+///
+/// ```
+/// use rnnlab_layers::{Backend, EmbeddingConfig};
+/// let emb = EmbeddingConfig::new(100, 3).init(&Backend::Flex.device()?);
+/// assert_eq!(emb.param_count(), 300); // the lecture's Embedding summary
+/// # Ok::<(), rnnlab_layers::LayersError>(())
+/// ```
+#[derive(Config, Debug)]
+pub struct EmbeddingConfig {
+    /// Vocabulary size (ids are `0..input_dim`).
+    pub input_dim: usize,
+    /// Vector size.
+    pub output_dim: usize,
+    /// Treat id 0 as padding. Default `false`.
+    #[config(default = false)]
+    pub mask_zero: bool,
+}
+
+impl EmbeddingConfig {
+    /// The layer.
+    pub fn init(&self, device: &Device) -> Embedding {
+        Embedding {
+            embeddings: init::uniform_005(self.input_dim, self.output_dim, device),
+            mask_zero: self.mask_zero,
+        }
+    }
+}
+
+impl Embedding {
+    /// `[batch, time]` ids → `[batch, time, output_dim]`. Ids outside the vocabulary are an error.
+    pub fn forward(&self, ids: Tensor<2, Int>) -> Result<Tensor<3>, LayersError> {
+        let [b, t] = ids.dims();
+        let [n, d] = self.embeddings.dims();
+        let flat = ids.reshape([b * t]);
+        let max = flat.clone().max().into_scalar::<i64>();
+        let min = flat.clone().min().into_scalar::<i64>();
+        if b * t > 0 && (min < 0 || max >= n as i64) {
+            return Err(LayersError::Config {
+                what: "Embedding ids".into(),
+                why: format!("ids must lie in 0..{n}, found {min}..={max}"),
+            });
+        }
+        Ok(self.embeddings.val().select(0, flat).reshape([b, t, d]))
+    }
+
+    /// `ids != 0` when `mask_zero`, else `None`.
+    pub fn mask(&self, ids: &Tensor<2, Int>) -> Option<Tensor<2, Bool>> {
+        self.mask_zero.then(|| ids.clone().not_equal_elem(0))
+    }
+
+    /// Trainable parameters.
+    pub fn param_count(&self) -> usize {
+        self.num_params()
+    }
+
+    /// Weights in Keras order.
+    pub fn keras_weights(&self) -> Vec<AnyTensor> {
+        vec![AnyTensor::D2(self.embeddings.val())]
+    }
+
+    /// Replaces the weights with `[embeddings]`.
+    pub fn with_keras_weights(mut self, arrays: &[KerasArray], device: &Device) -> Result<Self, LayersError> {
+        let [n, d] = self.embeddings.dims();
+        self.embeddings = expect_arrays("Embedding", arrays, 1)?[0].param("embeddings", [n, d], device)?;
+        Ok(self)
+    }
+}
