@@ -61,6 +61,6 @@ pub use layer_norm_rnn::{LayerNormSimpleRnnCell, layer_norm};
 pub use lstm::{LstmCell, LstmConfig};
 pub use norm::{BatchNormalization, BatchNormalizationConfig, LayerNormalization, LayerNormalizationConfig};
 pub use rnn::{Rnn, RnnOptions, RnnOutput};
-pub use sequential::{Flatten, Input, Layer, LayerOutput, Sequential};
+pub use sequential::{Flatten, Input, Layer, LayerOutput, Sequential, set_training};
 pub use simple_rnn::{SimpleRnnCell, SimpleRnnConfig};
 pub use tensor::{AnyTensor, KerasArray};

@@ -429,3 +429,29 @@ fn group_thousands(n: usize) -> String {
     }
     out
 }
+
+/// Sets every training flag in `module` (dropout, BatchNormalization) on or off, keeping the
+/// device: `set_training(model, false)` gives inference behaviour on an autodiff device, e.g. to
+/// take gradients of an inference pass. ([`Module::valid`] also drops autodiff.)
+pub fn set_training<M: Module>(module: M, training: bool) -> M {
+    struct FlagMapper(bool);
+    impl burn::module::ModuleMapper for FlagMapper {
+        fn map_flag(
+            &mut self,
+            flag: burn::module::Param<burn::module::Flag>,
+        ) -> burn::module::Param<burn::module::Flag> {
+            flag.with_value(self.0)
+        }
+    }
+    module.map(&mut FlagMapper(training))
+}
+
+impl Layer {
+    /// For gradient checks: BatchNormalization's moving statistics become tracked leaves.
+    pub fn with_tracked_statistics(self) -> Self {
+        match self {
+            Layer::BatchNorm(n) => Layer::BatchNorm(n.with_tracked_statistics()),
+            other => other,
+        }
+    }
+}
