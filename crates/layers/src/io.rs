@@ -1,0 +1,53 @@
+//! Saving and loading weights through Burn's record format, atomically.
+
+use std::path::Path;
+
+use burn::module::Module;
+
+use crate::LayersError;
+
+/// Saves `module`'s weights to `path` (Burn's burnpack record): written to a temporary file in
+/// the same directory, then renamed, so a crash never leaves a torn file.
+///
+/// ```
+/// use rnnlab_layers::{load_weights, save_weights, Backend, LstmConfig};
+/// let device = Backend::Flex.device()?;
+/// let layer = LstmConfig::new(2, 3).init(&device)?;
+/// let path = std::env::temp_dir().join(format!("rnnlab-doc-{}.bpk", std::process::id()));
+/// save_weights(&layer, &path)?;
+/// let fresh = load_weights(LstmConfig::new(2, 3).init(&device)?, &path)?;
+/// assert_eq!(fresh.cell.kernel.val().to_data(), layer.cell.kernel.val().to_data());
+/// # std::fs::remove_file(&path).ok();
+/// # Ok::<(), rnnlab_layers::LayersError>(())
+/// ```
+pub fn save_weights<M: Module>(module: &M, path: impl AsRef<Path>) -> Result<(), LayersError> {
+    let path = path.as_ref();
+    let io = |message: String| LayersError::Io {
+        path: path.display().to_string(),
+        message,
+    };
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| io(e.to_string()))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    module.clone().save_file(&tmp).map_err(|e| io(e.to_string()))?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        std::fs::remove_file(&tmp).ok();
+        io(e.to_string())
+    })
+}
+
+/// Loads weights saved by [`save_weights`] into a module of the same structure.
+pub fn load_weights<M: Module>(module: M, path: impl AsRef<Path>) -> Result<M, LayersError> {
+    let path = path.as_ref();
+    module.try_load_file(path).map_err(|e| LayersError::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })
+}

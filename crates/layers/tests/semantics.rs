@@ -1,0 +1,253 @@
+//! What the fixtures cannot show: dropout, user-defined cells, typed shape errors.
+use rnnlab_layers::burn::module::{Module, Param};
+use rnnlab_layers::burn::tensor::{Bool, Device, Tensor, TensorData};
+use rnnlab_layers::{
+    Activation, AnyTensor, Backend, Bidirectional, Cell, KerasArray, LayersError, LstmConfig, MergeMode, Rnn,
+    RnnOptions, SimpleRnnConfig, project_gates, set_training,
+};
+
+fn device() -> Device {
+    Backend::Flex.device().unwrap()
+}
+
+fn eye(n: usize) -> KerasArray {
+    let data = (0..n * n).map(|i| if i / n == i % n { 1.0 } else { 0.0 }).collect();
+    KerasArray::new("eye", vec![n, n], data)
+}
+
+fn zeros(shape: Vec<usize>) -> KerasArray {
+    let n = shape.iter().product();
+    KerasArray::new("zeros", shape, vec![0.0; n])
+}
+
+/// SimpleRNN(u) on u features, linear, with the given kernels.
+fn linear_rnn(
+    u: usize,
+    recurrent: KerasArray,
+    options: RnnOptions,
+    device: &Device,
+) -> Rnn<rnnlab_layers::SimpleRnnCell> {
+    let mut cfg = SimpleRnnConfig::new(u, u)
+        .with_activation(Activation::Linear)
+        .with_return_sequences(true);
+    cfg.dropout = options.dropout;
+    cfg.recurrent_dropout = options.recurrent_dropout;
+    let mut layer = cfg.init(device).unwrap();
+    layer.cell = layer
+        .cell
+        .with_keras_weights(&[eye(u), recurrent, zeros(vec![u])], device)
+        .unwrap();
+    layer
+}
+
+fn values(t: Tensor<3>) -> (Vec<f32>, [usize; 3]) {
+    let dims = t.dims();
+    (t.into_data().convert::<f32>().try_into_vec::<f32>().unwrap(), dims)
+}
+
+#[test]
+fn input_dropout_mask_is_constant_over_time_and_rescaled() {
+    let device = device().autodiff();
+    let (b, t, u) = (8, 6, 16);
+    let layer = linear_rnn(
+        u,
+        zeros(vec![u, u]),
+        RnnOptions {
+            dropout: 0.5,
+            ..RnnOptions::sequences()
+        },
+        &device,
+    );
+    let out = layer.forward(Tensor::ones([b, t, u], &device), None, None).unwrap();
+    let (v, _) = values(out.sequence.unwrap());
+    let mut dropped = 0;
+    for bi in 0..b {
+        for k in 0..u {
+            let first = v[bi * t * u + k];
+            assert!(
+                first == 0.0 || (first - 2.0).abs() < 1e-6,
+                "mask value {first} is not 0 or 1/(1-0.5)"
+            );
+            dropped += usize::from(first == 0.0);
+            for ti in 1..t {
+                assert_eq!(v[(bi * t + ti) * u + k], first, "mask changed over time");
+            }
+        }
+    }
+    assert!(dropped > 0 && dropped < b * u, "{dropped} of {} dropped", b * u);
+    // A second call draws new masks.
+    let again = values(
+        layer
+            .forward(Tensor::ones([b, t, u], &device), None, None)
+            .unwrap()
+            .sequence
+            .unwrap(),
+    )
+    .0;
+    assert_ne!(again, v);
+}
+
+#[test]
+fn recurrent_dropout_mask_is_constant_over_time() {
+    let device = device().autodiff();
+    let (b, t, u) = (4, 5, 12);
+    let layer = linear_rnn(
+        u,
+        eye(u),
+        RnnOptions {
+            recurrent_dropout: 0.5,
+            ..RnnOptions::sequences()
+        },
+        &device,
+    );
+    let (v, _) = values(
+        layer
+            .forward(Tensor::ones([b, t, u], &device), None, None)
+            .unwrap()
+            .sequence
+            .unwrap(),
+    );
+    for bi in 0..b {
+        for k in 0..u {
+            let seq: Vec<f32> = (0..t).map(|ti| v[(bi * t + ti) * u + k]).collect();
+            // h_t = 1 + m·h_{t-1} with one m in {0, 2} for the whole sequence
+            let kept: Vec<f32> = (0..t).map(|i| 2f32.powi(i as i32 + 1) - 1.0).collect();
+            assert!(seq.iter().all(|&x| x == 1.0) || seq == kept, "unit {k}: {seq:?}");
+        }
+    }
+}
+
+#[test]
+fn inference_ignores_dropout() {
+    let device = device();
+    let opts = RnnOptions {
+        dropout: 0.5,
+        recurrent_dropout: 0.5,
+        ..RnnOptions::sequences()
+    };
+    // A plain (non-autodiff) device, and an autodiff device with training off.
+    for (layer, dev) in [
+        (linear_rnn(4, zeros(vec![4, 4]), opts, &device), device.clone()),
+        (
+            set_training(
+                linear_rnn(4, zeros(vec![4, 4]), opts, &device.clone().autodiff()),
+                false,
+            ),
+            device.clone().autodiff(),
+        ),
+    ] {
+        let (v, _) = values(
+            layer
+                .forward(Tensor::ones([2, 3, 4], &dev), None, None)
+                .unwrap()
+                .sequence
+                .unwrap(),
+        );
+        assert!(v.iter().all(|&x| x == 1.0), "{v:?}");
+    }
+}
+
+/// A user-defined cell: an exponential moving average `h' = a·h + (1 − a)·x·w`.
+#[derive(Module, Debug)]
+struct EmaCell {
+    w: Param<Tensor<2>>,
+    alpha: f64,
+    units: usize,
+}
+
+impl Cell for EmaCell {
+    fn input_size(&self) -> usize {
+        self.units
+    }
+    fn units(&self) -> usize {
+        self.units
+    }
+    fn keras_class(&self) -> &'static str {
+        "EMA"
+    }
+    fn project_inputs(&self, inputs: &[Tensor<3>]) -> Tensor<3> {
+        project_gates(inputs, self.w.val(), None, 1)
+    }
+    fn step(&self, xp: Tensor<2>, states: &[Tensor<2>], _: Option<&[Tensor<2>]>) -> (Tensor<2>, Vec<Tensor<2>>) {
+        let h = states[0].clone() * self.alpha + xp * (1.0 - self.alpha);
+        (h.clone(), vec![h])
+    }
+    fn keras_weights(&self) -> Vec<AnyTensor> {
+        vec![AnyTensor::D2(self.w.val())]
+    }
+    fn with_keras_weights(self, _: &[KerasArray], _: &Device) -> Result<Self, LayersError> {
+        Ok(self)
+    }
+}
+
+fn ema(device: &Device) -> EmaCell {
+    EmaCell {
+        w: Param::from_data(TensorData::new(vec![1.0f32], [1, 1]), device),
+        alpha: 0.5,
+        units: 1,
+    }
+}
+
+#[test]
+fn a_user_defined_cell_gets_the_driver_and_bidirectional() {
+    let device = device();
+    let x = Tensor::<3>::from_data(TensorData::new(vec![1.0f32, 1.0, 1.0, 1.0], [1, 4, 1]), &device);
+    let fwd = Rnn::new(ema(&device), RnnOptions::sequences()).unwrap();
+    let (v, _) = values(fwd.forward(x.clone(), None, None).unwrap().sequence.unwrap());
+    assert_eq!(v, [0.5, 0.75, 0.875, 0.9375]);
+    // A mask on the last two steps: the state is carried and the output repeated.
+    let mask = Tensor::<2, Bool>::from_data(TensorData::new(vec![true, true, false, false], [1, 4]), &device);
+    let (v, _) = values(fwd.forward(x.clone(), None, Some(mask)).unwrap().sequence.unwrap());
+    assert_eq!(v, [0.5, 0.75, 0.75, 0.75]);
+    let bi = Bidirectional::new(
+        fwd,
+        Rnn::new(ema(&device), RnnOptions::sequences()).unwrap(),
+        MergeMode::Sum,
+    )
+    .unwrap();
+    let out = bi.forward(x, None, None).unwrap();
+    let AnyTensor::D3(merged) = &out.outputs[0] else {
+        panic!("rank 3")
+    };
+    let (v, _) = values(merged.clone());
+    // backward pass flipped back to input order: [0.9375, 0.875, 0.75, 0.5]
+    assert_eq!(v, [1.4375, 1.625, 1.625, 1.4375]);
+}
+
+#[test]
+fn shape_mistakes_are_typed_errors() {
+    let device = device();
+    let layer = LstmConfig::new(3, 4).init(&device).unwrap();
+    let err = layer
+        .forward(Tensor::zeros([2, 5, 2], &device), None, None)
+        .unwrap_err();
+    assert!(matches!(err, LayersError::Shape { .. }), "{err}");
+    assert!(err.to_string().contains("[batch >= 1, time >= 1, 3]"), "{err}");
+    let err = layer.forward(
+        Tensor::zeros([2, 5, 3], &device),
+        Some(vec![Tensor::zeros([2, 4], &device)]),
+        None,
+    );
+    assert!(matches!(
+        err,
+        Err(LayersError::Count {
+            expected: 2,
+            got: 1,
+            ..
+        })
+    ));
+    let bad_state = vec![Tensor::zeros([2, 4], &device), Tensor::zeros([3, 4], &device)];
+    assert!(matches!(
+        layer.forward(Tensor::zeros([2, 5, 3], &device), Some(bad_state), None),
+        Err(LayersError::Shape { .. })
+    ));
+    let mask = Tensor::<2, Bool>::from_data(TensorData::new(vec![true; 8], [2, 4]), &device);
+    assert!(matches!(
+        layer.forward(Tensor::zeros([2, 5, 3], &device), None, Some(mask)),
+        Err(LayersError::Shape { .. })
+    ));
+    assert!(matches!(
+        SimpleRnnConfig::new(1, 2).with_dropout(1.0).init(&device),
+        Err(LayersError::Config { .. })
+    ));
+}
