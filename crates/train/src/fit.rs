@@ -1,0 +1,388 @@
+//! `fit`, `evaluate`, `predict`.
+
+use std::io::Write;
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::optim::GradientsParams;
+use burn::tensor::Tensor;
+use rnnlab_layers::{AnyTensor, Input, Sequential};
+use serde::{Deserialize, Serialize};
+
+use crate::{Dataset, History, Loss, Metric, OptimizerConfig, TrainError};
+
+/// A model the training loop can drive: inputs `[batch, time, features]` to outputs
+/// `[batch, width]` (sequence outputs flattened row-major).
+pub trait Regressor: Module {
+    /// The forward pass.
+    fn forward_batch(&self, x: Tensor<3>) -> Result<Tensor<2>, TrainError>;
+}
+
+impl Regressor for Sequential {
+    fn forward_batch(&self, x: Tensor<3>) -> Result<Tensor<2>, TrainError> {
+        Ok(match self.forward1(Input::from(x))? {
+            AnyTensor::D2(t) => t,
+            AnyTensor::D3(t) => {
+                let [b, s, f] = t.dims();
+                t.reshape([b, s * f])
+            }
+            AnyTensor::D1(t) => {
+                let n = t.dims()[0];
+                t.reshape([n, 1])
+            }
+        })
+    }
+}
+
+/// How much `fit` prints.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verbosity {
+    /// Nothing.
+    Quiet,
+    /// One Keras-like line per epoch.
+    #[default]
+    Epoch,
+}
+
+/// `fit`'s arguments, with Keras's defaults.
+///
+/// ```
+/// use rnnlab_train::{FitConfig, OptimizerConfig};
+/// let cfg = FitConfig::new(20).with_optimizer(OptimizerConfig::adam(0.005));
+/// assert_eq!(cfg.batch_size, 32);
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FitConfig {
+    /// Epochs.
+    pub epochs: usize,
+    /// Samples per batch (Keras default 32).
+    pub batch_size: usize,
+    /// Shuffle the samples (never the time steps) each epoch. Default `true`.
+    pub shuffle: bool,
+    /// Seed of the shuffling and of Burn's random draws (dropout).
+    pub seed: u64,
+    /// Loss (default MSE).
+    pub loss: Loss,
+    /// Metrics reported per epoch.
+    pub metrics: Vec<Metric>,
+    /// Optimizer (default Keras Adam, lr 0.001).
+    pub optimizer: OptimizerConfig,
+    /// Progress output.
+    pub verbosity: Verbosity,
+    /// Stop with [`TrainError::NonFinite`] when the loss is NaN/inf, keeping the last finite
+    /// weights (Keras's `TerminateOnNaN`). Default `true`.
+    pub terminate_on_nan: bool,
+    /// Early stopping on `val_loss` (or `loss` without validation data).
+    pub early_stopping: Option<EarlyStopping>,
+}
+
+/// Keras's `EarlyStopping(monitor="val_loss")`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EarlyStopping {
+    /// Epochs without improvement before stopping.
+    pub patience: usize,
+    /// Minimum decrease that counts as an improvement.
+    pub min_delta: f64,
+    /// Return the best epoch's weights instead of the last.
+    pub restore_best_weights: bool,
+}
+
+impl FitConfig {
+    /// `epochs` with every other setting at its default.
+    pub fn new(epochs: usize) -> Self {
+        Self {
+            epochs,
+            batch_size: 32,
+            shuffle: true,
+            seed: 42,
+            loss: Loss::Mse,
+            metrics: Vec::new(),
+            optimizer: OptimizerConfig::adam(0.001),
+            verbosity: Verbosity::Epoch,
+            terminate_on_nan: true,
+            early_stopping: None,
+        }
+    }
+    /// Sets the optimizer.
+    pub fn with_optimizer(mut self, o: OptimizerConfig) -> Self {
+        self.optimizer = o;
+        self
+    }
+    /// Sets the metrics.
+    pub fn with_metrics(mut self, m: Vec<Metric>) -> Self {
+        self.metrics = m;
+        self
+    }
+    /// Sets the loss.
+    pub fn with_loss(mut self, l: Loss) -> Self {
+        self.loss = l;
+        self
+    }
+    /// Sets the batch size.
+    pub fn with_batch_size(mut self, b: usize) -> Self {
+        self.batch_size = b;
+        self
+    }
+    /// Sets the seed.
+    pub fn with_seed(mut self, s: u64) -> Self {
+        self.seed = s;
+        self
+    }
+    /// Sets the verbosity.
+    pub fn with_verbosity(mut self, v: Verbosity) -> Self {
+        self.verbosity = v;
+        self
+    }
+    /// Sets early stopping.
+    pub fn with_early_stopping(mut self, e: EarlyStopping) -> Self {
+        self.early_stopping = Some(e);
+        self
+    }
+}
+
+/// SplitMix64: a small, fast, seedable generator for shuffling (same seed, same order).
+#[derive(Clone, Debug)]
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn shuffle(&mut self, v: &mut [usize]) {
+        for i in (1..v.len()).rev() {
+            let j = (self.next() % (i as u64 + 1)) as usize;
+            v.swap(i, j);
+        }
+    }
+}
+
+fn validate(train: &Dataset, valid: Option<&Dataset>, cfg: &FitConfig) -> Result<(), TrainError> {
+    if train.is_empty() {
+        return Err(TrainError::Empty("the training data"));
+    }
+    if cfg.batch_size == 0 {
+        return Err(TrainError::Config {
+            what: "batch_size",
+            why: "must be at least 1 (Keras default 32)".into(),
+        });
+    }
+    if !(cfg.optimizer.learning_rate() > 0.0) {
+        return Err(TrainError::Config {
+            what: "learning_rate",
+            why: format!("{} is not positive", cfg.optimizer.learning_rate()),
+        });
+    }
+    if let Some(v) = valid {
+        if v.is_empty() {
+            return Err(TrainError::Empty("the validation data"));
+        }
+        let (vs, ts) = (v.x_shape(), train.x_shape());
+        if vs[2] != ts[2] || v.y_width() != train.y_width() {
+            return Err(TrainError::ValidationShape {
+                valid_x: vs[1..].to_vec(),
+                valid_y: v.y_width(),
+                train_x: ts[1..].to_vec(),
+                train_y: train.y_width(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Trains `model` (on an autodiff device) and returns it with its [`History`].
+///
+/// ```
+/// use rnnlab_layers::{Backend, DenseConfig, Flatten, Layer, Sequential};
+/// use rnnlab_train::{fit, Dataset, FitConfig, OptimizerConfig, Verbosity};
+/// // y = 2x + 1 with a linear model.
+/// let device = Backend::Flex.device()?.autodiff();
+/// let xs: Vec<f32> = (0..64).map(|i| i as f32 / 64.0).collect();
+/// let ys: Vec<f32> = xs.iter().map(|x| 2.0 * x + 1.0).collect();
+/// let data = Dataset::new(xs, [64, 1, 1], ys, 1)?;
+/// let model = Sequential::new(vec![Layer::Flatten(Flatten::default()), Layer::Dense(DenseConfig::new(1, 1).init(&device))]);
+/// let cfg = FitConfig::new(300).with_optimizer(OptimizerConfig::adam(0.05)).with_verbosity(Verbosity::Quiet);
+/// let (model, history) = fit(model, &data, None, &cfg)?;
+/// assert!(*history.loss.last().unwrap() < 1e-6);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn fit<M: Regressor>(
+    model: M,
+    train: &Dataset,
+    valid: Option<&Dataset>,
+    cfg: &FitConfig,
+) -> Result<(M, History), TrainError> {
+    validate(train, valid, cfg)?;
+    let device = model.devices().into_iter().next().ok_or(TrainError::Config {
+        what: "model",
+        why: "has no parameters on any device".into(),
+    })?;
+    if !device.is_autodiff() {
+        return Err(TrainError::Config {
+            what: "device",
+            why: "fit needs the model on an autodiff device: build it on `device.autodiff()`".into(),
+        });
+    }
+    device.seed(cfg.seed);
+    let mut rng = SplitMix64(cfg.seed);
+    let mut optim = cfg.optimizer.init();
+    let lr = cfg.optimizer.learning_rate();
+    let mut model = model;
+    let mut history = History::default();
+    let mut order: Vec<usize> = (0..train.len()).collect();
+    let steps = train.len().div_ceil(cfg.batch_size);
+    let (mut best, mut best_model, mut waited) = (f64::INFINITY, None, 0usize);
+    for epoch in 1..=cfg.epochs {
+        let start = Instant::now();
+        if cfg.shuffle {
+            rng.shuffle(&mut order);
+        }
+        let mut loss_sum = 0.0;
+        let mut metric_sums = vec![0.0; cfg.metrics.len()];
+        for (bi, idx) in order.chunks(cfg.batch_size).enumerate() {
+            let (x, y) = train.batch(idx, &device);
+            let pred = model.forward_batch(x)?;
+            let loss = cfg.loss.compute(pred.clone(), y.clone());
+            let value = f64::from(loss.clone().into_scalar::<f32>());
+            if cfg.terminate_on_nan && !value.is_finite() {
+                return Err(TrainError::NonFinite {
+                    epoch,
+                    batch: bi + 1,
+                    value,
+                });
+            }
+            if !cfg.metrics.is_empty() {
+                let p = pred
+                    .detach()
+                    .into_data()
+                    .convert::<f32>()
+                    .try_into_vec::<f32>()
+                    .unwrap_or_default();
+                let t = y.into_data().convert::<f32>().try_into_vec::<f32>().unwrap_or_default();
+                for (s, m) in metric_sums.iter_mut().zip(&cfg.metrics) {
+                    *s += m.batch_sum(&p, &t, train.y_width());
+                }
+            }
+            loss_sum += value * idx.len() as f64;
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optim.step(lr, model, grads);
+        }
+        history.loss.push(loss_sum / train.len() as f64);
+        for (m, s) in cfg.metrics.iter().zip(&metric_sums) {
+            history
+                .metrics
+                .entry(m.name().into())
+                .or_default()
+                .push(s / train.len() as f64);
+        }
+        if let Some(v) = valid {
+            let eval = evaluate(&model.valid(), v, cfg.batch_size, cfg.loss, &cfg.metrics)?;
+            history.val_loss.push(eval.loss);
+            for (m, val) in cfg.metrics.iter().zip(&eval.metrics) {
+                history.val_metrics.entry(m.name().into()).or_default().push(*val);
+            }
+        }
+        let seconds = start.elapsed().as_secs_f64();
+        history.seconds.push(seconds);
+        if cfg.verbosity == Verbosity::Epoch {
+            print_epoch(epoch, cfg, steps, seconds, &history);
+        }
+        if let Some(es) = cfg.early_stopping {
+            let monitored = *history.val_loss.last().or(history.loss.last()).expect("one epoch ran");
+            if monitored < best - es.min_delta {
+                best = monitored;
+                waited = 0;
+                if es.restore_best_weights {
+                    best_model = Some(model.clone());
+                }
+            } else {
+                waited += 1;
+                if waited > es.patience {
+                    if let Some(m) = best_model.take() {
+                        model = m;
+                    }
+                    break;
+                }
+            }
+        }
+    }
+    Ok((model, history))
+}
+
+fn print_epoch(epoch: usize, cfg: &FitConfig, steps: usize, seconds: f64, h: &History) {
+    let mut line = format!(
+        "Epoch {epoch}/{} - {steps}/{steps} - {:.1}s {:.0}ms/step - loss: {:.4}",
+        cfg.epochs,
+        seconds,
+        seconds * 1000.0 / steps as f64,
+        h.loss.last().copied().unwrap_or(f64::NAN)
+    );
+    for (name, v) in &h.metrics {
+        line.push_str(&format!(" - {name}: {:.4}", v.last().copied().unwrap_or(f64::NAN)));
+    }
+    if let Some(v) = h.val_loss.last() {
+        line.push_str(&format!(" - val_loss: {v:.4}"));
+    }
+    for (name, v) in &h.val_metrics {
+        line.push_str(&format!(" - val_{name}: {:.4}", v.last().copied().unwrap_or(f64::NAN)));
+    }
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
+/// Loss and metrics over a data set.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    /// The loss.
+    pub loss: f64,
+    /// The metrics, in the order asked for.
+    pub metrics: Vec<f64>,
+}
+
+/// Keras's `evaluate`: the loss and metrics in batches. Call it with `model.valid()` (no autodiff).
+pub fn evaluate<M: Regressor>(
+    model: &M,
+    data: &Dataset,
+    batch_size: usize,
+    loss: Loss,
+    metrics: &[Metric],
+) -> Result<Evaluation, TrainError> {
+    let pred = predict(model, data, batch_size)?;
+    let device = model.devices().into_iter().next().unwrap_or_default();
+    let w = data.y_width();
+    let n = data.len();
+    let p = Tensor::<2>::from_data(burn::tensor::TensorData::new(pred.clone(), [n, w]), &device);
+    let t = Tensor::<2>::from_data(burn::tensor::TensorData::new(data.y().to_vec(), [n, w]), &device);
+    let loss = f64::from(loss.compute(p, t).into_scalar::<f32>());
+    let metrics = metrics
+        .iter()
+        .map(|m| m.batch_sum(&pred, data.y(), w) / n as f64)
+        .collect();
+    Ok(Evaluation { loss, metrics })
+}
+
+/// Keras's `predict`: outputs `[n, width]`, row-major, in batches, without autodiff (call it
+/// with `model.valid()`).
+pub fn predict<M: Regressor>(model: &M, data: &Dataset, batch_size: usize) -> Result<Vec<f32>, TrainError> {
+    if batch_size == 0 {
+        return Err(TrainError::Config {
+            what: "batch_size",
+            why: "must be at least 1".into(),
+        });
+    }
+    let device = model.devices().into_iter().next().unwrap_or_default();
+    let idx: Vec<usize> = (0..data.len()).collect();
+    let mut out = Vec::with_capacity(data.len() * data.y_width());
+    for chunk in idx.chunks(batch_size) {
+        let (x, _) = data.batch(chunk, &device);
+        let y = model.forward_batch(x)?;
+        out.extend(y.into_data().convert::<f32>().try_into_vec::<f32>().unwrap_or_default());
+    }
+    Ok(out)
+}
