@@ -1,0 +1,448 @@
+//! The lecture's experiments: data, models, training settings and reference figures.
+
+use std::path::PathBuf;
+
+use burn::module::Module;
+use burn::tensor::Device;
+use rnnlab_layers::{
+    BatchNormalizationConfig, DenseConfig, Flatten, GruConfig, Layer, LayerNormSimpleRnnCell, LstmConfig, RnnOptions,
+    Sequential, SimpleRnnConfig,
+};
+use rnnlab_series::{NumpyRandom, Split, WindowSpec, generate_time_series, naive_mse};
+use rnnlab_text::{PadOptions, Side, Tokenizer, TokenizerConfig, pad_sequences};
+use rnnlab_train::{Dataset, FitConfig, Loss, Metric, OptimizerConfig, evaluate, fit, predict};
+
+use crate::report::{Band, Record};
+
+/// One experiment of the lecture.
+pub struct Experiment {
+    pub name: &'static str,
+    pub model: &'static str,
+    pub run: fn(&mut Context) -> Result<Record, String>,
+}
+
+pub const EXPERIMENTS: &[Experiment] = &[
+    Experiment {
+        name: "naive",
+        model: "last value",
+        run: naive,
+    },
+    Experiment {
+        name: "linear",
+        model: "Flatten + Dense(1), Adam default",
+        run: linear,
+    },
+    Experiment {
+        name: "simple-rnn",
+        model: "SimpleRNN(1), Adam default lr",
+        run: simple_rnn,
+    },
+    Experiment {
+        name: "deep-rnn",
+        model: "SimpleRNN(20,rs) · SimpleRNN(20,rs) · SimpleRNN(1), lr 0.005",
+        run: deep_rnn,
+    },
+    Experiment {
+        name: "deep-rnn-dense",
+        model: "SimpleRNN(20,rs) · SimpleRNN(20) · Dense(1), lr 0.005",
+        run: deep_rnn_dense,
+    },
+    Experiment {
+        name: "forecast-iterative",
+        model: "deep-rnn-dense applied 10 times",
+        run: forecast_iterative,
+    },
+    Experiment {
+        name: "seq2vec",
+        model: "SimpleRNN(20,rs) · SimpleRNN(20) · Dense(10), Adam default",
+        run: seq2vec,
+    },
+    Experiment {
+        name: "seq2seq",
+        model: "3 × SimpleRNN(20,rs) · TimeDistributed(Dense(10)), Adam 0.01",
+        run: |c| seq2seq(c, "seq2seq", Recurrent::Simple),
+    },
+    Experiment {
+        name: "seq2seq-batchnorm",
+        model: "3 × (SimpleRNN(20,rs) · BatchNormalization) · TimeDistributed(Dense(10))",
+        run: |c| seq2seq(c, "seq2seq-batchnorm", Recurrent::SimpleBatchNorm),
+    },
+    Experiment {
+        name: "seq2seq-layernorm",
+        model: "3 × RNN(LNSimpleRNNCell(20),rs) · TimeDistributed(Dense(10))",
+        run: |c| seq2seq(c, "seq2seq-layernorm", Recurrent::LayerNorm),
+    },
+    Experiment {
+        name: "seq2seq-lstm",
+        model: "3 × LSTM(20,rs) · TimeDistributed(Dense(10))",
+        run: |c| seq2seq(c, "seq2seq-lstm", Recurrent::Lstm),
+    },
+    Experiment {
+        name: "seq2seq-gru",
+        model: "3 × GRU(20,rs) · TimeDistributed(Dense(10))",
+        run: |c| seq2seq(c, "seq2seq-gru", Recurrent::Gru),
+    },
+    Experiment {
+        name: "text-pipeline",
+        model: "Tokenizer / pad_sequences cells; Embedding · LSTM · Bidirectional summaries",
+        run: text_pipeline,
+    },
+];
+
+/// The three data sets every experiment draws from, built once.
+pub struct Data {
+    pub one_step: (Dataset, Dataset),
+    pub ten_ahead: (Dataset, Dataset),
+    pub seq2seq: (Dataset, Dataset),
+}
+
+pub struct Context {
+    pub device: Device,
+    pub seed: u32,
+    pub quick: bool,
+    pub epochs: Option<usize>,
+    #[allow(dead_code)] // kept for plots
+    pub out: PathBuf,
+    data: Option<Data>,
+    deep_rnn_dense: Option<Sequential>,
+}
+
+const N_STEPS: usize = 50;
+
+impl Context {
+    pub fn new(device: Device, seed: u32, quick: bool, epochs: Option<usize>, out: PathBuf) -> Self {
+        Self {
+            device,
+            seed,
+            quick,
+            epochs,
+            out,
+            data: None,
+            deep_rnn_dense: None,
+        }
+    }
+
+    fn series_count(&self) -> (usize, Split) {
+        if self.quick {
+            (1_000, Split::Fractions { train: 0.7, valid: 0.2 })
+        } else {
+            (10_000, Split::LECTURE)
+        }
+    }
+
+    pub fn data(&mut self) -> Result<&Data, String> {
+        if self.data.is_none() {
+            let (n, split) = self.series_count();
+            let build = |ahead: usize, spec: WindowSpec| -> Result<(Dataset, Dataset), String> {
+                // Each lecture cell reseeds: np.random.seed(42); generate_time_series(10000, n_steps + ahead)
+                let series = generate_time_series(&mut NumpyRandom::new(self.seed), n, N_STEPS + ahead);
+                let parts = series
+                    .windows(spec)
+                    .and_then(|w| w.split(split))
+                    .map_err(|e| e.to_string())?;
+                Ok((
+                    Dataset::from_windows(&parts.train).map_err(|e| e.to_string())?,
+                    Dataset::from_windows(&parts.valid).map_err(|e| e.to_string())?,
+                ))
+            };
+            self.data = Some(Data {
+                one_step: build(1, WindowSpec::vector(N_STEPS, 1))?,
+                ten_ahead: build(10, WindowSpec::vector(N_STEPS, 10))?,
+                seq2seq: build(10, WindowSpec::sequence(N_STEPS, 10))?,
+            });
+        }
+        Ok(self.data.as_ref().expect("built above"))
+    }
+
+    fn epochs(&self, default: usize) -> usize {
+        self.epochs.unwrap_or(if self.quick { 2 } else { default })
+    }
+
+    fn ad(&self) -> Device {
+        self.device.clone().autodiff()
+    }
+}
+
+/// Trains `model` on `(train, valid)` and records the validation figures.
+fn train_record(
+    ctx: &Context,
+    name: &str,
+    model: Sequential,
+    data: &(Dataset, Dataset),
+    lr: f64,
+    metrics: Vec<Metric>,
+    bands: Vec<Band>,
+) -> Result<(Record, Sequential), String> {
+    let params = model.param_count();
+    let cfg = FitConfig::new(ctx.epochs(20))
+        .with_optimizer(OptimizerConfig::adam(lr))
+        .with_metrics(metrics.clone())
+        .with_seed(u64::from(ctx.seed));
+    let (model, history) = fit(model, &data.0, Some(&data.1), &cfg).map_err(|e| e.to_string())?;
+    let eval = evaluate(&model.valid(), &data.1, 32, Loss::Mse, &metrics).map_err(|e| e.to_string())?;
+    let last_step = metrics
+        .iter()
+        .position(|m| matches!(m, Metric::LastTimeStepMse { .. }))
+        .map(|i| eval.metrics[i]);
+    let record = Record::trained(name, eval.loss, last_step, params, history, bands);
+    Ok((record, model))
+}
+
+fn naive(ctx: &mut Context) -> Result<Record, String> {
+    let (n, split) = ctx.series_count();
+    let seed = ctx.seed;
+    let mse = |ahead: usize| -> Result<f64, String> {
+        let series = generate_time_series(&mut NumpyRandom::new(seed), n, N_STEPS + ahead);
+        let parts = series
+            .windows(WindowSpec::vector(N_STEPS, ahead))
+            .and_then(|w| w.split(split));
+        parts
+            .and_then(|p| naive_mse(&p.valid))
+            .map(f64::from)
+            .map_err(|e| e.to_string())
+    };
+    let one = mse(1)?;
+    let ten = mse(10)?;
+    let mut r = Record::untrained(
+        "naive",
+        Some(one),
+        vec![Band::new("val_mse", Some(0.020211367), Some(0.020211367)).exact()],
+    );
+    r.extra.insert("val_mse_10_ahead".into(), serde_json::json!(ten));
+    r.extra
+        .insert("lecture_val_mse_10_ahead".into(), serde_json::json!(0.25697407));
+    Ok(r)
+}
+
+fn seq(layers: Vec<Layer>) -> Sequential {
+    Sequential::new(layers)
+}
+
+fn srnn(ctx: &Context, input: usize, units: usize, return_sequences: bool) -> Result<Layer, String> {
+    let cfg = SimpleRnnConfig::new(input, units).with_return_sequences(return_sequences);
+    Ok(Layer::SimpleRnn(cfg.init(&ctx.ad()).map_err(|e| e.to_string())?))
+}
+
+fn dense(ctx: &Context, input: usize, units: usize) -> Layer {
+    Layer::Dense(DenseConfig::new(input, units).init(&ctx.ad()))
+}
+
+fn linear(ctx: &mut Context) -> Result<Record, String> {
+    let model = seq(vec![Layer::Flatten(Flatten::default()), dense(ctx, N_STEPS, 1)]);
+    let data = &ctx.data()?.one_step.clone();
+    let bands = vec![Band::new("val_mse", Some(0.0042), Some(0.0038))];
+    Ok(train_record(ctx, "linear", model, data, 0.001, vec![], bands)?.0)
+}
+
+fn simple_rnn(ctx: &mut Context) -> Result<Record, String> {
+    let model = seq(vec![srnn(ctx, 1, 1, false)?]);
+    let data = &ctx.data()?.one_step.clone();
+    let bands = vec![Band::new("val_mse", Some(0.0141), Some(0.0132))];
+    Ok(train_record(ctx, "simple-rnn", model, data, 0.001, vec![], bands)?.0)
+}
+
+fn deep_rnn(ctx: &mut Context) -> Result<Record, String> {
+    let model = seq(vec![
+        srnn(ctx, 1, 20, true)?,
+        srnn(ctx, 20, 20, true)?,
+        srnn(ctx, 20, 1, false)?,
+    ]);
+    let data = &ctx.data()?.one_step.clone();
+    let bands = vec![Band::new("val_mse", Some(0.0030), Some(0.0030))];
+    Ok(train_record(ctx, "deep-rnn", model, data, 0.005, vec![], bands)?.0)
+}
+
+fn train_deep_rnn_dense(ctx: &mut Context) -> Result<(Record, Sequential), String> {
+    let model = seq(vec![
+        srnn(ctx, 1, 20, true)?,
+        srnn(ctx, 20, 20, false)?,
+        dense(ctx, 20, 1),
+    ]);
+    let data = &ctx.data()?.one_step.clone();
+    let bands = vec![Band::new("val_mse", Some(0.0036), Some(0.0026))];
+    train_record(ctx, "deep-rnn-dense", model, data, 0.005, vec![], bands)
+}
+
+fn deep_rnn_dense(ctx: &mut Context) -> Result<Record, String> {
+    let (record, model) = train_deep_rnn_dense(ctx)?;
+    ctx.deep_rnn_dense = Some(model);
+    Ok(record)
+}
+
+fn forecast_iterative(ctx: &mut Context) -> Result<Record, String> {
+    let model = match ctx.deep_rnn_dense.take() {
+        Some(m) => m,
+        None => {
+            println!("(training deep-rnn-dense first)");
+            train_deep_rnn_dense(ctx)?.1
+        }
+    };
+    let model = model.valid();
+    let (_, valid) = ctx.data()?.ten_ahead.clone();
+    let [n, t, f] = valid.x_shape();
+    // X = X_valid; ten times: predict one step, append it (the sequence grows, as in the lecture).
+    let mut x = valid.x().to_vec();
+    let mut len = t;
+    for _ in 0..10 {
+        let step = Dataset::new(x.clone(), [n, len, f], vec![0.0; n], 1).map_err(|e| e.to_string())?;
+        let pred = predict(&model, &step, 32).map_err(|e| e.to_string())?;
+        let mut grown = Vec::with_capacity(n * (len + 1));
+        for (row, p) in x.chunks(len).zip(&pred) {
+            grown.extend_from_slice(row);
+            grown.push(*p);
+        }
+        x = grown;
+        len += 1;
+    }
+    let mut sum = 0.0f64;
+    for (row, target) in x.chunks(len).zip(valid.y().chunks(10)) {
+        for (p, y) in row[t..].iter().zip(target) {
+            sum += f64::from((p - y) * (p - y));
+        }
+    }
+    let mse = sum / (n * 10) as f64;
+    ctx.deep_rnn_dense = Some(model);
+    Ok(Record::untrained(
+        "forecast-iterative",
+        Some(mse),
+        vec![Band::new("val_mse", Some(0.0275), Some(0.0216))],
+    ))
+}
+
+fn seq2vec(ctx: &mut Context) -> Result<Record, String> {
+    let model = seq(vec![
+        srnn(ctx, 1, 20, true)?,
+        srnn(ctx, 20, 20, false)?,
+        dense(ctx, 20, 10),
+    ]);
+    let data = &ctx.data()?.ten_ahead.clone();
+    let bands = vec![Band::new("val_mse", Some(0.0083), Some(0.0092))];
+    Ok(train_record(ctx, "seq2vec", model, data, 0.001, vec![], bands)?.0)
+}
+
+#[derive(Clone, Copy)]
+enum Recurrent {
+    Simple,
+    SimpleBatchNorm,
+    LayerNorm,
+    Lstm,
+    Gru,
+}
+
+fn seq2seq(ctx: &mut Context, name: &str, kind: Recurrent) -> Result<Record, String> {
+    let device = ctx.ad();
+    let e = |e: rnnlab_layers::LayersError| e.to_string();
+    let mut layers = Vec::new();
+    for i in 0..3 {
+        let input = if i == 0 { 1 } else { 20 };
+        match kind {
+            Recurrent::Simple => layers.push(srnn(ctx, input, 20, true)?),
+            Recurrent::SimpleBatchNorm => {
+                layers.push(srnn(ctx, input, 20, true)?);
+                layers.push(Layer::BatchNorm(BatchNormalizationConfig::new(20).init(&device)));
+            }
+            Recurrent::LayerNorm => layers.push(Layer::LayerNormSimpleRnn(
+                LayerNormSimpleRnnCell::new(input, 20, &device)
+                    .into_layer(RnnOptions::sequences())
+                    .map_err(e)?,
+            )),
+            Recurrent::Lstm => layers.push(Layer::Lstm(
+                LstmConfig::new(input, 20)
+                    .with_return_sequences(true)
+                    .init(&device)
+                    .map_err(e)?,
+            )),
+            Recurrent::Gru => layers.push(Layer::Gru(
+                GruConfig::new(input, 20)
+                    .with_return_sequences(true)
+                    .init(&device)
+                    .map_err(e)?,
+            )),
+        }
+    }
+    layers.push(Layer::TimeDistributed(DenseConfig::new(20, 10).init(&device)));
+    let bands = match kind {
+        Recurrent::Simple => vec![
+            Band::new("val_mse", Some(0.0169), Some(0.0170)),
+            Band::range("val_last_time_step_mse", 0.008, 0.010, Some(0.0063)),
+        ],
+        Recurrent::SimpleBatchNorm => vec![
+            Band::new("val_mse", Some(0.0183), Some(0.0250)),
+            Band::new("val_last_time_step_mse", None, Some(0.0125)),
+        ],
+        Recurrent::LayerNorm => vec![
+            Band::new("val_mse", None, Some(0.0244)),
+            Band::new("val_last_time_step_mse", Some(0.012), Some(0.0113)),
+        ],
+        Recurrent::Lstm => vec![
+            Band::new("val_mse", None, Some(0.0209)),
+            Band::new("val_last_time_step_mse", Some(0.0086), Some(0.0069)),
+        ],
+        Recurrent::Gru => vec![
+            Band::new("val_mse", None, Some(0.0195)),
+            Band::new("val_last_time_step_mse", Some(0.0103), Some(0.0064)),
+        ],
+    };
+    let data = &ctx.data()?.seq2seq.clone();
+    let metrics = vec![Metric::LastTimeStepMse { horizon: 10 }];
+    Ok(train_record(ctx, name, seq(layers), data, 0.01, metrics, bands)?.0)
+}
+
+fn text_pipeline(ctx: &mut Context) -> Result<Record, String> {
+    let sentences = [
+        "나는 당신을 사랑합니다",
+        "나는 컴퓨터를 가지고 노는 것이 가장 좋습니다",
+        "나는 인공지능을 좋아합니다",
+        "나는 컴퓨터를 가지고 하는 수학을 좋아합니다",
+        "나는 뉴질랜드를 좋아합니다",
+        "나는 혼자 사는 것이 편합니다",
+    ];
+    let mut tok = Tokenizer::new(TokenizerConfig::default().oov_token("<없는 단어>"));
+    tok.fit_on_texts(sentences).map_err(|e| e.to_string())?;
+    let seqs = tok.texts_to_sequences(sentences).map_err(|e| e.to_string())?;
+    let padded =
+        pad_sequences(&seqs, &PadOptions::default().maxlen(5).truncating(Side::Post)).map_err(|e| e.to_string())?;
+    let expected_row1 = [2u32, 4, 5, 9, 6];
+    let device = ctx.device.clone();
+    let e = |e: rnnlab_layers::LayersError| e.to_string();
+    let embedding = Layer::Embedding(rnnlab_layers::EmbeddingConfig::new(100, 3).init(&device));
+    let lstm = Layer::Lstm(LstmConfig::new(3, 32).init(&device).map_err(e)?);
+    let cfg = LstmConfig::new(3, 32);
+    let bi = Layer::BidirectionalLstm(
+        rnnlab_layers::Bidirectional::new(
+            cfg.init(&device).map_err(e)?,
+            cfg.init(&device).map_err(e)?,
+            Default::default(),
+        )
+        .map_err(e)?,
+    );
+    let stacked = Layer::Lstm(LstmConfig::new(32, 32).init(&device).map_err(e)?);
+    let counts = [
+        embedding.param_count(),
+        lstm.param_count(),
+        bi.param_count(),
+        stacked.param_count(),
+    ];
+    let expected = [300, 4608, 9216, 8320];
+    println!("word_index: {:?}", tok.word_index().collect::<Vec<_>>());
+    println!("padded (maxlen=5, truncating='post') row 1: {:?}", padded.row(1));
+    println!("param counts {counts:?} (Keras: {expected:?})");
+    let ok = counts == expected && padded.row(1) == expected_row1 && tok.word_index().len() == 18;
+    let mut r = Record::untrained("text-pipeline", None, vec![]);
+    r.params = counts.iter().sum();
+    r.extra.insert("param_counts".into(), serde_json::json!(counts));
+    r.extra.insert("keras_param_counts".into(), serde_json::json!(expected));
+    r.extra.insert(
+        "word_index".into(),
+        serde_json::json!(tok.word_index().collect::<Vec<_>>()),
+    );
+    r.extra.insert(
+        "padded".into(),
+        serde_json::json!(padded.data.chunks(5).collect::<Vec<_>>()),
+    );
+    r.extra.insert("matches_keras".into(), serde_json::json!(ok));
+    if !ok {
+        return Err(format!("text pipeline differs from Keras: param counts {counts:?}"));
+    }
+    Ok(r)
+}
