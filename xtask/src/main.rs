@@ -14,9 +14,10 @@ Tasks:
         Rerun the lecture's experiments; results go to docs/results/<backend>/ (or DIR).
   experiment --list
         List the experiments.
-  parity [--fixtures DIR] [--verbose]
+  parity [--fixtures DIR] [--backend ndarray] [--verbose]
         Run every golden fixture case under DIR (default ../shared/fixtures) and print
-        `parity: N passed, M failed, K skipped`; exits non-zero on any failure.
+        `parity: N passed, M failed, K skipped`; exits non-zero on any failure. Layer cases run
+        on flex, and also on ndarray with `--backend ndarray` (compiles the ndarray backend).
   help  Print this help.
 ";
 
@@ -79,9 +80,15 @@ fn run(mut cmd: Command) -> Result<(), String> {
 
 fn parity(args: &[String]) -> Result<(), String> {
     let mut pass = Vec::new();
+    let mut features = Vec::new();
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
+            "--backend" => match it.next().map(String::as_str) {
+                Some("flex") => {}
+                Some("ndarray") => features.extend(["--features".to_string(), "ndarray".to_string()]),
+                other => return Err(format!("parity: --backend takes flex or ndarray, got {other:?}")),
+            },
             "--fixtures" => {
                 let dir = it.next().ok_or("--fixtures needs a directory")?;
                 pass.push("--fixtures".to_string());

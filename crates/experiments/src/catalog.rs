@@ -154,6 +154,11 @@ impl Context {
         Ok(self.data.as_ref().expect("built above"))
     }
 
+    /// Seeds Burn's generator (weight initialization, dropout) from the run's seed.
+    pub fn reseed(&self) {
+        self.device.seed(u64::from(self.seed));
+    }
+
     fn epochs(&self, default: usize) -> usize {
         self.epochs.unwrap_or(if self.quick { 2 } else { default })
     }

@@ -78,6 +78,7 @@ fn real_main() -> Result<(), String> {
     let mut records = Vec::new();
     for e in selected {
         println!("== {} ({})", e.name, e.model);
+        ctx.reseed(); // every experiment's weights are reproducible on their own
         let record = (e.run)(&mut ctx).map_err(|err| format!("{}: {err}", e.name))?;
         println!("{}", record.one_line());
         records.push(record);

@@ -1,0 +1,76 @@
+//! The training loop: convergence, determinism, TerminateOnNaN, typed configuration errors.
+use rnnlab_layers::{Backend, DenseConfig, Flatten, Layer, Sequential, SimpleRnnConfig};
+use rnnlab_train::{Dataset, FitConfig, OptimizerConfig, TrainError, Verbosity, fit};
+
+fn device() -> rnnlab_layers::burn::tensor::Device {
+    Backend::Flex.device().unwrap().autodiff()
+}
+
+fn toy(n: usize) -> Dataset {
+    let x: Vec<f32> = (0..n * 4).map(|i| ((i * 7919) % 97) as f32 / 97.0).collect();
+    let y: Vec<f32> = x.chunks(4).map(|r| r.iter().sum::<f32>() / 4.0).collect();
+    Dataset::new(x, [n, 4, 1], y, 1).unwrap()
+}
+
+fn rnn_model() -> Sequential {
+    let d = device();
+    Sequential::new(vec![
+        Layer::SimpleRnn(SimpleRnnConfig::new(1, 5).init(&d).unwrap()),
+        Layer::Dense(DenseConfig::new(5, 1).init(&d)),
+    ])
+}
+
+#[test]
+fn same_seed_same_history_bit_for_bit() {
+    let data = toy(100);
+    let cfg = FitConfig::new(3).with_verbosity(Verbosity::Quiet).with_seed(7);
+    let model = rnn_model();
+    let (_, a) = fit(model.clone(), &data, Some(&toy(20)), &cfg).unwrap();
+    let (_, b) = fit(model, &data, Some(&toy(20)), &cfg).unwrap();
+    assert_eq!(a.loss, b.loss);
+    assert_eq!(a.val_loss, b.val_loss);
+    assert!(a.loss[2] < a.loss[0], "{:?}", a.loss);
+}
+
+#[test]
+fn terminate_on_nan_stops_with_a_typed_error() {
+    let cfg = FitConfig::new(50)
+        .with_verbosity(Verbosity::Quiet)
+        .with_optimizer(OptimizerConfig::sgd(1e6));
+    match fit(rnn_model(), &toy(64), None, &cfg) {
+        Err(TrainError::NonFinite { epoch, .. }) => assert!(epoch >= 1),
+        other => panic!("expected NonFinite, got {:?}", other.map(|(_, h)| h.loss)),
+    }
+}
+
+#[test]
+fn configuration_mistakes_fail_before_training() {
+    let d = device();
+    let model = || {
+        Sequential::new(vec![
+            Layer::Flatten(Flatten::default()),
+            Layer::Dense(DenseConfig::new(4, 1).init(&d)),
+        ])
+    };
+    let quiet = FitConfig::new(1).with_verbosity(Verbosity::Quiet);
+    assert!(matches!(
+        fit(model(), &toy(8), None, &quiet.clone().with_batch_size(0)),
+        Err(TrainError::Config { .. })
+    ));
+    let other_width = Dataset::new(vec![0.0; 8], [2, 4, 1], vec![0.0; 4], 2).unwrap();
+    assert!(matches!(
+        fit(model(), &toy(8), Some(&other_width), &quiet),
+        Err(TrainError::ValidationShape { .. })
+    ));
+    assert!(matches!(
+        Dataset::new(vec![0.0; 8], [2, 4, 1], vec![0.0; 3], 1),
+        Err(TrainError::LengthMismatch { .. })
+    ));
+    let plain = Sequential::new(vec![Layer::Dense(
+        DenseConfig::new(4, 1).init(&Backend::Flex.device().unwrap()),
+    )]);
+    assert!(matches!(
+        fit(plain, &toy(8), None, &quiet),
+        Err(TrainError::Config { what: "device", .. })
+    ));
+}
