@@ -314,7 +314,7 @@ fn bi_set<C: Module + Cell>(
     device: &Device,
 ) -> Result<Bidirectional<C>, LayersError> {
     let n = arrays.len() / 2;
-    if arrays.len() % 2 != 0 {
+    if !arrays.len().is_multiple_of(2) {
         return Err(LayersError::Count {
             what: "Bidirectional weight arrays (even)".into(),
             expected: 2 * n,
@@ -422,7 +422,7 @@ fn group_thousands(n: usize) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

@@ -11,7 +11,7 @@ use std::time::Instant;
 use criterion::{Criterion, criterion_group, criterion_main};
 use rnnlab_text::{PadOptions, Tokenizer, pad_sequences};
 
-#[path = "corpus_gen.rs"]
+#[path = "support/corpus_gen.rs"]
 mod corpus_gen;
 use corpus_gen::corpus;
 

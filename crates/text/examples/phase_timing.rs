@@ -3,7 +3,7 @@ use std::time::Instant;
 
 use rnnlab_text::{PadOptions, Tokenizer, pad_sequences};
 
-#[path = "../benches/corpus_gen.rs"]
+#[path = "../benches/support/corpus_gen.rs"]
 mod corpus_gen;
 
 fn main() {

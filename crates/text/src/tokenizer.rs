@@ -342,12 +342,11 @@ impl Tokenizer {
         let mut buf = String::new();
         // Per-word "last document seen" stamps give word_docs without a set per text.
         let mut stamp: Vec<u64> = vec![0; self.words.len()];
-        let mut doc = 0u64;
         let mut words = std::mem::take(&mut self.words);
         let mut result = Ok(());
-        for text in texts {
+        for (n, text) in texts.into_iter().enumerate() {
             self.document_count += 1;
-            doc += 1;
+            let doc = n as u64 + 1;
             let r = self.for_each_token(text.as_text(), &mut buf, |tok| {
                 let idx = match words.get_index_of(tok) {
                     Some(i) => i,

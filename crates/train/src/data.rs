@@ -34,7 +34,7 @@ impl Dataset {
                 got: x.len(),
             });
         }
-        if y_width == 0 || y.len() % y_width != 0 {
+        if y_width == 0 || !y.len().is_multiple_of(y_width) {
             return Err(TrainError::Shape {
                 what: "y",
                 shape: vec![y.len() / y_width.max(1), y_width],
@@ -56,7 +56,7 @@ impl Dataset {
     pub fn from_windows(w: &rnnlab_series::Windows) -> Result<Self, TrainError> {
         let s = w.x.shape();
         let n = s[0];
-        let width = if n == 0 { 1 } else { w.y.data().len() / n };
+        let width = w.y.data().len().checked_div(n).unwrap_or(1);
         Self::new(
             w.x.data().to_vec(),
             [s[0], s[1], s[2]],

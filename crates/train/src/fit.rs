@@ -172,7 +172,8 @@ fn validate(train: &Dataset, valid: Option<&Dataset>, cfg: &FitConfig) -> Result
             why: "must be at least 1 (Keras default 32)".into(),
         });
     }
-    if !(cfg.optimizer.learning_rate() > 0.0) {
+    let lr = cfg.optimizer.learning_rate();
+    if lr.is_nan() || lr <= 0.0 {
         return Err(TrainError::Config {
             what: "learning_rate",
             why: format!("{} is not positive", cfg.optimizer.learning_rate()),

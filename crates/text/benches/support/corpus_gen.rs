@@ -5,7 +5,7 @@
 pub struct Lcg(u64);
 
 impl Lcg {
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self
             .0
             .wrapping_mul(6364136223846793005)
@@ -19,16 +19,20 @@ pub fn corpus(docs: usize) -> Vec<String> {
     let pool: Vec<String> = (0..5000)
         .map(|i| {
             if i % 2 == 0 {
-                let n = 2 + rng.next() % 3;
+                let n = 2 + rng.next_u64() % 3;
                 (0..n)
-                    .map(|_| char::from_u32(0xAC00 + (rng.next() % 11172) as u32).unwrap())
+                    .map(|_| char::from_u32(0xAC00 + (rng.next_u64() % 11172) as u32).unwrap())
                     .collect()
             } else {
-                let n = 3 + rng.next() % 6;
+                let n = 3 + rng.next_u64() % 6;
                 (0..n)
                     .map(|_| {
-                        let c = (b'a' + (rng.next() % 26) as u8) as char;
-                        if rng.next() % 5 == 0 { c.to_ascii_uppercase() } else { c }
+                        let c = (b'a' + (rng.next_u64() % 26) as u8) as char;
+                        if rng.next_u64().is_multiple_of(5) {
+                            c.to_ascii_uppercase()
+                        } else {
+                            c
+                        }
                     })
                     .collect()
             }
@@ -36,15 +40,15 @@ pub fn corpus(docs: usize) -> Vec<String> {
         .collect();
     (0..docs)
         .map(|_| {
-            let n = 5 + rng.next() % 36;
+            let n = 5 + rng.next_u64() % 36;
             let mut doc = String::new();
             for k in 0..n {
-                let idx = ((rng.next() % 5000) * (rng.next() % 5000) / 5000) as usize;
+                let idx = ((rng.next_u64() % 5000) * (rng.next_u64() % 5000) / 5000) as usize;
                 if k > 0 {
                     doc.push(' ');
                 }
                 doc.push_str(&pool[idx]);
-                match rng.next() % 10 {
+                match rng.next_u64() % 10 {
                     0 => doc.push(','),
                     1 => doc.push('.'),
                     _ => {}
