@@ -61,8 +61,8 @@ struct Case {
     grads: Grads,
 }
 
-/// The CPU backends this build can check.
-fn backends() -> Vec<Backend> {
+/// The CPU backends this build checks layer cases on.
+pub fn backends() -> Vec<Backend> {
     [Backend::Flex, Backend::Ndarray]
         .into_iter()
         .filter(|b| b.is_compiled())

@@ -31,6 +31,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let backends: Vec<&str> = rnnlab_conformance::layers::backends()
+        .iter()
+        .map(|b| b.name())
+        .collect();
+    println!("layer cases run on: {}", backends.join(", "));
     for f in &report.files {
         println!("{f}");
         if verbose {

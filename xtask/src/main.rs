@@ -107,8 +107,9 @@ fn parity(args: &[String]) -> Result<(), String> {
         "rnnlab-conformance",
         "--bin",
         "parity",
-        "--",
     ])
+    .args(features)
+    .arg("--")
     .args(pass);
     run(cmd).map_err(|_| "parity failed (see the lines above)".to_string())
 }
