@@ -12,6 +12,7 @@ use rnnlab_series::{NumpyRandom, Split, WindowSpec, generate_time_series, naive_
 use rnnlab_text::{PadOptions, Side, Tokenizer, TokenizerConfig, pad_sequences};
 use rnnlab_train::{Dataset, FitConfig, Loss, Metric, OptimizerConfig, evaluate, fit, predict};
 
+use crate::plot::{BLUE, GREEN, Line, ORANGE, Panel, RED, render};
 use crate::report::{Band, Record};
 
 /// One experiment of the lecture.
@@ -101,8 +102,9 @@ pub struct Context {
     pub seed: u32,
     pub quick: bool,
     pub epochs: Option<usize>,
-    #[allow(dead_code)] // kept for plots
     pub out: PathBuf,
+    /// Plots written so far: (file name, caption), embedded in results.md.
+    pub plots: Vec<(String, String)>,
     data: Option<Data>,
     deep_rnn_dense: Option<Sequential>,
 }
@@ -117,6 +119,7 @@ impl Context {
             quick,
             epochs,
             out,
+            plots: Vec::new(),
             data: None,
             deep_rnn_dense: None,
         }
@@ -159,6 +162,13 @@ impl Context {
         self.device.seed(u64::from(self.seed));
     }
 
+    /// Renders `panels` to `<out>/<file>` and remembers it for the report.
+    fn plot(&mut self, file: &str, caption: &str, panels: &[Panel], width: u32) -> Result<(), String> {
+        render(&self.out.join(file), panels, width, 360)?;
+        self.plots.push((file.to_string(), caption.to_string()));
+        Ok(())
+    }
+
     fn epochs(&self, default: usize) -> usize {
         self.epochs.unwrap_or(if self.quick { 2 } else { default })
     }
@@ -170,7 +180,7 @@ impl Context {
 
 /// Trains `model` on `(train, valid)` and records the validation figures.
 fn train_record(
-    ctx: &Context,
+    ctx: &mut Context,
     name: &str,
     model: Sequential,
     data: &(Dataset, Dataset),
@@ -189,6 +199,27 @@ fn train_record(
         .iter()
         .position(|m| matches!(m, Metric::LastTimeStepMse { .. }))
         .map(|i| eval.metrics[i]);
+    let epochs = |v: &[f64]| {
+        v.iter()
+            .enumerate()
+            .map(|(i, &l)| ((i + 1) as f64, l))
+            .collect::<Vec<_>>()
+    };
+    let curve = Panel {
+        title: format!("{name}: learning curves"),
+        x_label: "epoch".into(),
+        y_label: "MSE".into(),
+        lines: vec![
+            Line::new("loss", BLUE, epochs(&history.loss)),
+            Line::new("val_loss", ORANGE, epochs(&history.val_loss)),
+        ],
+    };
+    ctx.plot(
+        &format!("learning_curve_{name}.png"),
+        &format!("{name}: loss and val_loss per epoch"),
+        &[curve],
+        640,
+    )?;
     let record = Record::trained(name, eval.loss, last_step, params, history, bands);
     Ok((record, model))
 }
@@ -208,6 +239,25 @@ fn naive(ctx: &mut Context) -> Result<Record, String> {
     };
     let one = mse(1)?;
     let ten = mse(10)?;
+    // The lecture's first figure: three validation series and the value to predict.
+    let valid = ctx.data()?.one_step.1.clone();
+    let panels: Vec<Panel> = (0..3)
+        .map(|i| Panel {
+            title: format!("validation series {i}"),
+            x_label: "t".into(),
+            y_label: "x(t)".into(),
+            lines: vec![
+                Line::new("x(t)", BLUE, steps(&valid.x()[i * N_STEPS..(i + 1) * N_STEPS], 0)),
+                Line::new("target", GREEN, vec![(N_STEPS as f64, f64::from(valid.y()[i]))]).markers(),
+            ],
+        })
+        .collect();
+    ctx.plot(
+        "series.png",
+        "Three validation series (seed 42) and the next value to predict",
+        &panels,
+        1200,
+    )?;
     let mut r = Record::untrained(
         "naive",
         Some(one),
@@ -217,6 +267,14 @@ fn naive(ctx: &mut Context) -> Result<Record, String> {
     r.extra
         .insert("lecture_val_mse_10_ahead".into(), serde_json::json!(0.25697407));
     Ok(r)
+}
+
+/// `(t0 + i, v[i])` for a plotted series.
+fn steps(v: &[f32], t0: usize) -> Vec<(f64, f64)> {
+    v.iter()
+        .enumerate()
+        .map(|(i, &x)| ((t0 + i) as f64, f64::from(x)))
+        .collect()
 }
 
 fn seq(layers: Vec<Layer>) -> Sequential {
@@ -270,6 +328,25 @@ fn train_deep_rnn_dense(ctx: &mut Context) -> Result<(Record, Sequential), Strin
 
 fn deep_rnn_dense(ctx: &mut Context) -> Result<Record, String> {
     let (record, model) = train_deep_rnn_dense(ctx)?;
+    let valid = ctx.data()?.one_step.1.clone();
+    let first = valid.head(1);
+    let pred = predict(&model.valid(), &first, 1).map_err(|e| e.to_string())?;
+    let panel = Panel {
+        title: "deep-rnn-dense: one step ahead".into(),
+        x_label: "t".into(),
+        y_label: "x(t)".into(),
+        lines: vec![
+            Line::new("x(t)", BLUE, steps(&first.x()[..N_STEPS], 0)),
+            Line::new("actual", GREEN, vec![(N_STEPS as f64, f64::from(first.y()[0]))]).markers(),
+            Line::new("forecast", RED, vec![(N_STEPS as f64, f64::from(pred[0]))]).markers(),
+        ],
+    };
+    ctx.plot(
+        "one_step_forecast.png",
+        "One-step forecast of deep-rnn-dense vs the actual value",
+        &[panel],
+        640,
+    )?;
     ctx.deep_rnn_dense = Some(model);
     Ok(record)
 }
@@ -306,6 +383,22 @@ fn forecast_iterative(ctx: &mut Context) -> Result<Record, String> {
         }
     }
     let mse = sum / (n * 10) as f64;
+    let panel = Panel {
+        title: "forecast-iterative: 10 steps ahead".into(),
+        x_label: "t".into(),
+        y_label: "x(t)".into(),
+        lines: vec![
+            Line::new("x(t)", BLUE, steps(&x[..t], 0)),
+            Line::new("actual", GREEN, steps(&valid.y()[..10], t)).markers(),
+            Line::new("forecast", RED, steps(&x[t..len], t)).markers(),
+        ],
+    };
+    ctx.plot(
+        "forecast_ahead.png",
+        "Ten steps ahead, one step at a time (forecast_ahead_plot)",
+        &[panel],
+        640,
+    )?;
     ctx.deep_rnn_dense = Some(model);
     Ok(Record::untrained(
         "forecast-iterative",
@@ -390,7 +483,28 @@ fn seq2seq(ctx: &mut Context, name: &str, kind: Recurrent) -> Result<Record, Str
     };
     let data = &ctx.data()?.seq2seq.clone();
     let metrics = vec![Metric::LastTimeStepMse { horizon: 10 }];
-    Ok(train_record(ctx, name, seq(layers), data, 0.01, metrics, bands)?.0)
+    let (record, model) = train_record(ctx, name, seq(layers), data, 0.01, metrics, bands)?;
+    // The forecast made at the last input step, against the next ten values.
+    let first = data.1.head(1);
+    let pred = predict(&model.valid(), &first, 1).map_err(|e| e.to_string())?;
+    let actual = &first.y()[first.y_width() - 10..];
+    let panel = Panel {
+        title: format!("{name}: forecast at the last time step"),
+        x_label: "t".into(),
+        y_label: "x(t)".into(),
+        lines: vec![
+            Line::new("x(t)", BLUE, steps(&first.x()[..N_STEPS], 0)),
+            Line::new("actual", GREEN, steps(actual, N_STEPS)).markers(),
+            Line::new("forecast", RED, steps(&pred[pred.len() - 10..], N_STEPS)).markers(),
+        ],
+    };
+    ctx.plot(
+        &format!("last_step_{name}.png"),
+        &format!("{name}: ten-step forecast at the last input step"),
+        &[panel],
+        640,
+    )?;
+    Ok(record)
 }
 
 fn text_pipeline(ctx: &mut Context) -> Result<Record, String> {

@@ -2,6 +2,7 @@
 //! `results.json` and `results.md`. Normally started by `cargo xtask experiment …`.
 
 mod catalog;
+mod plot;
 mod report;
 
 use std::path::{Path, PathBuf};
@@ -83,7 +84,14 @@ fn real_main() -> Result<(), String> {
         println!("{}", record.one_line());
         records.push(record);
     }
-    let results = Results::new(backend, seed, quick, records, started.elapsed().as_secs_f64());
+    let results = Results::new(
+        backend,
+        seed,
+        quick,
+        records,
+        ctx.plots.clone(),
+        started.elapsed().as_secs_f64(),
+    );
     write_results(&out, &results).map_err(|e| format!("{}: {e}", out.display()))?;
     println!(
         "wrote {}/results.json and results.md ({:.0} s)",

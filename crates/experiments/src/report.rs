@@ -181,10 +181,19 @@ pub struct Results {
     pub quick: bool,
     pub total_seconds: f64,
     pub experiments: Vec<Record>,
+    /// PNG files next to results.md, with captions.
+    pub plots: Vec<(String, String)>,
 }
 
 impl Results {
-    pub fn new(backend: Backend, seed: u32, quick: bool, experiments: Vec<Record>, total_seconds: f64) -> Self {
+    pub fn new(
+        backend: Backend,
+        seed: u32,
+        quick: bool,
+        experiments: Vec<Record>,
+        plots: Vec<(String, String)>,
+        total_seconds: f64,
+    ) -> Self {
         Self {
             backend: backend.name(),
             git_rev: git_rev(),
@@ -192,6 +201,7 @@ impl Results {
             quick,
             total_seconds,
             experiments,
+            plots,
         }
     }
 
@@ -246,6 +256,12 @@ impl Results {
              project's 2-core machine as recorded in the experiments issue. `forecast-iterative` applies the \
              `deep-rnn-dense` model ten times; the naive ten-step MSE is in `results.json` (`val_mse_10_ahead`).\n",
         );
+        if !self.plots.is_empty() {
+            md.push_str("\n## Plots\n");
+            for (file, caption) in &self.plots {
+                md.push_str(&format!("\n{caption}\n\n![{caption}]({file})\n"));
+            }
+        }
         md
     }
 }
