@@ -233,13 +233,9 @@ impl Results {
                 let (lecture, keras) = b.figures();
                 let v = r.value(b.metric);
                 let ok = match (v, b.limits()) {
-                    (Some(v), Some((lo, hi))) => {
-                        if (lo..=hi).contains(&v) {
-                            "yes"
-                        } else {
-                            "**no**"
-                        }
-                    }
+                    (Some(v), Some((lo, hi))) if (lo..=hi).contains(&v) => "yes",
+                    (Some(v), Some((lo, _))) if v < lo => "**no** (lower)",
+                    (Some(_), Some(_)) => "**no** (higher)",
                     _ => "—",
                 };
                 md.push_str(&format!(

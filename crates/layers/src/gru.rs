@@ -189,16 +189,8 @@ impl Cell for GruCell {
             self.bias = Some(if self.reset_after {
                 b.param("bias", [2, 3 * u], device)?
             } else {
-                KerasArray {
-                    shape: vec![3 * u],
-                    ..b.clone()
-                }
-                .param::<1>("bias", [3 * u], device)?;
-                KerasArray {
-                    shape: vec![1, 3 * u],
-                    ..b.clone()
-                }
-                .param("bias", [1, 3 * u], device)?
+                // Keras's [3u] bias, stored as one row.
+                Param::from_tensor(b.tensor("bias", [3 * u], device)?.reshape([1, 3 * u]))
             });
         }
         Ok(self)
