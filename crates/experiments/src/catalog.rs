@@ -88,6 +88,11 @@ pub const EXPERIMENTS: &[Experiment] = &[
         model: "Tokenizer / pad_sequences cells; Embedding · LSTM · Bidirectional summaries",
         run: text_pipeline,
     },
+    Experiment {
+        name: "sentiment-order",
+        model: "bag of words (texts_to_matrix · Dense) vs Embedding · Bidirectional(LSTM) on order-sensitive reviews",
+        run: crate::sentiment::sentiment_order,
+    },
 ];
 
 /// The three data sets every experiment draws from, built once.

@@ -4,6 +4,7 @@
 mod catalog;
 mod plot;
 mod report;
+mod sentiment;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

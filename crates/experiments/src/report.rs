@@ -227,7 +227,14 @@ impl Results {
                 .map(|s| format!("{s:.2}"))
                 .unwrap_or_else(|| "—".into());
             if r.bands.is_empty() {
-                md.push_str(&format!("| {} | — | — | — | — | — | {spe} | {} |\n", r.name, r.params));
+                let (metric, value) = match r.accuracy {
+                    Some(a) => ("accuracy", format!("{a:.3}")),
+                    None => ("—", "—".to_string()),
+                };
+                md.push_str(&format!(
+                    "| {} | {metric} | {value} | — | — | — | {spe} | {} |\n",
+                    r.name, r.params
+                ));
             }
             for b in &r.bands {
                 let (lecture, keras) = b.figures();

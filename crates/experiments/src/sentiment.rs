@@ -1,0 +1,204 @@
+//! The sentiment-order experiment: a generated Korean review corpus in which some sentences use
+//! exactly the same words with opposite meanings ("좋은 점은 없고 나쁜 점이 많다" vs
+//! "나쁜 점은 없고 좋은 점이 많다") or double negation ("재미가 없는 부분이 하나도 없습니다" is
+//! positive). A bag-of-words model cannot separate them; a model that reads the order can.
+
+use burn::module::Module;
+use burn::tensor::{Int, Tensor};
+use rnnlab_layers::{
+    Activation, Bidirectional, DenseConfig, EmbeddingConfig, Flatten, Input, Layer, LstmConfig, MergeMode, Sequential,
+};
+use rnnlab_text::{MatrixMode, PadOptions, Tokenizer, TokenizerConfig, pad_sequences};
+use rnnlab_train::{Dataset, FitConfig, Loss, Metric, OptimizerConfig, Regressor, TrainError, evaluate, fit};
+
+use crate::catalog::Context;
+use crate::report::Record;
+
+const GOOD: [&str; 4] = ["좋은", "재미있는", "훌륭한", "멋진"];
+const BAD: [&str; 4] = ["나쁜", "지루한", "끔찍한", "형편없는"];
+const ASPECTS: [(&str, &str); 4] = [
+    ("점은", "점이"),
+    ("장면은", "장면이"),
+    ("부분은", "부분이"),
+    ("연기는", "연기가"),
+];
+
+/// A small deterministic generator (SplitMix64) so the corpus is the same on every run.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        ((z ^ (z >> 31)) % n as u64) as usize
+    }
+}
+
+/// `(text, label, order_sensitive)`.
+fn review(rng: &mut Rng) -> (String, f32, bool) {
+    let (good, bad) = (GOOD[rng.below(4)], BAD[rng.below(4)]);
+    let (a1, a2) = (ASPECTS[rng.below(4)], ASPECTS[rng.below(4)]);
+    match rng.below(4) {
+        // Plain: one adjective decides.
+        0 => {
+            let positive = rng.below(2) == 0;
+            let adj = if positive { good } else { bad };
+            (format!("정말 {adj} 영화 입니다"), f32::from(u8::from(positive)), false)
+        }
+        // Double negation: "{bad} 부분이 하나도 없습니다" is positive.
+        1 => {
+            let positive = rng.below(2) == 0;
+            let adj = if positive { bad } else { good };
+            (
+                format!("{adj} {} 하나도 없습니다", a1.1),
+                f32::from(u8::from(positive)),
+                true,
+            )
+        }
+        // Same words, opposite order: "{x} 점은 없고 {y} 점이 많다" takes y's sentiment.
+        _ => {
+            let positive = rng.below(2) == 0;
+            let (x, y) = if positive { (bad, good) } else { (good, bad) };
+            (
+                format!("{x} {} 없고 {y} {} 많다", a1.0, a2.1),
+                f32::from(u8::from(positive)),
+                true,
+            )
+        }
+    }
+}
+
+/// Token ids fed as floats `[batch, time, 1]` and looked up by the first (Embedding) layer.
+#[derive(Module, Debug)]
+struct TokenModel {
+    inner: Sequential,
+}
+
+impl Regressor for TokenModel {
+    fn forward_batch(&self, x: Tensor<3>) -> Result<Tensor<2>, TrainError> {
+        let [b, t, _] = x.dims();
+        let ids: Tensor<2, Int> = x.reshape([b, t]).int();
+        match self.inner.forward1(Input::Tokens(ids))? {
+            rnnlab_layers::AnyTensor::D2(y) => Ok(y),
+            other => Err(TrainError::Model(format!(
+                "expected [batch, 1], got {:?}",
+                other.dims()
+            ))),
+        }
+    }
+}
+
+pub fn sentiment_order(ctx: &mut Context) -> Result<Record, String> {
+    let n = if ctx.quick { 600 } else { 4000 };
+    let mut rng = Rng(u64::from(ctx.seed));
+    let corpus: Vec<(String, f32, bool)> = (0..n).map(|_| review(&mut rng)).collect();
+    let split = n * 3 / 4;
+    let (train, test) = corpus.split_at(split);
+    let texts: Vec<&str> = train.iter().map(|r| r.0.as_str()).collect();
+    let mut tok = Tokenizer::new(TokenizerConfig::default());
+    tok.fit_on_texts(&texts).map_err(|e| e.to_string())?;
+    let vocab = tok.word_index().len() + 1;
+    // The test split is the order-sensitive sentences only (double negation, same words reordered).
+    let hard: Vec<&(String, f32, bool)> = test.iter().filter(|r| r.2).collect();
+    let e = |e: TrainError| e.to_string();
+    let le = |e: rnnlab_layers::LayersError| e.to_string();
+    let device = ctx.device.clone().autodiff();
+    let cfg = FitConfig::new(if ctx.quick { 2 } else { 10 })
+        .with_loss(Loss::BinaryCrossentropy)
+        .with_metrics(vec![Metric::Accuracy])
+        .with_optimizer(OptimizerConfig::adam(0.005))
+        .with_seed(u64::from(ctx.seed));
+
+    // Bag of words: texts_to_matrix(binary) -> Dense(1, sigmoid).
+    let bow = |rows: &[&(String, f32, bool)]| -> Result<Dataset, String> {
+        let m = tok
+            .texts_to_matrix(rows.iter().map(|r| r.0.as_str()), MatrixMode::Binary)
+            .map_err(|e| e.to_string())?;
+        let x: Vec<f32> = m.data.iter().map(|&v| v as f32).collect();
+        Dataset::new(x, [m.rows, 1, m.cols], rows.iter().map(|r| r.1).collect(), 1).map_err(e)
+    };
+    let train_rows: Vec<&(String, f32, bool)> = train.iter().collect();
+    let bow_model = Sequential::new(vec![
+        Layer::Flatten(Flatten::default()),
+        Layer::Dense(
+            DenseConfig::new(vocab, 1)
+                .with_activation(Activation::Sigmoid)
+                .init(&device),
+        ),
+    ]);
+    println!("bag of words (texts_to_matrix + Dense):");
+    let (bow_model, _) = fit(bow_model, &bow(&train_rows)?, None, &cfg).map_err(e)?;
+    let bow_acc = evaluate(
+        &bow_model.valid(),
+        &bow(&hard)?,
+        32,
+        Loss::BinaryCrossentropy,
+        &[Metric::Accuracy],
+    )
+    .map_err(e)?
+    .metrics[0];
+
+    // Sequence: pad_sequences -> Embedding -> Bidirectional(LSTM) -> Dense(1, sigmoid).
+    let maxlen = 6;
+    let seqs = |rows: &[&(String, f32, bool)]| -> Result<Dataset, String> {
+        let s = tok
+            .texts_to_sequences(rows.iter().map(|r| r.0.as_str()))
+            .map_err(|e| e.to_string())?;
+        let p = pad_sequences(&s, &PadOptions::default().maxlen(maxlen)).map_err(|e| e.to_string())?;
+        let x: Vec<f32> = p.data.iter().map(|&v| v as f32).collect();
+        Dataset::new(x, [p.rows, maxlen, 1], rows.iter().map(|r| r.1).collect(), 1).map_err(e)
+    };
+    let lstm = LstmConfig::new(16, 16);
+    let seq_model = TokenModel {
+        inner: Sequential::new(vec![
+            Layer::Embedding(EmbeddingConfig::new(vocab, 16).with_mask_zero(true).init(&device)),
+            Layer::BidirectionalLstm(
+                Bidirectional::new(
+                    lstm.init(&device).map_err(le)?,
+                    lstm.init(&device).map_err(le)?,
+                    MergeMode::Concat,
+                )
+                .map_err(le)?,
+            ),
+            Layer::Dense(
+                DenseConfig::new(32, 1)
+                    .with_activation(Activation::Sigmoid)
+                    .init(&device),
+            ),
+        ]),
+    };
+    println!("Embedding(mask_zero) + Bidirectional(LSTM(16)) + Dense:");
+    let params = seq_model.inner.param_count();
+    let (seq_model, history) = fit(seq_model, &seqs(&train_rows)?, None, &cfg).map_err(e)?;
+    let seq_acc = evaluate(
+        &seq_model.valid(),
+        &seqs(&hard)?,
+        32,
+        Loss::BinaryCrossentropy,
+        &[Metric::Accuracy],
+    )
+    .map_err(e)?
+    .metrics[0];
+    println!(
+        "accuracy on {} order-sensitive test reviews: bag of words {bow_acc:.3}, BiLSTM {seq_acc:.3}",
+        hard.len()
+    );
+
+    let mut r = Record::untrained("sentiment-order", None, vec![]);
+    r.accuracy = Some(seq_acc);
+    r.params = params;
+    r.epochs = history.epochs();
+    r.seconds_per_epoch = history.median_seconds_per_epoch();
+    r.history = history;
+    r.extra
+        .insert("bag_of_words_accuracy".into(), serde_json::json!(bow_acc));
+    r.extra
+        .insert("order_sensitive_test_reviews".into(), serde_json::json!(hard.len()));
+    r.extra.insert(
+        "example_positive".into(),
+        serde_json::json!("재미가 없는 부분이 하나도 없습니다"),
+    );
+    Ok(r)
+}
