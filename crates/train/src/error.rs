@@ -61,6 +61,14 @@ pub enum TrainError {
         /// The loss value.
         value: f64,
     },
+    /// Writing or reading a checkpoint failed.
+    #[error("checkpoint {path}: {message}")]
+    Checkpoint {
+        /// The file or directory.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
     /// The model failed (shape mistakes surface here).
     #[error("model: {0}")]
     Model(String),

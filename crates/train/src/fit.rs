@@ -9,7 +9,7 @@ use burn::tensor::Tensor;
 use rnnlab_layers::{AnyTensor, Input, Sequential};
 use serde::{Deserialize, Serialize};
 
-use crate::{Dataset, History, Loss, Metric, OptimizerConfig, TrainError};
+use crate::{Dataset, History, Loss, Metric, OptimizerConfig, TrainError, checkpoint};
 
 /// A model the training loop can drive: inputs `[batch, time, features]` to outputs
 /// `[batch, width]` (sequence outputs flattened row-major).
@@ -75,6 +75,10 @@ pub struct FitConfig {
     pub terminate_on_nan: bool,
     /// Early stopping on `val_loss` (or `loss` without validation data).
     pub early_stopping: Option<EarlyStopping>,
+    /// ModelCheckpoint + resume: after every epoch the weights, the optimizer state and the
+    /// history are written here (each file to a temporary name, then renamed; `state.json`
+    /// last). When the directory already holds a checkpoint, `fit` resumes after its epoch.
+    pub checkpoint_dir: Option<std::path::PathBuf>,
 }
 
 /// Keras's `EarlyStopping(monitor="val_loss")`.
@@ -102,7 +106,13 @@ impl FitConfig {
             verbosity: Verbosity::Epoch,
             terminate_on_nan: true,
             early_stopping: None,
+            checkpoint_dir: None,
         }
+    }
+    /// Checkpoints every epoch into `dir` and resumes from it (see [`FitConfig::checkpoint_dir`]).
+    pub fn with_checkpoint_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.checkpoint_dir = Some(dir.into());
+        self
     }
     /// Sets the optimizer.
     pub fn with_optimizer(mut self, o: OptimizerConfig) -> Self {
@@ -230,18 +240,27 @@ pub fn fit<M: Regressor>(
         });
     }
     device.seed(cfg.seed);
-    let mut rng = SplitMix64(cfg.seed);
     let mut optim = cfg.optimizer.init();
     let lr = cfg.optimizer.learning_rate();
     let mut model = model;
     let mut history = History::default();
-    let mut order: Vec<usize> = (0..train.len()).collect();
+    let mut first_epoch = 1;
+    if let Some(dir) = &cfg.checkpoint_dir
+        && let Some(state) = checkpoint::read(dir)?
+    {
+        model = checkpoint::load_model(model, dir, &state)?;
+        optim = checkpoint::load_optimizer(optim, dir, &state)?;
+        first_epoch = state.epoch + 1;
+        history = state.history;
+    }
     let steps = train.len().div_ceil(cfg.batch_size);
     let (mut best, mut best_model, mut waited) = (f64::INFINITY, None, 0usize);
-    for epoch in 1..=cfg.epochs {
+    for epoch in first_epoch..=cfg.epochs {
         let start = Instant::now();
+        // Each epoch's order depends only on (seed, epoch), so a resumed run shuffles the same.
+        let mut order: Vec<usize> = (0..train.len()).collect();
         if cfg.shuffle {
-            rng.shuffle(&mut order);
+            SplitMix64(cfg.seed ^ (epoch as u64).wrapping_mul(0xD1B5_4A32_D192_ED03)).shuffle(&mut order);
         }
         let mut loss_sum = 0.0;
         let mut metric_sums = vec![0.0; cfg.metrics.len()];
@@ -292,6 +311,9 @@ pub fn fit<M: Regressor>(
         history.seconds.push(seconds);
         if cfg.verbosity == Verbosity::Epoch {
             print_epoch(epoch, cfg, steps, seconds, &history);
+        }
+        if let Some(dir) = &cfg.checkpoint_dir {
+            checkpoint::write(dir, epoch, &model, &optim, &history)?;
         }
         if let Some(es) = cfg.early_stopping {
             let monitored = *history.val_loss.last().or(history.loss.last()).expect("one epoch ran");

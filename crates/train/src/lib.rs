@@ -25,6 +25,7 @@
 //! ```
 #![warn(missing_docs)]
 
+mod checkpoint;
 mod data;
 mod error;
 mod fit;
