@@ -26,6 +26,9 @@ pub struct History {
     pub val_metrics: BTreeMap<String, Vec<f64>>,
     /// Wall seconds per epoch (training and validation).
     pub seconds: Vec<f64>,
+    /// Learning rate at the end of each epoch.
+    #[serde(default)]
+    pub lr: Vec<f64>,
 }
 
 impl History {
