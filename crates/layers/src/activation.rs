@@ -1,7 +1,7 @@
 //! Keras activations.
 
 use burn::tensor::Tensor;
-use burn::tensor::activation::{relu, sigmoid};
+use burn::tensor::activation::{relu, sigmoid, softmax};
 use serde::{Deserialize, Serialize};
 
 use crate::LayersError;
@@ -28,6 +28,8 @@ pub enum Activation {
     HardSigmoid,
     /// Identity (`"linear"` or `None`).
     Linear,
+    /// `softmax` over the last axis (class probabilities).
+    Softmax,
 }
 
 impl Activation {
@@ -39,11 +41,12 @@ impl Activation {
             Some("relu") => Activation::Relu,
             Some("sigmoid") => Activation::Sigmoid,
             Some("hard_sigmoid") => Activation::HardSigmoid,
+            Some("softmax") => Activation::Softmax,
             Some(other) => {
                 return Err(LayersError::Unsupported {
                     kind: "activation",
                     name: other.to_string(),
-                    supported: "tanh, relu, sigmoid, hard_sigmoid, linear",
+                    supported: "tanh, relu, sigmoid, hard_sigmoid, softmax, linear",
                 });
             }
         })
@@ -57,6 +60,7 @@ impl Activation {
             Activation::Sigmoid => "sigmoid",
             Activation::HardSigmoid => "hard_sigmoid",
             Activation::Linear => "linear",
+            Activation::Softmax => "softmax",
         }
     }
 
@@ -68,6 +72,7 @@ impl Activation {
             Activation::Sigmoid => sigmoid(x),
             Activation::HardSigmoid => (x / 6.0 + 0.5).clamp(0.0, 1.0),
             Activation::Linear => x,
+            Activation::Softmax => softmax(x, D - 1),
         }
     }
 }

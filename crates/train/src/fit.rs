@@ -337,6 +337,7 @@ pub fn fit<M: Regressor>(
                 });
             }
             if !cfg.metrics.is_empty() {
+                let pred_width = pred.dims()[1];
                 let p = pred
                     .detach()
                     .into_data()
@@ -345,7 +346,7 @@ pub fn fit<M: Regressor>(
                     .unwrap_or_default();
                 let t = y.into_data().convert::<f32>().try_into_vec::<f32>().unwrap_or_default();
                 for (s, m) in metric_sums.iter_mut().zip(&cfg.metrics) {
-                    *s += m.batch_sum(&p, &t, train.y_width());
+                    *s += m.batch_sum(&p, pred_width, &t, train.y_width());
                 }
             }
             loss_sum += value * idx.len() as f64;
@@ -441,17 +442,18 @@ pub fn evaluate<M: Regressor>(
     let device = model.devices().into_iter().next().unwrap_or_default();
     let w = data.y_width();
     let n = data.len();
-    let p = Tensor::<2>::from_data(burn::tensor::TensorData::new(pred.clone(), [n, w]), &device);
+    let pw = pred.len() / n.max(1);
+    let p = Tensor::<2>::from_data(burn::tensor::TensorData::new(pred.clone(), [n, pw]), &device);
     let t = Tensor::<2>::from_data(burn::tensor::TensorData::new(data.y().to_vec(), [n, w]), &device);
     let loss = f64::from(loss.compute(p, t).into_scalar::<f32>());
     let metrics = metrics
         .iter()
-        .map(|m| m.batch_sum(&pred, data.y(), w) / n as f64)
+        .map(|m| m.batch_sum(&pred, pw, data.y(), w) / n as f64)
         .collect();
     Ok(Evaluation { loss, metrics })
 }
 
-/// Keras's `predict`: outputs `[n, width]`, row-major, in batches, without autodiff (call it
+/// Keras's `predict`: outputs `[n, width]` (the model's output width), row-major, in batches, without autodiff (call it
 /// with `model.valid()`).
 pub fn predict<M: Regressor>(model: &M, data: &Dataset, batch_size: usize) -> Result<Vec<f32>, TrainError> {
     if batch_size == 0 {

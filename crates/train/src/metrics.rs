@@ -14,6 +14,9 @@ pub enum Loss {
     Mae,
     /// Binary cross-entropy on probabilities in (0, 1) (`"binary_crossentropy"`).
     BinaryCrossentropy,
+    /// Cross-entropy of class probabilities `[batch, classes]` (a softmax output) against class
+    /// ids `[batch, 1]` (`"sparse_categorical_crossentropy"`).
+    SparseCategoricalCrossentropy,
 }
 
 impl Loss {
@@ -30,6 +33,10 @@ impl Loss {
                     .neg()
                     .mean()
             }
+            Loss::SparseCategoricalCrossentropy => {
+                let picked = pred.gather(1, target.int());
+                picked.clamp(1e-7, 1.0).log().neg().mean()
+            }
         }
     }
 
@@ -39,6 +46,7 @@ impl Loss {
             Loss::Mse => "mse",
             Loss::Mae => "mae",
             Loss::BinaryCrossentropy => "binary_crossentropy",
+            Loss::SparseCategoricalCrossentropy => "sparse_categorical_crossentropy",
         }
     }
 }
@@ -53,6 +61,8 @@ pub enum Metric {
     Mae,
     /// Binary accuracy (prediction > 0.5 equals the 0/1 target).
     Accuracy,
+    /// Whether the arg-max of the class probabilities equals the class id target.
+    SparseCategoricalAccuracy,
     /// MSE of the last time step of a sequence-to-sequence output: the last `horizon` columns of
     /// each flattened `[time·horizon]` row (the lecture's `last_time_step_mse`).
     LastTimeStepMse {
@@ -68,25 +78,35 @@ impl Metric {
             Metric::Mse => "mse",
             Metric::Mae => "mae",
             Metric::Accuracy => "accuracy",
+            Metric::SparseCategoricalAccuracy => "sparse_categorical_accuracy",
             Metric::LastTimeStepMse { .. } => "last_time_step_mse",
         }
     }
 
-    /// Sum of the per-sample values of this metric over a batch (host side), and the sample count.
-    pub(crate) fn batch_sum(self, pred: &[f32], target: &[f32], width: usize) -> f64 {
-        let rows = pred.len() / width.max(1);
-        let per_row = |r: usize, cols: std::ops::Range<usize>, f: &dyn Fn(f32, f32) -> f64| -> f64 {
-            let n = cols.len() as f64;
-            cols.map(|c| f(pred[r * width + c], target[r * width + c])).sum::<f64>() / n
+    /// Sum over a batch of the per-sample values of this metric. `pred` is `[rows, pred_width]`,
+    /// `target` `[rows, target_width]` (they differ only for the sparse categorical metric).
+    pub(crate) fn batch_sum(self, pred: &[f32], pred_width: usize, target: &[f32], target_width: usize) -> f64 {
+        let rows = target.len() / target_width.max(1);
+        let mean_over = |r: usize, cols: std::ops::Range<usize>, f: &dyn Fn(f32, f32) -> f64| -> f64 {
+            let n = cols.len().max(1) as f64;
+            cols.map(|c| f(pred[r * pred_width + c], target[r * target_width + c]))
+                .sum::<f64>()
+                / n
         };
+        let sq = |p: f32, t: f32| f64::from((p - t) * (p - t));
         (0..rows)
             .map(|r| match self {
-                Metric::Mse => per_row(r, 0..width, &|p, t| f64::from((p - t) * (p - t))),
-                Metric::Mae => per_row(r, 0..width, &|p, t| f64::from((p - t).abs())),
-                Metric::Accuracy => per_row(r, 0..width, &|p, t| f64::from(u8::from((p > 0.5) == (t > 0.5)))),
+                Metric::Mse => mean_over(r, 0..target_width, &sq),
+                Metric::Mae => mean_over(r, 0..target_width, &|p, t| f64::from((p - t).abs())),
+                Metric::Accuracy => mean_over(r, 0..target_width, &|p, t| f64::from(u8::from((p > 0.5) == (t > 0.5)))),
                 Metric::LastTimeStepMse { horizon } => {
-                    let h = horizon.min(width);
-                    per_row(r, width - h..width, &|p, t| f64::from((p - t) * (p - t)))
+                    let h = horizon.min(target_width);
+                    mean_over(r, target_width - h..target_width, &sq)
+                }
+                Metric::SparseCategoricalAccuracy => {
+                    let row = &pred[r * pred_width..(r + 1) * pred_width];
+                    let best = row.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map(|(i, _)| i);
+                    f64::from(u8::from(best == Some(target[r * target_width] as usize)))
                 }
             })
             .sum()

@@ -74,3 +74,35 @@ fn configuration_mistakes_fail_before_training() {
         Err(TrainError::Config { what: "device", .. })
     ));
 }
+
+#[test]
+fn sparse_categorical_crossentropy_learns_three_classes() {
+    use rnnlab_layers::Activation;
+    use rnnlab_train::{Loss, Metric, evaluate};
+    let n = 300;
+    let x: Vec<f32> = (0..n).map(|i| ((i * 37) % n) as f32 / n as f32).collect();
+    let y: Vec<f32> = x.iter().map(|v| (v * 3.0).floor().min(2.0)).collect();
+    let data = Dataset::new(x, [n, 1, 1], y, 1).unwrap();
+    let d = device();
+    let model = Sequential::new(vec![
+        Layer::Flatten(Flatten::default()),
+        Layer::Dense(DenseConfig::new(1, 16).with_activation(Activation::Tanh).init(&d)),
+        Layer::Dense(DenseConfig::new(16, 3).with_activation(Activation::Softmax).init(&d)),
+    ]);
+    let cfg = FitConfig::new(60)
+        .with_verbosity(Verbosity::Quiet)
+        .with_loss(Loss::SparseCategoricalCrossentropy)
+        .with_metrics(vec![Metric::SparseCategoricalAccuracy])
+        .with_optimizer(OptimizerConfig::adam(0.02));
+    let (model, history) = fit(model, &data, None, &cfg).unwrap();
+    assert!(history.loss.last().unwrap() < &history.loss[0]);
+    let eval = evaluate(
+        &rnnlab_layers::burn::module::Module::valid(&model),
+        &data,
+        32,
+        cfg.loss,
+        &cfg.metrics,
+    )
+    .unwrap();
+    assert!(eval.metrics[0] > 0.9, "accuracy {}", eval.metrics[0]);
+}
