@@ -1,6 +1,6 @@
 //! `fit`, `evaluate`, `predict`.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::time::Instant;
 
 use burn::module::Module;
@@ -320,6 +320,16 @@ pub fn fit<M: Regressor>(
         let mut loss_sum = 0.0;
         let mut metric_sums = vec![0.0; cfg.metrics.len()];
         let mut lr_now = lr;
+        // A live bar on a terminal; plain lines (below) otherwise.
+        let bar = (cfg.verbosity == Verbosity::Epoch && std::io::stdout().is_terminal()).then(|| {
+            let bar = indicatif::ProgressBar::new(steps as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{pos}/{len} [{bar:30}] {elapsed} - {msg}")
+                    .expect("a valid template")
+                    .progress_chars("=> "),
+            );
+            bar
+        });
         for (bi, idx) in order.chunks(cfg.batch_size).enumerate() {
             lr_now = match &cfg.lr_schedule {
                 Some(s) => s.learning_rate(lr, (epoch - 1) * steps + bi, epoch),
@@ -350,8 +360,16 @@ pub fn fit<M: Regressor>(
                 }
             }
             loss_sum += value * idx.len() as f64;
+            if let Some(bar) = &bar {
+                let seen = (bi * cfg.batch_size + idx.len()) as f64;
+                bar.set_message(format!("loss: {:.4}", loss_sum / seen));
+                bar.inc(1);
+            }
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = optim.step(lr_now, model, grads);
+        }
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
         }
         history.loss.push(loss_sum / train.len() as f64);
         history.lr.push(lr_now);
