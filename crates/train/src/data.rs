@@ -107,6 +107,19 @@ impl Dataset {
         }
     }
 
+    /// The first `n` samples and the rest.
+    pub fn split_at(&self, n: usize) -> (Dataset, Dataset) {
+        let n = n.min(self.len());
+        let row = self.x_shape[1] * self.x_shape[2];
+        let part = |a: usize, b: usize| Dataset {
+            x: self.x[a * row..b * row].to_vec(),
+            x_shape: [b - a, self.x_shape[1], self.x_shape[2]],
+            y: self.y[a * self.y_width..b * self.y_width].to_vec(),
+            y_width: self.y_width,
+        };
+        (part(0, n), part(n, self.len()))
+    }
+
     /// Gathers the samples `idx` into tensors on `device`.
     pub fn batch(&self, idx: &[usize], device: &Device) -> (Tensor<3>, Tensor<2>) {
         let [_, t, f] = self.x_shape;

@@ -81,6 +81,9 @@ pub struct FitConfig {
     pub checkpoint_dir: Option<std::path::PathBuf>,
     /// Learning-rate schedule (default: constant).
     pub lr_schedule: Option<LrSchedule>,
+    /// Keras's `validation_split`: hold out this fraction of the training samples — the last
+    /// ones, taken before any shuffling — as validation data (ignored when validation data is given).
+    pub validation_split: Option<f64>,
 }
 
 /// A learning-rate schedule (Keras's `LearningRateSchedule` / `LearningRateScheduler`).
@@ -150,7 +153,13 @@ impl FitConfig {
             early_stopping: None,
             checkpoint_dir: None,
             lr_schedule: None,
+            validation_split: None,
         }
+    }
+    /// Holds out the last `fraction` of the training samples for validation.
+    pub fn with_validation_split(mut self, fraction: f64) -> Self {
+        self.validation_split = Some(fraction);
+        self
     }
     /// Sets a learning-rate schedule.
     pub fn with_lr_schedule(mut self, s: LrSchedule) -> Self {
@@ -283,6 +292,27 @@ pub fn fit<M: Regressor>(
     valid: Option<&Dataset>,
     cfg: &FitConfig,
 ) -> Result<(M, History), TrainError> {
+    let split;
+    let (train, valid) = match (valid, cfg.validation_split) {
+        (None, Some(fraction)) => {
+            if !(fraction > 0.0 && fraction < 1.0) {
+                return Err(TrainError::Config {
+                    what: "validation_split",
+                    why: format!("{fraction} is not in (0, 1)"),
+                });
+            }
+            let held_out = ((train.len() as f64) * fraction).floor() as usize;
+            if held_out == 0 || held_out == train.len() {
+                return Err(TrainError::Config {
+                    what: "validation_split",
+                    why: format!("{fraction} of {} samples leaves an empty part", train.len()),
+                });
+            }
+            split = train.split_at(train.len() - held_out);
+            (&split.0, Some(&split.1))
+        }
+        _ => (train, valid),
+    };
     validate(train, valid, cfg)?;
     let device = model.devices().into_iter().next().ok_or(TrainError::Config {
         what: "model",

@@ -106,3 +106,34 @@ fn sparse_categorical_crossentropy_learns_three_classes() {
     .unwrap();
     assert!(eval.metrics[0] > 0.9, "accuracy {}", eval.metrics[0]);
 }
+
+#[test]
+fn validation_split_and_early_stopping() {
+    use rnnlab_train::EarlyStopping;
+    let cfg = FitConfig::new(40)
+        .with_verbosity(Verbosity::Quiet)
+        .with_validation_split(0.25)
+        .with_optimizer(OptimizerConfig::adam(0.05))
+        .with_early_stopping(EarlyStopping {
+            patience: 2,
+            min_delta: 1e-3,
+            restore_best_weights: true,
+        });
+    let (_, history) = fit(rnn_model(), &toy(80), None, &cfg).unwrap();
+    assert_eq!(history.val_loss.len(), history.loss.len(), "validation ran every epoch");
+    assert!(
+        history.epochs() < 40,
+        "early stopping never triggered: {:?}",
+        history.val_loss
+    );
+    let bad = FitConfig::new(1)
+        .with_verbosity(Verbosity::Quiet)
+        .with_validation_split(1.5);
+    assert!(matches!(
+        fit(rnn_model(), &toy(8), None, &bad),
+        Err(TrainError::Config {
+            what: "validation_split",
+            ..
+        })
+    ));
+}
