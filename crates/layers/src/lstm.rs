@@ -5,6 +5,7 @@ use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor};
 
 use crate::cell::{Cell, project_gates, recurrent_gates};
+use crate::rnn::rnn_options_of;
 use crate::tensor::expect_arrays;
 use crate::{Activation, AnyTensor, KerasArray, LayersError, Rnn, RnnOptions, init};
 
@@ -74,13 +75,7 @@ pub struct LstmConfig {
 impl LstmConfig {
     /// The layer options part of this config.
     pub fn options(&self) -> RnnOptions {
-        RnnOptions {
-            return_sequences: self.return_sequences,
-            return_state: self.return_state,
-            go_backwards: self.go_backwards,
-            dropout: self.dropout,
-            recurrent_dropout: self.recurrent_dropout,
-        }
+        rnn_options_of!(self)
     }
 
     /// The cell with Keras's initializers.

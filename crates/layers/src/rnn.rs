@@ -6,6 +6,20 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Cell, LayersError};
 
+/// The [`RnnOptions`] of anything with the five option fields (layer configs and [`Rnn`]).
+macro_rules! rnn_options_of {
+    ($c:expr) => {
+        $crate::RnnOptions {
+            return_sequences: $c.return_sequences,
+            return_state: $c.return_state,
+            go_backwards: $c.go_backwards,
+            dropout: $c.dropout,
+            recurrent_dropout: $c.recurrent_dropout,
+        }
+    };
+}
+pub(crate) use rnn_options_of;
+
 /// Sequence options shared by every recurrent layer (Keras's `RNN` arguments).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct RnnOptions {
@@ -105,13 +119,7 @@ impl<C: Module + Cell> Rnn<C> {
 
     /// The options this layer was built with.
     pub fn options(&self) -> RnnOptions {
-        RnnOptions {
-            return_sequences: self.return_sequences,
-            return_state: self.return_state,
-            go_backwards: self.go_backwards,
-            dropout: self.dropout,
-            recurrent_dropout: self.recurrent_dropout,
-        }
+        rnn_options_of!(self)
     }
 
     /// Trainable parameters (Keras's `count_params`).
