@@ -292,6 +292,33 @@ pub fn fit<M: Regressor>(
     valid: Option<&Dataset>,
     cfg: &FitConfig,
 ) -> Result<(M, History), TrainError> {
+    let mut model = model;
+    let history = fit_in_place(&mut model, train, valid, cfg)?;
+    Ok((model, history))
+}
+
+/// [`fit`] that updates `model` in place, as Keras does. When training stops with an error
+/// (TerminateOnNaN: [`TrainError::NonFinite`]), `model` holds the last finite weights — the ones
+/// from before the batch whose loss was not finite.
+///
+/// ```
+/// use rnnlab_layers::{Backend, DenseConfig, Flatten, Layer, Sequential};
+/// use rnnlab_train::{fit_in_place, Dataset, FitConfig, OptimizerConfig, TrainError, Verbosity};
+/// let device = Backend::Flex.device()?.autodiff();
+/// let data = Dataset::new((0..64).map(|i| i as f32).collect(), [64, 1, 1], vec![1e3; 64], 1)?;
+/// let mut model = Sequential::new(vec![Layer::Flatten(Flatten::default()), Layer::Dense(DenseConfig::new(1, 1).init(&device))]);
+/// let cfg = FitConfig::new(5).with_optimizer(OptimizerConfig::sgd(1e6)).with_verbosity(Verbosity::Quiet);
+/// assert!(matches!(fit_in_place(&mut model, &data, None, &cfg), Err(TrainError::NonFinite { .. })));
+/// let w = model.layers[1].keras_weights()[0].to_vec();
+/// assert!(w.iter().all(|v| v.is_finite()), "the last finite weights are kept");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn fit_in_place<M: Regressor>(
+    model: &mut M,
+    train: &Dataset,
+    valid: Option<&Dataset>,
+    cfg: &FitConfig,
+) -> Result<History, TrainError> {
     let split;
     let (train, valid) = match (valid, cfg.validation_split) {
         (None, Some(fraction)) => {
@@ -327,13 +354,13 @@ pub fn fit<M: Regressor>(
     device.seed(cfg.seed);
     let mut optim = cfg.optimizer.init();
     let lr = cfg.optimizer.learning_rate();
-    let mut model = model;
     let mut history = History::default();
+    let mut last_good: Option<M> = None;
     let mut first_epoch = 1;
     if let Some(dir) = &cfg.checkpoint_dir
         && let Some(state) = checkpoint::read(dir)?
     {
-        model = checkpoint::load_model(model, dir, &state)?;
+        *model = checkpoint::load_model(model.clone(), dir, &state)?;
         optim = checkpoint::load_optimizer(optim, dir, &state)?;
         first_epoch = state.epoch + 1;
         history = state.history;
@@ -342,6 +369,9 @@ pub fn fit<M: Regressor>(
     let (mut best, mut best_model, mut waited) = (f64::INFINITY, None, 0usize);
     for epoch in first_epoch..=cfg.epochs {
         let start = Instant::now();
+        // Burn's generator (dropout masks) restarts from (seed, epoch) too, so a resumed run
+        // draws the same masks as an uninterrupted one.
+        device.seed(cfg.seed.wrapping_add(epoch as u64));
         // Each epoch's order depends only on (seed, epoch), so a resumed run shuffles the same.
         let mut order: Vec<usize> = (0..train.len()).collect();
         if cfg.shuffle {
@@ -370,6 +400,11 @@ pub fn fit<M: Regressor>(
             let loss = cfg.loss.compute(pred.clone(), y.clone());
             let value = f64::from(loss.clone().into_scalar::<f32>());
             if cfg.terminate_on_nan && !value.is_finite() {
+                // The current weights produced a non-finite loss: go back to the ones before the
+                // last update, which produced a finite one.
+                if let Some(good) = last_good.take() {
+                    *model = good;
+                }
                 return Err(TrainError::NonFinite {
                     epoch,
                     batch: bi + 1,
@@ -395,8 +430,9 @@ pub fn fit<M: Regressor>(
                 bar.set_message(format!("loss: {:.4}", loss_sum / seen));
                 bar.inc(1);
             }
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optim.step(lr_now, model, grads);
+            let grads = GradientsParams::from_grads(loss.backward(), &*model);
+            last_good = Some(model.clone()); // cheap: parameters are reference-counted
+            *model = optim.step(lr_now, model.clone(), grads);
         }
         if let Some(bar) = bar {
             bar.finish_and_clear();
@@ -423,7 +459,7 @@ pub fn fit<M: Regressor>(
             print_epoch(epoch, cfg, steps, seconds, &history);
         }
         if let Some(dir) = &cfg.checkpoint_dir {
-            checkpoint::write(dir, epoch, &model, &optim, &history)?;
+            checkpoint::write(dir, epoch, &*model, &optim, &history)?;
         }
         if let Some(es) = cfg.early_stopping {
             let monitored = *history.val_loss.last().or(history.loss.last()).expect("one epoch ran");
@@ -437,14 +473,14 @@ pub fn fit<M: Regressor>(
                 waited += 1;
                 if waited > es.patience {
                     if let Some(m) = best_model.take() {
-                        model = m;
+                        *model = m;
                     }
                     break;
                 }
             }
         }
     }
-    Ok((model, history))
+    Ok(history)
 }
 
 fn print_epoch(epoch: usize, cfg: &FitConfig, steps: usize, seconds: f64, h: &History) {

@@ -35,7 +35,9 @@ mod optim;
 
 pub use data::Dataset;
 pub use error::TrainError;
-pub use fit::{EarlyStopping, Evaluation, FitConfig, LrSchedule, Regressor, Verbosity, evaluate, fit, predict};
+pub use fit::{
+    EarlyStopping, Evaluation, FitConfig, LrSchedule, Regressor, Verbosity, evaluate, fit, fit_in_place, predict,
+};
 pub use history::History;
 pub use metrics::{Loss, Metric};
 pub use optim::{KerasAdam, OptimizerConfig};
