@@ -566,7 +566,8 @@ fn pad_checks(inputs: &Value, want: &Value, dev: &mut Vec<String>) -> Check {
             .iter()
             .map(|d| d.as_u64().unwrap_or(0) as usize)
             .collect();
-        let got_shape = if p.features == 1 && shape.len() == 2 || shape.len() == 2 {
+        // Vector timesteps of length 1 are still 3-D in numpy.
+        let got_shape = if shape.len() == 2 {
             p.shape()
         } else {
             vec![p.rows, p.cols, p.features]
