@@ -10,7 +10,7 @@ use rnnlab_layers::{
 };
 use rnnlab_series::{NumpyRandom, Split, WindowSpec, generate_time_series, naive_mse};
 use rnnlab_text::{PadOptions, Side, Tokenizer, TokenizerConfig, pad_sequences};
-use rnnlab_train::{Dataset, FitConfig, Loss, Metric, OptimizerConfig, evaluate, fit, predict};
+use rnnlab_train::{Dataset, FitConfig, Metric, OptimizerConfig, fit, predict};
 
 use crate::plot::{BLUE, GREEN, Line, ORANGE, Panel, RED, render};
 use crate::report::{Band, Record};
@@ -199,11 +199,12 @@ fn train_record(
         .with_metrics(metrics.clone())
         .with_seed(u64::from(ctx.seed));
     let (model, history) = fit(model, &data.0, Some(&data.1), &cfg).map_err(|e| e.to_string())?;
-    let eval = evaluate(&model.valid(), &data.1, 32, Loss::Mse, &metrics).map_err(|e| e.to_string())?;
-    let last_step = metrics
-        .iter()
-        .position(|m| matches!(m, Metric::LastTimeStepMse { .. }))
-        .map(|i| eval.metrics[i]);
+    // fit already evaluated the final model on the validation data: read it from the history.
+    let val_mse = *history.val_loss.last().ok_or("no epoch ran")?;
+    let last_step = history
+        .val_metrics
+        .get("last_time_step_mse")
+        .and_then(|v| v.last().copied());
     let epochs = |v: &[f64]| {
         v.iter()
             .enumerate()
@@ -225,7 +226,7 @@ fn train_record(
         &[curve],
         640,
     )?;
-    let record = Record::trained(name, eval.loss, last_step, params, history, bands);
+    let record = Record::trained(name, val_mse, last_step, params, history, bands);
     Ok((record, model))
 }
 

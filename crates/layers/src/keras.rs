@@ -173,6 +173,6 @@ impl Layer {
 
     /// The feature size this layer outputs for `input_features` inputs (to chain specs).
     pub fn output_features(&self, input_features: usize) -> usize {
-        self.output_shape_public(input_features)
+        self.output_shape(input_features, true).0
     }
 }

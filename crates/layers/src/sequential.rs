@@ -273,7 +273,7 @@ impl Layer {
     }
 
     /// The output feature size and whether the output still has a time axis, given the input's.
-    fn output_shape(&self, features: usize, has_time: bool) -> (usize, bool) {
+    pub(crate) fn output_shape(&self, features: usize, has_time: bool) -> (usize, bool) {
         match self {
             Layer::SimpleRnn(l) => (l.cell.units(), l.return_sequences),
             Layer::Lstm(l) => (l.cell.units(), l.return_sequences),
@@ -287,12 +287,6 @@ impl Layer {
             Layer::LayerNorm(_) | Layer::BatchNorm(_) => (features, has_time),
             Layer::Flatten(_) => (features, false),
         }
-    }
-}
-
-impl Layer {
-    pub(crate) fn output_shape_public(&self, features: usize) -> usize {
-        self.output_shape(features, true).0
     }
 }
 
