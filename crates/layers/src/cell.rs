@@ -3,7 +3,7 @@
 use burn::module::{Module, ModuleDisplay};
 use burn::tensor::{Device, Tensor};
 
-use crate::{AnyTensor, KerasArray, LayersError};
+use crate::{AnyTensor, FusedCell, KerasArray, LayersError};
 
 /// One step of a recurrent layer, Keras's `RNN(cell)` idea in Rust.
 ///
@@ -46,6 +46,11 @@ pub trait Cell: Module + ModuleDisplay {
         states: &[Tensor<2>],
         recurrent_masks: Option<&[Tensor<2>]>,
     ) -> (Tensor<2>, Vec<Tensor<2>>);
+    /// The cell's form for the fused scan ([`ScanMode`](crate::ScanMode)), if it has one. The
+    /// default `None` runs the cell through [`step`](Cell::step) on every backend.
+    fn fused(&self) -> Option<FusedCell> {
+        None
+    }
     /// The weights in Keras's `get_weights()` order.
     fn keras_weights(&self) -> Vec<AnyTensor>;
     /// Replaces the weights with Keras-layout arrays (same order as [`keras_weights`](Cell::keras_weights)).

@@ -7,7 +7,7 @@ use burn::tensor::{Device, Tensor};
 use crate::cell::{Cell, project_gates, recurrent_gates};
 use crate::rnn::rnn_options_of;
 use crate::tensor::expect_arrays;
-use crate::{Activation, AnyTensor, KerasArray, LayersError, Rnn, RnnOptions, init};
+use crate::{Activation, AnyTensor, FusedCell, FusedKind, KerasArray, LayersError, Rnn, RnnOptions, ScanMode, init};
 
 /// The GRU cell in Keras's layout: `kernel [F, 3u]`, `recurrent_kernel [u, 3u]`, gate blocks
 /// z, r, h. The bias is stored as `[2, 3u]` (input row, recurrent row) with `reset_after`, and
@@ -75,6 +75,9 @@ pub struct GruConfig {
     /// Default `0`.
     #[config(default = 0.0)]
     pub recurrent_dropout: f64,
+    /// Time loop: fused op or per-step tensor ops. Default `Auto` (fused on flex/ndarray).
+    #[config(default = "ScanMode::Auto")]
+    pub scan: ScanMode,
 }
 
 impl GruConfig {
@@ -165,6 +168,19 @@ impl Cell for GruCell {
         let (z, cand) = hh;
         let h_new = z.clone() * h.clone() + (z.neg() + 1.0) * cand;
         (h_new.clone(), vec![h_new])
+    }
+    fn fused(&self) -> Option<FusedCell> {
+        Some(FusedCell {
+            kind: if self.reset_after {
+                FusedKind::GruResetAfter
+            } else {
+                FusedKind::GruResetBefore
+            },
+            activation: self.activation,
+            recurrent_activation: self.recurrent_activation,
+            recurrent_kernel: self.recurrent_kernel.val(),
+            recurrent_bias: if self.reset_after { self.bias_row(1) } else { None },
+        })
     }
     fn keras_weights(&self) -> Vec<AnyTensor> {
         let mut w = vec![

@@ -6,7 +6,7 @@ use serde_json::Value;
 use crate::sequential::Layer;
 use crate::{
     Activation, BatchNormalizationConfig, Bidirectional, DenseConfig, EmbeddingConfig, Flatten, GruConfig,
-    LayerNormSimpleRnnCell, LayerNormalizationConfig, LayersError, LstmConfig, MergeMode, Rnn, RnnOptions,
+    LayerNormSimpleRnnCell, LayerNormalizationConfig, LayersError, LstmConfig, MergeMode, Rnn, RnnOptions, ScanMode,
     SimpleRnnConfig,
 };
 
@@ -50,6 +50,7 @@ fn options(config: &Value) -> RnnOptions {
         go_backwards: bool_or(config, "go_backwards", false),
         dropout: f64_or(config, "dropout", 0.0),
         recurrent_dropout: f64_or(config, "recurrent_dropout", 0.0),
+        scan: ScanMode::Auto,
     }
 }
 

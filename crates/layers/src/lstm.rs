@@ -7,7 +7,7 @@ use burn::tensor::{Device, Tensor};
 use crate::cell::{Cell, project_gates, recurrent_gates};
 use crate::rnn::rnn_options_of;
 use crate::tensor::expect_arrays;
-use crate::{Activation, AnyTensor, KerasArray, LayersError, Rnn, RnnOptions, init};
+use crate::{Activation, AnyTensor, FusedCell, FusedKind, KerasArray, LayersError, Rnn, RnnOptions, ScanMode, init};
 
 /// The LSTM cell in Keras's layout: `kernel [F, 4u]`, `recurrent_kernel [u, 4u]`, one `bias [4u]`,
 /// gate blocks in the order i, f, c, o. States are `[h, c]`.
@@ -70,6 +70,9 @@ pub struct LstmConfig {
     /// Default `0`.
     #[config(default = 0.0)]
     pub recurrent_dropout: f64,
+    /// Time loop: fused op or per-step tensor ops. Default `Auto` (fused on flex/ndarray).
+    #[config(default = "ScanMode::Auto")]
+    pub scan: ScanMode,
 }
 
 impl LstmConfig {
@@ -131,6 +134,15 @@ impl Cell for LstmCell {
         let c_new = ra.apply(zf) * c.clone() + ra.apply(zi) * self.activation.apply(zc);
         let h_new = ra.apply(zo) * self.activation.apply(c_new.clone());
         (h_new.clone(), vec![h_new, c_new])
+    }
+    fn fused(&self) -> Option<FusedCell> {
+        Some(FusedCell {
+            kind: FusedKind::Lstm,
+            activation: self.activation,
+            recurrent_activation: self.recurrent_activation,
+            recurrent_kernel: self.recurrent_kernel.val(),
+            recurrent_bias: None,
+        })
     }
     fn keras_weights(&self) -> Vec<AnyTensor> {
         let mut w = vec![

@@ -4,7 +4,7 @@ use burn::module::{Flag, Module, Param};
 use burn::tensor::{Bool, Device, Distribution, Tensor};
 use serde::{Deserialize, Serialize};
 
-use crate::{Cell, LayersError};
+use crate::{Cell, LayersError, ScanMode, scan};
 
 /// The [`RnnOptions`] of anything with the five option fields (layer configs and [`Rnn`]).
 macro_rules! rnn_options_of {
@@ -15,6 +15,7 @@ macro_rules! rnn_options_of {
             go_backwards: $c.go_backwards,
             dropout: $c.dropout,
             recurrent_dropout: $c.recurrent_dropout,
+            scan: $c.scan,
         }
     };
 }
@@ -35,6 +36,8 @@ pub struct RnnOptions {
     /// Dropout rate on the previous `h` (training only), one mask per sequence; per gate for
     /// LSTM/GRU as Keras 3 does.
     pub recurrent_dropout: f64,
+    /// Which time loop runs the layer (fused op or per-step tensor ops); see [`ScanMode`].
+    pub scan: ScanMode,
 }
 
 impl RnnOptions {
@@ -76,6 +79,9 @@ pub struct Rnn<C: Module + Cell> {
     pub dropout: f64,
     /// See [`RnnOptions::recurrent_dropout`].
     pub recurrent_dropout: f64,
+    /// See [`RnnOptions::scan`].
+    #[module(skip)]
+    pub scan: ScanMode,
     /// Training flag: dropout is active only when set *and* the input is on an autodiff device.
     pub training: Param<Flag>,
 }
@@ -113,6 +119,7 @@ impl<C: Module + Cell> Rnn<C> {
             go_backwards: options.go_backwards,
             dropout: options.dropout,
             recurrent_dropout: options.recurrent_dropout,
+            scan: options.scan,
             training: Param::from_bool(true),
         })
     }
@@ -186,7 +193,8 @@ impl<C: Module + Cell> Rnn<C> {
                 s
             }
         };
-        let mask_steps: Option<Vec<Tensor<2>>> = match mask {
+        // [T, B] float, 1 where the step is real.
+        let time_major_mask: Option<Tensor<2>> = match mask {
             None => None,
             Some(m) => {
                 if m.dims() != [b, t] {
@@ -196,8 +204,7 @@ impl<C: Module + Cell> Rnn<C> {
                         &m.dims(),
                     ));
                 }
-                let m = m.float().swap_dims(0, 1);
-                Some(m.chunk(t, 0).into_iter().map(|s| s.reshape([b, 1])).collect())
+                Some(m.float().swap_dims(0, 1))
             }
         };
 
@@ -220,6 +227,20 @@ impl<C: Module + Cell> Rnn<C> {
         });
 
         let projected = self.cell.project_inputs(&inputs);
+        if let Some(fused) = scan::plan(self.scan, class, self.cell.fused(), &device, projected.dtype())? {
+            return Ok(scan::run(
+                fused,
+                projected,
+                states,
+                time_major_mask,
+                recurrent_masks,
+                self.go_backwards,
+                zero_output_for_mask,
+                self.return_sequences,
+            ));
+        }
+        let mask_steps: Option<Vec<Tensor<2>>> =
+            time_major_mask.map(|m| m.chunk(t, 0).into_iter().map(|s| s.reshape([b, 1])).collect());
         let width = projected.dims()[2];
         let steps: Vec<Tensor<2>> = projected
             .chunk(t, 0)

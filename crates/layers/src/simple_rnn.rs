@@ -7,7 +7,7 @@ use burn::tensor::{Device, Tensor};
 use crate::cell::{Cell, project_gates, recurrent_gates};
 use crate::rnn::rnn_options_of;
 use crate::tensor::expect_arrays;
-use crate::{Activation, AnyTensor, KerasArray, LayersError, Rnn, RnnOptions, init};
+use crate::{Activation, AnyTensor, FusedCell, FusedKind, KerasArray, LayersError, Rnn, RnnOptions, ScanMode, init};
 
 /// The SimpleRNN cell, in Keras's weight layout.
 #[derive(Module, Debug)]
@@ -61,6 +61,9 @@ pub struct SimpleRnnConfig {
     /// Recurrent dropout rate on `h`, one mask per sequence. Default `0`.
     #[config(default = 0.0)]
     pub recurrent_dropout: f64,
+    /// Time loop: fused op or per-step tensor ops. Default `Auto` (fused on flex/ndarray).
+    #[config(default = "ScanMode::Auto")]
+    pub scan: ScanMode,
 }
 
 impl SimpleRnnConfig {
@@ -106,6 +109,15 @@ impl Cell for SimpleRnnCell {
             .activation
             .apply(xp + recurrent_gates(&states[0], self.recurrent_kernel.val(), masks, 1));
         (h.clone(), vec![h])
+    }
+    fn fused(&self) -> Option<FusedCell> {
+        Some(FusedCell {
+            kind: FusedKind::Simple,
+            activation: self.activation,
+            recurrent_activation: Activation::Linear,
+            recurrent_kernel: self.recurrent_kernel.val(),
+            recurrent_bias: None,
+        })
     }
     fn keras_weights(&self) -> Vec<AnyTensor> {
         let mut w = vec![

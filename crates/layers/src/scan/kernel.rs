@@ -1,0 +1,708 @@
+//! The fused recurrence on host buffers: the forward over all time steps and the hand-written
+//! backward through time, for SimpleRNN, LSTM and GRU (both `reset_after` modes).
+//!
+//! Layouts (row-major `f32`): `xp [T, B, W]` (the projected inputs in time order, `W = G·U`),
+//! `recurrent [U, W]`, `recurrent_bias [W]` (GRU `reset_after` only), `h0`/`c0 [B, U]`,
+//! `mask [T, B]` (1 real, 0 masked), `recurrent_masks [R, B, U]` (`R` = 0, 1 or `G`).
+//!
+//! The forward writes one buffer of `[rows, B, U]` blocks: the `T` outputs in processing order,
+//! the final states, then — when a backward will follow — a tape of what the backward needs
+//! per step (gate activations and carried states, never inputs to recompute).
+
+use super::math;
+
+/// Which recurrence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FusedKind {
+    /// `h' = act(xp + h·U)`.
+    Simple,
+    /// Keras LSTM, gates i, f, c, o.
+    Lstm,
+    /// Keras GRU with `reset_after = true`: `ĥ = act(xp_h + r ⊙ (h·U_h + b_h))`.
+    GruResetAfter,
+    /// Keras GRU with `reset_after = false`: `ĥ = act(xp_h + (r ⊙ h)·U_h)`.
+    GruResetBefore,
+}
+
+impl FusedKind {
+    /// Gate blocks in the kernels.
+    pub fn gates(self) -> usize {
+        match self {
+            FusedKind::Simple => 1,
+            FusedKind::Lstm => 4,
+            FusedKind::GruResetAfter | FusedKind::GruResetBefore => 3,
+        }
+    }
+    /// State tensors (`[h]` or `[h, c]`).
+    pub fn states(self) -> usize {
+        if self == FusedKind::Lstm { 2 } else { 1 }
+    }
+    /// `[B, U]` blocks saved per step for the backward.
+    fn tape_blocks(self) -> usize {
+        match self {
+            FusedKind::Simple => 2,                                    // carried h, new h
+            FusedKind::Lstm => 8, // carried h, i, f, g, o, new c, act(c), carried c
+            FusedKind::GruResetAfter | FusedKind::GruResetBefore => 5, // carried h, z, r, candidate, recurrent h part
+        }
+    }
+}
+
+/// An activation the fused kernels evaluate (and differentiate from its output).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum GateFn {
+    /// `tanh`.
+    Tanh,
+    /// Logistic sigmoid.
+    Sigmoid,
+    /// Keras 3 `hard_sigmoid`: `clip(x / 6 + 0.5, 0, 1)`.
+    HardSigmoid,
+    /// `max(x, 0)`.
+    Relu,
+    /// Identity.
+    Linear,
+}
+
+impl GateFn {
+    fn apply(self, values: &mut [f32]) {
+        match self {
+            GateFn::Tanh => math::map_in_place(values, math::tanh),
+            GateFn::Sigmoid => math::map_in_place(values, math::sigmoid),
+            GateFn::HardSigmoid => math::map_in_place(values, |x| (x / 6.0 + 0.5).clamp(0.0, 1.0)),
+            GateFn::Relu => math::map_in_place(values, |x| x.max(0.0)),
+            GateFn::Linear => {}
+        }
+    }
+
+    /// `grad ⊙ f'(x)` written from the output `y = f(x)`, into `out`.
+    fn backprop(self, grad: &[f32], y: &[f32], out: &mut [f32]) {
+        let zip = grad.iter().zip(y).zip(out.iter_mut());
+        match self {
+            GateFn::Tanh => zip.for_each(|((g, y), o)| *o = g * (1.0 - y * y)),
+            GateFn::Sigmoid => zip.for_each(|((g, y), o)| *o = g * (y * (1.0 - y))),
+            GateFn::HardSigmoid => zip.for_each(|((g, y), o)| *o = if *y > 0.0 && *y < 1.0 { g / 6.0 } else { 0.0 }),
+            GateFn::Relu => zip.for_each(|((g, y), o)| *o = if *y > 0.0 { *g } else { 0.0 }),
+            GateFn::Linear => zip.for_each(|((g, _), o)| *o = *g),
+        }
+    }
+}
+
+/// Everything about one fused call that is not a tensor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ScanSpec {
+    /// The recurrence.
+    pub kind: FusedKind,
+    /// Candidate / output activation.
+    pub activation: GateFn,
+    /// Gate activation (LSTM, GRU).
+    pub recurrent_activation: GateFn,
+    /// Process steps `T-1 … 0`.
+    pub go_backwards: bool,
+    /// Masked steps output 0 instead of repeating the previous output.
+    pub zero_output_for_mask: bool,
+    /// Whether `mask` is given.
+    pub masked: bool,
+    /// Recurrent dropout masks given: 0, 1 (shared by all gates) or one per gate.
+    pub recurrent_masks: usize,
+    /// Write the tape for a backward pass.
+    pub save_tape: bool,
+}
+
+/// Sizes of one call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Dims {
+    /// Time steps.
+    pub time: usize,
+    /// Batch rows.
+    pub batch: usize,
+    /// Units.
+    pub units: usize,
+}
+
+impl Dims {
+    fn block(&self) -> usize {
+        self.batch * self.units
+    }
+    /// Rows (of `[B, U]` blocks) the forward writes.
+    pub fn forward_rows(&self, spec: &ScanSpec) -> usize {
+        let tape = if spec.save_tape {
+            self.time * spec.kind.tape_blocks()
+        } else {
+            0
+        };
+        self.time + spec.kind.states() + tape
+    }
+    fn tape_row(&self, spec: &ScanSpec, step: usize, slot: usize) -> usize {
+        self.time + spec.kind.states() + step * spec.kind.tape_blocks() + slot
+    }
+}
+
+/// The tensors of one call, as host slices.
+pub struct Inputs<'a> {
+    /// `[T, B, W]`.
+    pub xp: &'a [f32],
+    /// `[U, W]`.
+    pub recurrent: &'a [f32],
+    /// `[W]` or empty.
+    pub recurrent_bias: &'a [f32],
+    /// `[B, U]`.
+    pub h0: &'a [f32],
+    /// `[B, U]` (LSTM) or ignored.
+    pub c0: &'a [f32],
+    /// `[T, B]` or empty.
+    pub mask: &'a [f32],
+    /// `[R, B, U]` or empty.
+    pub recurrent_masks: &'a [f32],
+}
+
+/// Gradients of one call.
+pub struct Grads {
+    /// `[T, B, W]`.
+    pub xp: Vec<f32>,
+    /// `[U, W]`.
+    pub recurrent: Vec<f32>,
+    /// `[W]`.
+    pub recurrent_bias: Vec<f32>,
+    /// `[B, U]`.
+    pub h0: Vec<f32>,
+    /// `[B, U]`.
+    pub c0: Vec<f32>,
+}
+
+/// `c = beta·c + a·b` for an `m×k` by `k×n` product with element strides (rows, columns).
+#[allow(clippy::too_many_arguments)]
+fn gemm(
+    (m, k, n): (usize, usize, usize),
+    a: &[f32],
+    (rsa, csa): (usize, usize),
+    b: &[f32],
+    (rsb, csb): (usize, usize),
+    beta: f32,
+    c: &mut [f32],
+    (rsc, csc): (usize, usize),
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    let last = |rows: usize, cols: usize, rs: usize, cs: usize| (rows - 1) * rs + cols.saturating_sub(1) * cs;
+    assert!(k == 0 || (last(m, k, rsa, csa) < a.len() && last(k, n, rsb, csb) < b.len()));
+    assert!(last(m, n, rsc, csc) < c.len());
+    // SAFETY: the asserts above keep every index the product touches inside the slices, and
+    // `c` does not alias `a` or `b` (it is borrowed mutably).
+    unsafe {
+        matrixmultiply::sgemm(
+            m,
+            k,
+            n,
+            1.0,
+            a.as_ptr(),
+            rsa as isize,
+            csa as isize,
+            b.as_ptr(),
+            rsb as isize,
+            csb as isize,
+            beta,
+            c.as_mut_ptr(),
+            rsc as isize,
+            csc as isize,
+        );
+    }
+}
+
+/// `out = h ⊙ mask` (or a copy of `h` without a mask).
+fn masked_into(out: &mut [f32], h: &[f32], mask: Option<&[f32]>) {
+    match mask {
+        Some(m) => out.iter_mut().zip(h).zip(m).for_each(|((o, h), m)| *o = h * m),
+        None => out.copy_from_slice(h),
+    }
+}
+
+/// The recurrent mask for gate `g`, if any.
+fn gate_mask<'a>(masks: &'a [f32], count: usize, g: usize, block: usize) -> Option<&'a [f32]> {
+    match count {
+        0 => None,
+        1 => Some(&masks[..block]),
+        _ => Some(&masks[g * block..(g + 1) * block]),
+    }
+}
+
+/// Runs the recurrence. `out` has `dims.forward_rows(spec) · B · U` elements.
+pub fn forward(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>, out: &mut [f32]) {
+    let Dims { time, batch, units } = dims;
+    let gates = spec.kind.gates();
+    let width = gates * units;
+    let block = dims.block();
+    debug_assert_eq!(out.len(), dims.forward_rows(spec) * block);
+
+    let mut h = inputs.h0.to_vec();
+    let mut c = if spec.kind == FusedKind::Lstm {
+        inputs.c0.to_vec()
+    } else {
+        Vec::new()
+    };
+    let mut y_prev = vec![0.0f32; block];
+    let mut pre = vec![0.0f32; batch * width]; // gate pre-activations, then activations
+    let mut rec = vec![0.0f32; batch * width]; // recurrent part h·U (+ bias)
+    let mut hin = vec![0.0f32; block];
+    let mut h_new = vec![0.0f32; block];
+    let mut c_new = vec![0.0f32; if spec.kind == FusedKind::Lstm { block } else { 0 }];
+    let mut c_act = c_new.clone();
+    let mut extra = vec![0.0f32; block]; // GRU: recurrent h part (after) or r ⊙ h (before)
+
+    for step in 0..time {
+        let ti = if spec.go_backwards { time - 1 - step } else { step };
+        let xp = &inputs.xp[ti * batch * width..(ti + 1) * batch * width];
+        let rm = |g: usize| gate_mask(inputs.recurrent_masks, spec.recurrent_masks, g, block);
+
+        // Recurrent matmuls (the reset-before GRU's candidate block waits for r).
+        let recurrent_gates = if spec.kind == FusedKind::GruResetBefore {
+            2
+        } else {
+            gates
+        };
+        if spec.recurrent_masks <= 1 && recurrent_gates == gates {
+            masked_into(&mut hin, &h, rm(0));
+            gemm(
+                (batch, units, width),
+                &hin,
+                (units, 1),
+                inputs.recurrent,
+                (width, 1),
+                0.0,
+                &mut rec,
+                (width, 1),
+            );
+        } else {
+            for g in 0..recurrent_gates {
+                masked_into(&mut hin, &h, rm(g));
+                let cols = g * units;
+                gemm(
+                    (batch, units, units),
+                    &hin,
+                    (units, 1),
+                    &inputs.recurrent[cols..],
+                    (width, 1),
+                    0.0,
+                    &mut rec[cols..],
+                    (width, 1),
+                );
+            }
+        }
+        if !inputs.recurrent_bias.is_empty() {
+            for row in rec.chunks_exact_mut(width) {
+                row.iter_mut().zip(inputs.recurrent_bias).for_each(|(r, b)| *r += b);
+            }
+        }
+
+        match spec.kind {
+            FusedKind::Simple => {
+                h_new.iter_mut().zip(xp).zip(&rec).for_each(|((o, x), r)| *o = x + r);
+                spec.activation.apply(&mut h_new);
+            }
+            FusedKind::Lstm => {
+                pre.iter_mut().zip(xp).zip(&rec).for_each(|((o, x), r)| *o = x + r);
+                for row in pre.chunks_exact_mut(width) {
+                    let (ifg, o) = row.split_at_mut(3 * units);
+                    let (i_f, g) = ifg.split_at_mut(2 * units);
+                    spec.recurrent_activation.apply(i_f);
+                    spec.activation.apply(g);
+                    spec.recurrent_activation.apply(o);
+                }
+                for b in 0..batch {
+                    let row = &pre[b * width..(b + 1) * width];
+                    let (i, f, g) = (&row[..units], &row[units..2 * units], &row[2 * units..3 * units]);
+                    let r = b * units..(b + 1) * units;
+                    let (cp, cn) = (&c[r.clone()], &mut c_new[r.clone()]);
+                    for j in 0..units {
+                        cn[j] = f[j] * cp[j] + i[j] * g[j];
+                    }
+                }
+                c_act.copy_from_slice(&c_new);
+                spec.activation.apply(&mut c_act);
+                for b in 0..batch {
+                    let o = &pre[b * width + 3 * units..(b + 1) * width];
+                    let r = b * units..(b + 1) * units;
+                    h_new[r.clone()]
+                        .iter_mut()
+                        .zip(o)
+                        .zip(&c_act[r])
+                        .for_each(|((hn, o), t)| *hn = o * t);
+                }
+            }
+            FusedKind::GruResetAfter | FusedKind::GruResetBefore => {
+                // z and r
+                for b in 0..batch {
+                    let row = b * width..b * width + 2 * units;
+                    pre[row.clone()]
+                        .iter_mut()
+                        .zip(&xp[row.clone()])
+                        .zip(&rec[row.clone()])
+                        .for_each(|((o, x), r)| *o = x + r);
+                    spec.recurrent_activation.apply(&mut pre[row]);
+                }
+                if spec.kind == FusedKind::GruResetBefore {
+                    // extra = r ⊙ (masked h), then its product with U_h into rec's candidate block.
+                    masked_into(&mut hin, &h, rm(2));
+                    for b in 0..batch {
+                        let r = &pre[b * width + units..b * width + 2 * units];
+                        let s = b * units..(b + 1) * units;
+                        extra[s.clone()]
+                            .iter_mut()
+                            .zip(r)
+                            .zip(&hin[s])
+                            .for_each(|((e, r), h)| *e = r * h);
+                    }
+                    let cols = 2 * units;
+                    gemm(
+                        (batch, units, units),
+                        &extra,
+                        (units, 1),
+                        &inputs.recurrent[cols..],
+                        (width, 1),
+                        0.0,
+                        &mut rec[cols..],
+                        (width, 1),
+                    );
+                }
+                for b in 0..batch {
+                    let (row, s) = (b * width, b * units..(b + 1) * units);
+                    let r = &pre[row + units..row + 2 * units];
+                    let xh = &xp[row + 2 * units..row + width];
+                    let rh = &rec[row + 2 * units..row + width];
+                    let cand = &mut h_new[s.clone()];
+                    if spec.kind == FusedKind::GruResetAfter {
+                        extra[s].copy_from_slice(rh);
+                        cand.iter_mut()
+                            .zip(xh)
+                            .zip(r.iter().zip(rh))
+                            .for_each(|((o, x), (r, h))| *o = x + r * h);
+                    } else {
+                        cand.iter_mut().zip(xh).zip(rh).for_each(|((o, x), h)| *o = x + h);
+                    }
+                }
+                spec.activation.apply(&mut h_new); // h_new holds the candidate
+                for b in 0..batch {
+                    let row = b * width;
+                    let s = b * units..(b + 1) * units;
+                    // pre's candidate block keeps the candidate for the tape
+                    pre[row + 2 * units..row + width].copy_from_slice(&h_new[s.clone()]);
+                    let z = &pre[row..row + units];
+                    let (hp, cand) = (&h[s.clone()], &mut h_new[s]);
+                    for j in 0..units {
+                        cand[j] = z[j] * hp[j] + (1.0 - z[j]) * cand[j];
+                    }
+                }
+            }
+        }
+
+        // Masks: carry the states, repeat (or zero) the output.
+        let y_out = &mut out[step * block..(step + 1) * block];
+        if spec.masked {
+            let m = &inputs.mask[ti * batch..(ti + 1) * batch];
+            for b in 0..batch {
+                let (mb, s) = (m[b], b * units..(b + 1) * units);
+                for j in s {
+                    let hn = h_new[j];
+                    y_out[j] = if spec.zero_output_for_mask {
+                        hn * mb
+                    } else {
+                        y_prev[j] + (hn - y_prev[j]) * mb
+                    };
+                    h[j] += (hn - h[j]) * mb;
+                    if spec.kind == FusedKind::Lstm {
+                        c[j] += (c_new[j] - c[j]) * mb;
+                    }
+                }
+            }
+            y_prev.copy_from_slice(y_out);
+        } else {
+            y_out.copy_from_slice(&h_new);
+            h.copy_from_slice(&h_new);
+            if spec.kind == FusedKind::Lstm {
+                c.copy_from_slice(&c_new);
+            }
+        }
+
+        if spec.save_tape {
+            let mut put = |slot: usize, data: &[f32]| {
+                let row = dims.tape_row(spec, step, slot);
+                out[row * block..(row + 1) * block].copy_from_slice(data);
+            };
+            put(0, &h);
+            match spec.kind {
+                FusedKind::Simple => put(1, &h_new),
+                FusedKind::Lstm => {
+                    for g in 0..4 {
+                        gather(&mut hin, &pre, g, units, width);
+                        put(1 + g, &hin);
+                    }
+                    put(5, &c_new);
+                    put(6, &c_act);
+                    put(7, &c);
+                }
+                FusedKind::GruResetAfter | FusedKind::GruResetBefore => {
+                    for g in 0..3 {
+                        gather(&mut hin, &pre, g, units, width);
+                        put(1 + g, &hin);
+                    }
+                    put(4, &extra);
+                }
+            }
+        }
+    }
+    out[time * block..(time + 1) * block].copy_from_slice(&h);
+    if spec.kind == FusedKind::Lstm {
+        out[(time + 1) * block..(time + 2) * block].copy_from_slice(&c);
+    }
+}
+
+/// Backward through time. `forward_out` is what [`forward`] wrote with `save_tape`; `grad` is the
+/// upstream gradient of its first `T + states` rows.
+pub fn backward(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>, forward_out: &[f32], grad: &[f32]) -> Grads {
+    let Dims { time, batch, units } = dims;
+    let gates = spec.kind.gates();
+    let width = gates * units;
+    let block = dims.block();
+    let lstm = spec.kind == FusedKind::Lstm;
+    let tape = |step: usize, slot: usize| {
+        let row = dims.tape_row(spec, step, slot);
+        &forward_out[row * block..(row + 1) * block]
+    };
+
+    let mut grads = Grads {
+        xp: vec![0.0; time * batch * width],
+        recurrent: vec![0.0; units * width],
+        recurrent_bias: vec![0.0; width],
+        h0: Vec::new(),
+        c0: Vec::new(),
+    };
+    // Carried gradients: of the carried h and c after the step, and of the previous output.
+    let mut dh = grad[time * block..(time + 1) * block].to_vec();
+    let mut dc = if lstm {
+        grad[(time + 1) * block..(time + 2) * block].to_vec()
+    } else {
+        Vec::new()
+    };
+    let mut dy = vec![0.0f32; block];
+    let mut dh_new = vec![0.0f32; block];
+    let mut dc_new = vec![0.0f32; if lstm { block } else { 0 }];
+    let mut dh_prev = vec![0.0f32; block];
+    let mut dc_prev = vec![0.0f32; if lstm { block } else { 0 }];
+    let mut dz = vec![0.0f32; batch * width]; // gradient of the gate pre-activations (= of xp)
+    let mut drec = vec![0.0f32; batch * width]; // gradient of the recurrent part
+    let mut hin = vec![0.0f32; block];
+    let mut dhin = vec![0.0f32; block];
+    let mut tmp = vec![0.0f32; block];
+    let mut tmp2 = vec![0.0f32; block];
+
+    for step in (0..time).rev() {
+        let ti = if spec.go_backwards { time - 1 - step } else { step };
+        let h_prev: &[f32] = if step == 0 { inputs.h0 } else { tape(step - 1, 0) };
+        let g_y = &grad[step * block..(step + 1) * block];
+        let rm = |g: usize| gate_mask(inputs.recurrent_masks, spec.recurrent_masks, g, block);
+
+        // Undo the mask blend.
+        if spec.masked {
+            let m = &inputs.mask[ti * batch..(ti + 1) * batch];
+            for b in 0..batch {
+                let mb = m[b];
+                for j in b * units..(b + 1) * units {
+                    let gy = g_y[j] + dy[j];
+                    dh_new[j] = (gy + dh[j]) * mb;
+                    dy[j] = if spec.zero_output_for_mask {
+                        0.0
+                    } else {
+                        gy * (1.0 - mb)
+                    };
+                    dh_prev[j] = dh[j] * (1.0 - mb);
+                    if lstm {
+                        dc_new[j] = dc[j] * mb;
+                        dc_prev[j] = dc[j] * (1.0 - mb);
+                    }
+                }
+            }
+        } else {
+            dh_new.iter_mut().zip(g_y).zip(&dh).for_each(|((o, g), d)| *o = g + d);
+            dh_prev.fill(0.0);
+            if lstm {
+                dc_new.copy_from_slice(&dc);
+                dc_prev.fill(0.0);
+            }
+        }
+
+        // Cell: gradients of the gate pre-activations.
+        match spec.kind {
+            FusedKind::Simple => {
+                spec.activation.backprop(&dh_new, tape(step, 1), &mut dz);
+                drec.copy_from_slice(&dz);
+            }
+            FusedKind::Lstm => {
+                let (i, f, g, o) = (tape(step, 1), tape(step, 2), tape(step, 3), tape(step, 4));
+                let c_act = tape(step, 6);
+                let c_prev: &[f32] = if step == 0 { inputs.c0 } else { tape(step - 1, 7) };
+                // dc_new += dh_new ⊙ o ⊙ act'(c)
+                tmp.iter_mut().zip(&dh_new).zip(o).for_each(|((t, d), o)| *t = d * o);
+                spec.activation.backprop(&tmp, c_act, &mut tmp2);
+                dc_new.iter_mut().zip(&tmp2).for_each(|(d, t)| *d += t);
+                let mut gate = |k: usize, grad_fn: &dyn Fn(usize) -> f32, y: &[f32], act: GateFn| {
+                    for (j, t) in tmp.iter_mut().enumerate() {
+                        *t = grad_fn(j);
+                    }
+                    act.backprop(&tmp, y, &mut tmp2);
+                    for b in 0..batch {
+                        dz[b * width + k * units..b * width + (k + 1) * units]
+                            .copy_from_slice(&tmp2[b * units..(b + 1) * units]);
+                    }
+                };
+                let ra = spec.recurrent_activation;
+                gate(0, &|j| dc_new[j] * g[j], i, ra);
+                gate(1, &|j| dc_new[j] * c_prev[j], f, ra);
+                gate(2, &|j| dc_new[j] * i[j], g, spec.activation);
+                gate(3, &|j| dh_new[j] * c_act[j], o, ra);
+                dc_prev
+                    .iter_mut()
+                    .zip(&dc_new)
+                    .zip(f)
+                    .for_each(|((p, d), f)| *p += d * f);
+                drec.copy_from_slice(&dz);
+            }
+            FusedKind::GruResetAfter | FusedKind::GruResetBefore => {
+                let (z, r, cand, extra) = (tape(step, 1), tape(step, 2), tape(step, 3), tape(step, 4));
+                let ra = spec.recurrent_activation;
+                // z
+                for j in 0..block {
+                    tmp[j] = dh_new[j] * (h_prev[j] - cand[j]);
+                    dh_prev[j] += dh_new[j] * z[j];
+                }
+                ra.backprop(&tmp, z, &mut tmp2);
+                scatter(&mut dz, &tmp2, 0, units, width);
+                // candidate
+                tmp.iter_mut()
+                    .zip(&dh_new)
+                    .zip(z)
+                    .for_each(|((t, d), z)| *t = d * (1.0 - z));
+                spec.activation.backprop(&tmp, cand, &mut tmp2); // tmp2 = d(candidate pre-activation)
+                scatter(&mut dz, &tmp2, 2, units, width);
+                if spec.kind == FusedKind::GruResetAfter {
+                    // d(rec_h) = da ⊙ r ; dr = da ⊙ rec_h
+                    tmp.iter_mut().zip(&tmp2).zip(extra).for_each(|((t, a), e)| *t = a * e);
+                    let mut dr = vec![0.0; block];
+                    ra.backprop(&tmp, r, &mut dr);
+                    scatter(&mut dz, &dr, 1, units, width);
+                    drec.copy_from_slice(&dz);
+                    for b in 0..batch {
+                        let s = b * units..(b + 1) * units;
+                        let dst = &mut drec[b * width + 2 * units..(b + 1) * width];
+                        dst.iter_mut()
+                            .zip(&tmp2[s.clone()])
+                            .zip(&r[s])
+                            .for_each(|((o, a), r)| *o = a * r);
+                    }
+                } else {
+                    // Candidate block: its recurrent input is extra = r ⊙ hm2.
+                    let cols = 2 * units;
+                    gemm(
+                        (units, batch, units),
+                        extra,
+                        (1, units),
+                        &tmp2,
+                        (units, 1),
+                        1.0,
+                        &mut grads.recurrent[cols..],
+                        (width, 1),
+                    );
+                    gemm(
+                        (batch, units, units),
+                        &tmp2,
+                        (units, 1),
+                        &inputs.recurrent[cols..],
+                        (1, width),
+                        0.0,
+                        &mut dhin,
+                        (units, 1),
+                    );
+                    // d(extra) = dhin: dr = dhin ⊙ hm2, d(hm2) = dhin ⊙ r
+                    masked_into(&mut hin, h_prev, rm(2));
+                    tmp.iter_mut().zip(&dhin).zip(&hin).for_each(|((t, d), h)| *t = d * h);
+                    let mut dr = vec![0.0; block];
+                    ra.backprop(&tmp, r, &mut dr);
+                    scatter(&mut dz, &dr, 1, units, width);
+                    let m2 = rm(2);
+                    for j in 0..block {
+                        dh_prev[j] += dhin[j] * r[j] * m2.map_or(1.0, |m| m[j]);
+                    }
+                    drec.copy_from_slice(&dz);
+                }
+            }
+        }
+
+        grads.xp[ti * batch * width..(ti + 1) * batch * width].copy_from_slice(&dz);
+        if !inputs.recurrent_bias.is_empty() {
+            for row in drec.chunks_exact(width) {
+                grads.recurrent_bias.iter_mut().zip(row).for_each(|(g, d)| *g += d);
+            }
+        }
+
+        // Recurrent matmuls: dU += hinᵀ·drec, dh_prev += (drec·Uᵀ) ⊙ mask.
+        let recurrent_gates = if spec.kind == FusedKind::GruResetBefore {
+            2
+        } else {
+            gates
+        };
+        let groups: Vec<(usize, usize)> = if spec.recurrent_masks <= 1 && recurrent_gates == gates {
+            vec![(0, gates)]
+        } else {
+            (0..recurrent_gates).map(|g| (g, 1)).collect()
+        };
+        for (g, count) in groups {
+            let mask = rm(g);
+            masked_into(&mut hin, h_prev, mask);
+            let cols = g * units;
+            let n = count * units;
+            gemm(
+                (units, batch, n),
+                &hin,
+                (1, units),
+                &drec[cols..],
+                (width, 1),
+                1.0,
+                &mut grads.recurrent[cols..],
+                (width, 1),
+            );
+            gemm(
+                (batch, n, units),
+                &drec[cols..],
+                (width, 1),
+                &inputs.recurrent[cols..],
+                (1, width),
+                0.0,
+                &mut dhin,
+                (units, 1),
+            );
+            match mask {
+                Some(m) => dh_prev.iter_mut().zip(&dhin).zip(m).for_each(|((p, d), m)| *p += d * m),
+                None => dh_prev.iter_mut().zip(&dhin).for_each(|(p, d)| *p += d),
+            }
+        }
+        std::mem::swap(&mut dh, &mut dh_prev);
+        if lstm {
+            std::mem::swap(&mut dc, &mut dc_prev);
+        }
+    }
+    grads.h0 = dh;
+    grads.c0 = if lstm { dc } else { vec![0.0; block] };
+    grads
+}
+
+/// Copies gate column block `g` of a `[B, W]` buffer into a `[B, U]` block.
+fn gather(dst: &mut [f32], src: &[f32], g: usize, units: usize, width: usize) {
+    for (b, row) in dst.chunks_exact_mut(units).enumerate() {
+        row.copy_from_slice(&src[b * width + g * units..b * width + (g + 1) * units]);
+    }
+}
+
+/// Writes a `[B, U]` block into gate column block `g` of a `[B, W]` buffer.
+fn scatter(dst: &mut [f32], src: &[f32], g: usize, units: usize, width: usize) {
+    for (b, row) in src.chunks_exact(units).enumerate() {
+        dst[b * width + g * units..b * width + (g + 1) * units].copy_from_slice(row);
+    }
+}

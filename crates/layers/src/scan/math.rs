@@ -1,0 +1,114 @@
+//! Branch-free `exp`, `sigmoid` and `tanh` on `f32` slices that the compiler vectorizes.
+//!
+//! Burn's CPU backends evaluate `tanh` with scalar libm calls, a third of a small RNN's training
+//! time. These versions use only `+ - * /`, comparisons and bit casts, so a loop over a slice
+//! compiles to SIMD. Accuracy is checked against `std` in the tests (a few ulp).
+
+/// `e^x` for `x` clamped to `[-87, 88]` (the normal `f32` range).
+#[inline(always)]
+pub(crate) fn exp(x: f32) -> f32 {
+    const LOG2E: f32 = std::f32::consts::LOG2_E;
+    // ln 2 split so that n * LN2_HI is exact for |n| <= 127.
+    const LN2_HI: f32 = 0.693_359_4;
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    // Adding 1.5·2^23 rounds to an integer and leaves it in the low mantissa bits.
+    const SHIFT: f32 = 12_582_912.0;
+    let x = x.clamp(-87.0, 88.0);
+    let shifted = x * LOG2E + SHIFT;
+    let n = shifted - SHIFT;
+    let r = x - n * LN2_HI - n * LN2_LO; // |r| <= ln2 / 2
+    // Taylor to r^7: truncation error < 6e-9 on |r| <= 0.347.
+    let p = 1.0
+        + r * (1.0
+            + r * (0.5
+                + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r * (1.0 / 5040.0)))))));
+    let exponent = (shifted.to_bits() as i32 - SHIFT.to_bits() as i32 + 127) << 23;
+    p * f32::from_bits(exponent as u32)
+}
+
+/// The logistic function `1 / (1 + e^-x)`.
+#[inline(always)]
+pub(crate) fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + exp(-x))
+}
+
+/// `tanh(x)`: an odd Taylor polynomial near 0, `(1 - t) / (1 + t)` with `t = e^{-2|x|}` elsewhere.
+#[inline(always)]
+pub(crate) fn tanh(x: f32) -> f32 {
+    let ax = x.abs();
+    let x2 = x * x;
+    // Series of tanh to x^19; on |x| < 0.55 the first omitted term is below 1e-9 relative.
+    let series = x
+        * (1.0
+            + x2 * (-1.0 / 3.0
+                + x2 * (2.0 / 15.0
+                    + x2 * (-17.0 / 315.0
+                        + x2 * (62.0 / 2835.0
+                            + x2 * (-1382.0 / 155_925.0
+                                + x2 * (21_844.0 / 6_081_075.0
+                                    + x2 * (-929_569.0 / 638_512_875.0
+                                        + x2 * (6_404_582.0 / 10_854_718_875.0
+                                            + x2 * (-443_861_162.0 / 1_856_156_927_625.0))))))))));
+    let t = exp(-2.0 * ax);
+    let far = ((1.0 - t) / (1.0 + t)).copysign(x);
+    if ax < 0.55 { series } else { far }
+}
+
+/// Applies `f` to every element (kept as a plain loop so it vectorizes after inlining).
+#[inline(always)]
+pub(crate) fn map_in_place(values: &mut [f32], f: impl Fn(f32) -> f32) {
+    for v in values {
+        *v = f(*v);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Distance in units in the last place, for finite values of the same sign region.
+    fn ulps(a: f32, b: f32) -> u32 {
+        let key = |v: f32| {
+            let bits = v.to_bits() as i32;
+            if bits < 0 { i32::MIN - bits } else { bits }
+        };
+        key(a).abs_diff(key(b))
+    }
+
+    fn grid() -> impl Iterator<Item = f32> {
+        (-200_000..=200_000)
+            .map(|i| i as f32 * 1e-4)
+            .chain([0.0, -0.0, 1e-30, -1e-30, 1e-8, 80.0, -80.0])
+    }
+
+    #[test]
+    fn exp_is_within_two_ulp_of_std() {
+        let worst = grid()
+            .filter(|x| x.abs() < 80.0)
+            .map(|x| ulps(exp(x), x.exp()))
+            .max()
+            .unwrap();
+        assert!(worst <= 2, "exp: worst {worst} ulp");
+    }
+
+    #[test]
+    fn tanh_is_within_three_ulp_of_std() {
+        let worst = grid().map(|x| ulps(tanh(x), x.tanh())).max().unwrap();
+        assert!(worst <= 3, "tanh: worst {worst} ulp");
+        assert_eq!(tanh(100.0), 1.0);
+        assert_eq!(tanh(-100.0), -1.0);
+        assert_eq!(tanh(0.0), 0.0);
+    }
+
+    #[test]
+    fn sigmoid_is_within_three_ulp_of_the_f64_value() {
+        let worst = grid()
+            .filter(|x| *x > -80.0)
+            .map(|x| ulps(sigmoid(x), (1.0 / (1.0 + (-(x as f64)).exp())) as f32))
+            .max()
+            .unwrap();
+        assert!(worst <= 3, "sigmoid: worst {worst} ulp");
+        assert!(sigmoid(-200.0) >= 0.0 && sigmoid(-200.0) < 1e-37);
+        assert_eq!(sigmoid(200.0), 1.0);
+    }
+}

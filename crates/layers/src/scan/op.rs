@@ -1,0 +1,253 @@
+//! The fused recurrence as a Burn backend extension: one autodiff node per layer call, with the
+//! backward through time written by hand ([`kernel::backward`]).
+//!
+//! The kernels run on host `f32` buffers, so the op is listed for the CPU backends (flex, ndarray);
+//! [`super::fused_available`] keeps every other backend on the generic tensor path.
+
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+#[cfg(feature = "flex")]
+use burn::backend::Flex;
+#[cfg(feature = "ndarray")]
+#[allow(deprecated)]
+use burn::backend::NdArray;
+use burn::backend::autodiff::{
+    Autodiff,
+    checkpoint::{base::Checkpointer, strategy::CheckpointStrategy},
+    grads::Gradients,
+    ops::{Backward, Ops, OpsKind},
+};
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Backend, Shape, Slice, TensorMetadata, backend_extension};
+use burn::tensor::TensorData;
+
+use super::kernel::{self, Dims, Inputs, ScanSpec};
+
+/// The fused recurrence of one layer call (see [`kernel`] for the layouts).
+#[backend_extension(Autodiff, Flex: cfg(feature = "flex"), NdArray: cfg(feature = "ndarray"))]
+pub trait FusedRecurrence: Backend {
+    /// Forward over all steps; returns `[rows, B, U]`: outputs, final states and (with
+    /// `spec.save_tape`) the tape.
+    #[allow(clippy::too_many_arguments)]
+    fn fused_recurrence(
+        spec: ScanSpec,
+        xp: FloatTensor<Self>,
+        recurrent: FloatTensor<Self>,
+        recurrent_bias: FloatTensor<Self>,
+        h0: FloatTensor<Self>,
+        c0: FloatTensor<Self>,
+        mask: FloatTensor<Self>,
+        recurrent_masks: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
+}
+
+/// Waits for a backend future; the CPU backends' data futures are ready at once.
+fn block_on<T>(future: impl Future<Output = T>) -> T {
+    let mut future = pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(v) = future.as_mut().poll(&mut cx) {
+            return v;
+        }
+        std::thread::yield_now();
+    }
+}
+
+/// A tensor's elements on the host (zero-copy for an unshared contiguous flex tensor).
+fn host<B: Backend>(t: FloatTensor<B>) -> TensorData {
+    block_on(B::float_into_data(t)).expect("reading a CPU tensor cannot fail")
+}
+
+fn slice(data: &TensorData) -> &[f32] {
+    data.as_slice::<f32>()
+        .expect("the fused path is only selected for f32 tensors")
+}
+
+fn dims<B: Backend>(xp: &FloatTensor<B>, h0: &FloatTensor<B>) -> Dims {
+    let [time, batch, _] = xp.shape().dims::<3>();
+    let units = h0.shape().dims::<2>()[1];
+    Dims { time, batch, units }
+}
+
+/// The forward on any backend whose tensors can be read on the host.
+#[allow(clippy::too_many_arguments)]
+fn host_forward<B: Backend>(
+    spec: ScanSpec,
+    xp: FloatTensor<B>,
+    recurrent: FloatTensor<B>,
+    recurrent_bias: FloatTensor<B>,
+    h0: FloatTensor<B>,
+    c0: FloatTensor<B>,
+    mask: FloatTensor<B>,
+    recurrent_masks: FloatTensor<B>,
+) -> FloatTensor<B> {
+    let device = xp.device();
+    let d = dims::<B>(&xp, &h0);
+    let xp = host::<B>(xp);
+    let rest = [recurrent, recurrent_bias, h0, c0, mask, recurrent_masks].map(host::<B>);
+    let inputs = inputs_of(&spec, slice(&xp), &rest);
+    let rows = d.forward_rows(&spec);
+    let mut out = vec![0.0f32; rows * d.batch * d.units];
+    kernel::forward(&spec, d, &inputs, &mut out);
+    B::float_from_data(TensorData::new(out, [rows, d.batch, d.units]), &device)
+}
+
+/// `rest` is `[recurrent, recurrent_bias, h0, c0, mask, recurrent_masks]`; unused ones are ignored.
+fn inputs_of<'a>(spec: &ScanSpec, xp: &'a [f32], rest: &'a [TensorData; 6]) -> Inputs<'a> {
+    let optional = |used: bool, d: &'a TensorData| if used { slice(d) } else { &[][..] };
+    Inputs {
+        xp,
+        recurrent: slice(&rest[0]),
+        recurrent_bias: optional(spec.kind == kernel::FusedKind::GruResetAfter, &rest[1]),
+        h0: slice(&rest[2]),
+        c0: optional(spec.kind == kernel::FusedKind::Lstm, &rest[3]),
+        mask: optional(spec.masked, &rest[4]),
+        recurrent_masks: optional(spec.recurrent_masks > 0, &rest[5]),
+    }
+}
+
+#[cfg(feature = "flex")]
+impl FusedRecurrence for Flex {
+    fn fused_recurrence(
+        spec: ScanSpec,
+        xp: FloatTensor<Self>,
+        recurrent: FloatTensor<Self>,
+        recurrent_bias: FloatTensor<Self>,
+        h0: FloatTensor<Self>,
+        c0: FloatTensor<Self>,
+        mask: FloatTensor<Self>,
+        recurrent_masks: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        host_forward::<Self>(spec, xp, recurrent, recurrent_bias, h0, c0, mask, recurrent_masks)
+    }
+}
+
+#[cfg(feature = "ndarray")]
+#[allow(deprecated)]
+impl FusedRecurrence for NdArray {
+    fn fused_recurrence(
+        spec: ScanSpec,
+        xp: FloatTensor<Self>,
+        recurrent: FloatTensor<Self>,
+        recurrent_bias: FloatTensor<Self>,
+        h0: FloatTensor<Self>,
+        c0: FloatTensor<Self>,
+        mask: FloatTensor<Self>,
+        recurrent_masks: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        host_forward::<Self>(spec, xp, recurrent, recurrent_bias, h0, c0, mask, recurrent_masks)
+    }
+}
+
+/// What the backward keeps: the forward's full output (with the tape) and the inputs it reads
+/// (not `xp`: the tape replaces it).
+#[derive(Clone, Debug)]
+struct Saved<B: Backend> {
+    spec: ScanSpec,
+    dims: Dims,
+    xp_shape: Shape,
+    forward_out: FloatTensor<B>,
+    /// `[recurrent, recurrent_bias, h0, c0, mask, recurrent_masks]`.
+    rest: [FloatTensor<B>; 6],
+}
+
+#[derive(Debug)]
+struct FusedRecurrenceBackward;
+
+impl<B: Backend> Backward<B, 5> for FusedRecurrenceBackward {
+    type State = Saved<B>;
+
+    fn backward(self, ops: Ops<Self::State, 5>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+        let [node_xp, node_recurrent, node_bias, node_h0, node_c0] = ops.parents;
+        let grad = grads.consume::<B>(&ops.node);
+        let Saved {
+            spec,
+            dims,
+            xp_shape,
+            forward_out,
+            rest,
+        } = ops.state;
+        let device = forward_out.device();
+        let mut shapes: Vec<Shape> = vec![xp_shape];
+        shapes.extend(rest.iter().map(|t| t.shape()));
+        let rest = rest.map(host::<B>);
+        let (forward_out, grad) = (host::<B>(forward_out), host::<B>(grad));
+        let g = kernel::backward(
+            &spec,
+            dims,
+            &inputs_of(&spec, &[], &rest),
+            slice(&forward_out),
+            slice(&grad),
+        );
+        let tensor =
+            |values: Vec<f32>, shape: &Shape| B::float_from_data(TensorData::new(values, shape.clone()), &device);
+        if let Some(node) = node_xp {
+            grads.register::<B>(node.id, tensor(g.xp, &shapes[0]));
+        }
+        if let Some(node) = node_recurrent {
+            grads.register::<B>(node.id, tensor(g.recurrent, &shapes[1]));
+        }
+        if let Some(node) = node_bias {
+            grads.register::<B>(node.id, tensor(g.recurrent_bias, &shapes[2]));
+        }
+        if let Some(node) = node_h0 {
+            grads.register::<B>(node.id, tensor(g.h0, &shapes[3]));
+        }
+        if let Some(node) = node_c0 {
+            grads.register::<B>(node.id, tensor(g.c0, &shapes[4]));
+        }
+    }
+}
+
+impl<B: Backend + FusedRecurrence, C: CheckpointStrategy> FusedRecurrence for Autodiff<B, C> {
+    fn fused_recurrence(
+        spec: ScanSpec,
+        xp: FloatTensor<Self>,
+        recurrent: FloatTensor<Self>,
+        recurrent_bias: FloatTensor<Self>,
+        h0: FloatTensor<Self>,
+        c0: FloatTensor<Self>,
+        mask: FloatTensor<Self>,
+        recurrent_masks: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        let nodes = [xp.node(), recurrent.node(), recurrent_bias.node(), h0.node(), c0.node()];
+        let xp = xp.into_primitive();
+        let rest = [recurrent, recurrent_bias, h0, c0, mask, recurrent_masks].map(|t| t.into_primitive());
+        match FusedRecurrenceBackward.prepare::<C>(nodes).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let spec = ScanSpec {
+                    save_tape: true,
+                    ..spec
+                };
+                let (dims, xp_shape) = (dims::<B>(&xp, &rest[2]), xp.shape());
+                let [r, rb, h0, c0, m, rm] = rest.clone();
+                let full = B::fused_recurrence(spec, xp, r, rb, h0, c0, m, rm);
+                let visible = dims.time + spec.kind.states();
+                let out = B::float_slice(
+                    full.clone(),
+                    &[Slice::from(0..visible), Slice::from(..), Slice::from(..)],
+                );
+                prep.finish(
+                    Saved {
+                        spec,
+                        dims,
+                        xp_shape,
+                        forward_out: full,
+                        rest,
+                    },
+                    out,
+                )
+            }
+            OpsKind::UnTracked(prep) => {
+                let spec = ScanSpec {
+                    save_tape: false,
+                    ..spec
+                };
+                let [r, rb, h0, c0, m, rm] = rest;
+                prep.finish(B::fused_recurrence(spec, xp, r, rb, h0, c0, m, rm))
+            }
+        }
+    }
+}
