@@ -18,6 +18,10 @@ Tasks:
         Run every golden fixture case under DIR (default ../shared/fixtures) and print
         `parity: N passed, M failed, K skipped`; exits non-zero on any failure. Layer cases run
         on flex, and also on ndarray with `--backend ndarray` (compiles the ndarray backend).
+  bench rnn [--epochs N] [--json] [--python PY] [--quick] [--only MODEL] [--skip KEYS]
+        Seconds per training epoch of the deep RNN and the LSTM seq2seq model: fused scan,
+        generic scan, Burn's nn::Rnn/nn::Lstm, and (with --python) PyTorch and Keras through
+        xtask/bench_rnn.py; prints the ratios (--json: machine-readable).
   help  Print this help.
 ";
 
@@ -30,6 +34,7 @@ fn main() -> ExitCode {
     let result = match task.as_str() {
         "experiment" | "experiments" => experiment(rest),
         "parity" => parity(rest),
+        "bench" => bench(rest),
         "help" | "-h" | "--help" => {
             print!("{HELP}");
             Ok(())
@@ -112,6 +117,27 @@ fn parity(args: &[String]) -> Result<(), String> {
     .arg("--")
     .args(pass);
     run(cmd).map_err(|_| "parity failed (see the lines above)".to_string())
+}
+
+fn bench(args: &[String]) -> Result<(), String> {
+    match args.split_first() {
+        Some((what, rest)) if what == "rnn" => {
+            let mut cmd = cargo();
+            cmd.args([
+                "run",
+                "--quiet",
+                "--release",
+                "-p",
+                "rnnlab-experiments",
+                "--bin",
+                "bench_rnn",
+                "--",
+            ])
+            .args(rest);
+            run(cmd).map_err(|e| format!("bench rnn: {e}"))
+        }
+        _ => Err(format!("bench: expected `bench rnn [args]`\n\n{HELP}")),
+    }
 }
 
 fn experiment(args: &[String]) -> Result<(), String> {

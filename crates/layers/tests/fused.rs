@@ -1,0 +1,276 @@
+//! The fused scan against the generic per-step path: same outputs, states and gradients on
+//! random shapes, masks, directions, initial states, dropout and activations.
+use proptest::prelude::*;
+use rnnlab_layers::burn::module::Param;
+use rnnlab_layers::burn::tensor::{Bool, Device, Distribution, Tensor, TensorData};
+use rnnlab_layers::{
+    Activation, Backend, Cell, GruConfig, LayersError, LstmConfig, Rnn, RnnOutput, ScanMode, SimpleRnnConfig,
+};
+
+fn device() -> Device {
+    Backend::Flex.device().unwrap().autodiff()
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    Simple,
+    Lstm,
+    GruAfter,
+    GruBefore,
+}
+
+#[derive(Clone, Debug)]
+struct Case {
+    kind: Kind,
+    batch: usize,
+    time: usize,
+    features: usize,
+    units: usize,
+    go_backwards: bool,
+    zero_output_for_mask: bool,
+    mask: Option<Vec<bool>>,
+    initial_state: bool,
+    dropout: f64,
+    recurrent_dropout: f64,
+    activation: Activation,
+    recurrent_activation: Activation,
+    seed: u64,
+}
+
+fn case() -> impl Strategy<Value = Case> {
+    let kind = prop_oneof![
+        Just(Kind::Simple),
+        Just(Kind::Lstm),
+        Just(Kind::GruAfter),
+        Just(Kind::GruBefore)
+    ];
+    let act = prop_oneof![
+        4 => Just(Activation::Tanh),
+        1 => Just(Activation::Relu),
+        1 => Just(Activation::Linear),
+        1 => Just(Activation::Sigmoid)
+    ];
+    let gate = prop_oneof![3 => Just(Activation::Sigmoid), 1 => Just(Activation::HardSigmoid)];
+    (
+        kind,
+        1usize..5,
+        1usize..7,
+        1usize..4,
+        1usize..6,
+        any::<[bool; 3]>(),
+        any::<bool>(),
+    )
+        .prop_flat_map(move |(kind, batch, time, features, units, flags, masked)| {
+            let mask = if masked {
+                proptest::collection::vec(any::<bool>(), batch * time)
+                    .prop_map(Some)
+                    .boxed()
+            } else {
+                Just(None).boxed()
+            };
+            (
+                Just((kind, batch, time, features, units, flags)),
+                mask,
+                prop_oneof![Just(0.0), Just(0.3)],
+                prop_oneof![Just(0.0), Just(0.4)],
+                act.clone(),
+                gate.clone(),
+                any::<u64>(),
+            )
+        })
+        .prop_map(
+            |((kind, batch, time, features, units, flags), mask, dropout, recurrent_dropout, activation, ra, seed)| {
+                Case {
+                    kind,
+                    batch,
+                    time,
+                    features,
+                    units,
+                    go_backwards: flags[0],
+                    zero_output_for_mask: flags[1],
+                    mask,
+                    initial_state: flags[2],
+                    dropout,
+                    recurrent_dropout,
+                    activation,
+                    recurrent_activation: ra,
+                    seed,
+                }
+            },
+        )
+}
+
+/// Output, final states and the gradients of a weighted sum of them, as host vectors.
+fn run_and_grads<C: Cell>(layer: &Rnn<C>, case: &Case, device: &Device) -> Result<Vec<Vec<f32>>, LayersError> {
+    device.seed(case.seed);
+    let (b, t, f, u) = (case.batch, case.time, case.features, case.units);
+    let x = Tensor::<3>::random([b, t, f], Distribution::Uniform(-1.0, 1.0), device).require_grad();
+    let states: Option<Vec<Tensor<2>>> = case.initial_state.then(|| {
+        (0..layer.cell.state_count())
+            .map(|_| Tensor::<2>::random([b, u], Distribution::Uniform(-0.5, 0.5), device).require_grad())
+            .collect()
+    });
+    let mask = case
+        .mask
+        .as_ref()
+        .map(|m| Tensor::<2, Bool>::from_data(TensorData::new(m.clone(), [b, t]), device));
+    let w_seq = Tensor::<3>::random([b, t, u], Distribution::Uniform(-1.0, 1.0), device);
+    let w_state = Tensor::<2>::random([b, u], Distribution::Uniform(-1.0, 1.0), device);
+    // Dropout masks are drawn after this point, in the same order on both paths.
+    device.seed(case.seed ^ 0x5eed);
+    let RnnOutput {
+        sequence,
+        last,
+        states: finals,
+    } = layer.run(x.clone(), states.clone(), mask, case.zero_output_for_mask)?;
+    let sequence = sequence.expect("return_sequences");
+    let mut loss = (sequence.clone() * w_seq).sum() + (last.clone() * w_state.clone()).sum();
+    for (i, s) in finals.iter().enumerate() {
+        loss = loss + (s.clone() * w_state.clone()).sum() * (i as f32 + 2.0);
+    }
+    let grads = loss.backward();
+    let host = |t: Tensor<3>| t.into_data().try_to_vec::<f32>().unwrap();
+    let mut out = vec![host(sequence.inner()), host(last.inner().unsqueeze())];
+    out.extend(finals.into_iter().map(|s| host(s.inner().unsqueeze())));
+    out.push(host(x.grad(&grads).expect("x grad")));
+    for s in states.into_iter().flatten() {
+        out.push(host(s.grad(&grads).expect("state grad").unsqueeze()));
+    }
+    let mut params = Vec::new();
+    layer.cell.visit(&mut ParamGrads {
+        grads: &grads,
+        out: &mut params,
+    });
+    out.extend(params);
+    Ok(out)
+}
+
+struct ParamGrads<'a> {
+    grads: &'a rnnlab_layers::burn::tensor::Gradients,
+    out: &'a mut Vec<Vec<f32>>,
+}
+
+impl rnnlab_layers::burn::module::ModuleVisitor for ParamGrads<'_> {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let g = param.val().grad(self.grads).expect("parameter grad");
+        self.out.push(g.into_data().try_to_vec::<f32>().unwrap());
+    }
+}
+
+fn build(case: &Case, scan: ScanMode, device: &Device) -> Result<Vec<Vec<f32>>, LayersError> {
+    let (f, u) = (case.features, case.units);
+    // Same weights on both paths: the layer is initialized from the same seed.
+    device.seed(case.seed.wrapping_add(1));
+    match case.kind {
+        Kind::Simple => {
+            let layer = SimpleRnnConfig::new(f, u)
+                .with_activation(case.activation)
+                .with_return_sequences(true)
+                .with_go_backwards(case.go_backwards)
+                .with_dropout(case.dropout)
+                .with_recurrent_dropout(case.recurrent_dropout)
+                .with_scan(scan)
+                .init(device)?;
+            run_and_grads(&layer, case, device)
+        }
+        Kind::Lstm => {
+            let layer = LstmConfig::new(f, u)
+                .with_activation(case.activation)
+                .with_recurrent_activation(case.recurrent_activation)
+                .with_return_sequences(true)
+                .with_go_backwards(case.go_backwards)
+                .with_dropout(case.dropout)
+                .with_recurrent_dropout(case.recurrent_dropout)
+                .with_scan(scan)
+                .init(device)?;
+            run_and_grads(&layer, case, device)
+        }
+        Kind::GruAfter | Kind::GruBefore => {
+            let mut layer = GruConfig::new(f, u)
+                .with_activation(case.activation)
+                .with_recurrent_activation(case.recurrent_activation)
+                .with_reset_after(matches!(case.kind, Kind::GruAfter))
+                .with_return_sequences(true)
+                .with_go_backwards(case.go_backwards)
+                .with_dropout(case.dropout)
+                .with_recurrent_dropout(case.recurrent_dropout)
+                .with_scan(scan)
+                .init(device)?;
+            // A non-zero bias so the recurrent bias row is exercised.
+            if let Some(bias) = &layer.cell.bias {
+                let dims = bias.val().dims();
+                layer.cell.bias = Some(Param::from_tensor(Tensor::random(
+                    dims,
+                    Distribution::Uniform(-0.5, 0.5),
+                    device,
+                )));
+            }
+            run_and_grads(&layer, case, device)
+        }
+    }
+}
+
+fn assert_close(fused: &[Vec<f32>], generic: &[Vec<f32>], case: &Case) {
+    assert_eq!(fused.len(), generic.len(), "{case:?}");
+    for (i, (a, b)) in fused.iter().zip(generic).enumerate() {
+        assert_eq!(a.len(), b.len(), "tensor {i} {case:?}");
+        let scale = b.iter().fold(1.0f32, |m, v| m.max(v.abs()));
+        for (j, (x, y)) in a.iter().zip(b).enumerate() {
+            assert!(
+                (x - y).abs() <= 2e-5 * scale,
+                "tensor {i}[{j}]: fused {x} vs generic {y} (scale {scale}) {case:?}"
+            );
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+    #[test]
+    fn fused_and_generic_agree(case in case()) {
+        let device = device();
+        let generic = build(&case, ScanMode::Generic, &device).unwrap();
+        let fused = build(&case, ScanMode::Fused, &device).unwrap();
+        assert_close(&fused, &generic, &case);
+    }
+}
+
+#[test]
+fn fused_runs_without_autodiff_and_matches_generic() {
+    let device = Backend::Flex.device().unwrap();
+    device.seed(7);
+    let x = Tensor::<3>::random([3, 9, 2], Distribution::Uniform(-1.0, 1.0), &device);
+    let build = |scan| {
+        device.seed(8);
+        let layer = LstmConfig::new(2, 5)
+            .with_return_sequences(true)
+            .with_scan(scan)
+            .init(&device)
+            .unwrap();
+        // Burn initializes some parameters lazily, at their first use: draw them now.
+        let _ = layer.cell.keras_weights();
+        layer
+    };
+    let a = build(ScanMode::Fused).forward(x.clone(), None, None).unwrap();
+    let b = build(ScanMode::Generic).forward(x, None, None).unwrap();
+    let diff = (a.sequence.unwrap() - b.sequence.unwrap())
+        .abs()
+        .max()
+        .into_scalar::<f32>();
+    assert!(diff < 1e-6, "max difference {diff}");
+}
+
+#[test]
+fn forcing_fused_on_a_cell_without_a_fused_form_is_an_error() {
+    let device = device();
+    let layer = rnnlab_layers::LayerNormSimpleRnnCell::new(1, 3, &device)
+        .into_layer(rnnlab_layers::RnnOptions {
+            scan: ScanMode::Fused,
+            ..Default::default()
+        })
+        .unwrap();
+    let err = layer
+        .forward(Tensor::<3>::zeros([1, 2, 1], &device), None, None)
+        .unwrap_err();
+    assert!(err.to_string().contains("fused"), "{err}");
+}
