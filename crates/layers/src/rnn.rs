@@ -63,8 +63,10 @@ pub struct RnnOutput {
 
 /// A recurrent layer: a [`Cell`] driven over time.
 ///
-/// The input projection of every time step is one matmul before the loop; the loop does only the
-/// recurrent matmul and the gate math; outputs are stacked once at the end.
+/// The input projection of every time step is one matmul before the loop. The loop itself runs
+/// either as one fused op (built-in cells on flex/ndarray: hand-written backward through time) or
+/// as per-step tensor ops (every other cell or backend); [`ScanMode`] picks, and both give the
+/// same numbers.
 #[derive(Module, Debug)]
 pub struct Rnn<C: Module + Cell> {
     /// The cell (its weights).

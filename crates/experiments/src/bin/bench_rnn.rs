@@ -339,7 +339,9 @@ fn print_table(report: &Value) {
                 .iter()
                 .filter_map(|k| s[*k].as_f64().map(|v| format!("{:.1}x vs {k}", v / fused)))
                 .collect();
-            println!("{:<14} fused is {}", "", ratios.join(", "));
+            if !ratios.is_empty() {
+                println!("{:<14} fused is {}", "", ratios.join(", "));
+            }
         }
     }
 }

@@ -63,7 +63,24 @@ pub enum GateFn {
 }
 
 impl GateFn {
+    /// Applies the activation in place, with 256-bit vectors where the CPU has AVX2.
     fn apply(self, values: &mut [f32]) {
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: AVX2 is present (checked just above).
+            return unsafe { self.apply_avx2(values) };
+        }
+        self.apply_portable(values);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn apply_avx2(self, values: &mut [f32]) {
+        self.apply_portable(values);
+    }
+
+    #[inline(always)]
+    fn apply_portable(self, values: &mut [f32]) {
         match self {
             GateFn::Tanh => math::map_in_place(values, math::tanh),
             GateFn::Sigmoid => math::map_in_place(values, math::sigmoid),
@@ -217,7 +234,7 @@ fn masked_into(out: &mut [f32], h: &[f32], mask: Option<&[f32]>) {
 }
 
 /// The recurrent mask for gate `g`, if any.
-fn gate_mask<'a>(masks: &'a [f32], count: usize, g: usize, block: usize) -> Option<&'a [f32]> {
+fn gate_mask(masks: &[f32], count: usize, g: usize, block: usize) -> Option<&[f32]> {
     match count {
         0 => None,
         1 => Some(&masks[..block]),
@@ -398,9 +415,8 @@ pub fn forward(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>, out: &mut [f32]
         let y_out = &mut out[step * block..(step + 1) * block];
         if spec.masked {
             let m = &inputs.mask[ti * batch..(ti + 1) * batch];
-            for b in 0..batch {
-                let (mb, s) = (m[b], b * units..(b + 1) * units);
-                for j in s {
+            for (b, &mb) in m.iter().enumerate() {
+                for j in b * units..(b + 1) * units {
                     let hn = h_new[j];
                     y_out[j] = if spec.zero_output_for_mask {
                         hn * mb
@@ -503,8 +519,7 @@ pub fn backward(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>, forward_out: &
         // Undo the mask blend.
         if spec.masked {
             let m = &inputs.mask[ti * batch..(ti + 1) * batch];
-            for b in 0..batch {
-                let mb = m[b];
+            for (b, &mb) in m.iter().enumerate() {
                 for j in b * units..(b + 1) * units {
                     let gy = g_y[j] + dy[j];
                     dh_new[j] = (gy + dh[j]) * mb;
