@@ -110,6 +110,15 @@ pub(crate) struct WordStats {
     pub(crate) docs: u64,
 }
 
+/// What [`Tokenizer::count_block`] found in one block of texts.
+struct BlockCounts {
+    /// Words in first-seen order within the block.
+    words: FxIndexMap<String, WordStats>,
+    /// Texts counted (including one that failed).
+    texts: u64,
+    result: Result<(), TextError>,
+}
+
 /// How `texts_to_matrix` / `sequences_to_matrix` fill a row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -332,20 +341,53 @@ impl Tokenizer {
     /// `fit_on_texts`: counts words over any iterator of texts (strings or token lists) without
     /// holding them, then re-ranks the vocabulary. Calls accumulate.
     ///
+    /// Texts are taken in blocks; a large block is counted in two halves on two cores and the
+    /// halves are merged in order, so counts and first-seen order equal a serial pass.
+    ///
     /// On an error (only `split = ""` with a string text) the texts before it stay counted, as in
     /// Keras, but the index is not rebuilt.
     pub fn fit_on_texts<I>(&mut self, texts: I) -> Result<(), TextError>
     where
         I: IntoIterator,
-        I::Item: AsText,
+        I::Item: AsText + Send,
     {
+        const BLOCK: usize = 16_384;
+        const PARALLEL_FROM: usize = 1_024;
+        let mut texts = texts.into_iter();
+        loop {
+            let mut block: Vec<I::Item> = texts.by_ref().take(BLOCK).collect();
+            if block.is_empty() {
+                break;
+            }
+            let parts = if block.len() >= PARALLEL_FROM {
+                let second = block.split_off(block.len() / 2);
+                let this = &*self;
+                let (a, b) = rayon::join(move || this.count_block(&block), move || this.count_block(&second));
+                vec![a, b]
+            } else {
+                vec![self.count_block(&block)]
+            };
+            for part in parts {
+                self.document_count += part.texts;
+                for (word, stats) in part.words {
+                    let total = self.words.entry(word).or_default();
+                    total.count += stats.count;
+                    total.docs += stats.docs;
+                }
+                part.result?;
+            }
+        }
+        self.rebuild_index();
+        Ok(())
+    }
+
+    /// Counts one block of texts on its own, stopping at the first error.
+    fn count_block<T: AsText>(&self, texts: &[T]) -> BlockCounts {
         let mut buf = String::new();
+        let mut words: FxIndexMap<String, WordStats> = FxIndexMap::default();
         // Per-word "last document seen" stamps give word_docs without a set per text.
-        let mut stamp: Vec<u64> = vec![0; self.words.len()];
-        let mut words = std::mem::take(&mut self.words);
-        let mut result = Ok(());
-        for (n, text) in texts.into_iter().enumerate() {
-            self.document_count += 1;
+        let mut stamp: Vec<u64> = Vec::new();
+        for (n, text) in texts.iter().enumerate() {
             let doc = n as u64 + 1;
             let r = self.for_each_token(text.as_text(), &mut buf, |tok| {
                 let idx = match words.get_index_of(tok) {
@@ -363,15 +405,19 @@ impl Tokenizer {
                     stats.docs += 1;
                 }
             });
-            if r.is_err() {
-                result = r;
-                break;
+            if let Err(e) = r {
+                return BlockCounts {
+                    words,
+                    texts: doc,
+                    result: Err(e),
+                };
             }
         }
-        self.words = words;
-        result?;
-        self.rebuild_index();
-        Ok(())
+        BlockCounts {
+            words,
+            texts: texts.len() as u64,
+            result: Ok(()),
+        }
     }
 
     /// Rebuilds `word_index`, `index_word` and `index_docs` from the counts, as Keras does at the

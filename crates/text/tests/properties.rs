@@ -152,3 +152,27 @@ fn trim_vocabulary_hides_rare_words() {
     assert_eq!(tok.word_index().collect::<Vec<_>>(), [("a", 1), ("b", 2)]);
     assert_eq!(tok.texts_to_sequences(["a b c"]).unwrap(), [[1, 2]]);
 }
+
+#[test]
+fn parallel_block_fit_equals_one_text_at_a_time() {
+    // 5000 texts: fit_on_texts counts them in two parallel halves per block and merges.
+    let texts: Vec<String> = (0..5000u32)
+        .map(|i| {
+            let words: Vec<String> = (0..1 + i % 7)
+                .map(|k| format!("w{} 단어{}", (i * 31 + k * 17) % 97, (i + k) % 13))
+                .collect();
+            words.join(if i % 3 == 0 { ", " } else { " " })
+        })
+        .collect();
+    let mut block = Tokenizer::default();
+    block.fit_on_texts(&texts).unwrap();
+    let mut serial = Tokenizer::default();
+    for t in &texts {
+        serial.fit_on_texts([t]).unwrap();
+    }
+    assert_eq!(block.document_count(), 5000);
+    assert!(block.word_counts().eq(serial.word_counts()), "word_counts differ");
+    assert!(block.word_docs().eq(serial.word_docs()), "word_docs differ");
+    assert!(block.word_index().eq(serial.word_index()), "word_index differ");
+    // (index_docs is not compared: like Keras's, it keeps stale entries across fit calls.)
+}
