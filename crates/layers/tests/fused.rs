@@ -7,6 +7,14 @@ use rnnlab_layers::{
     Activation, Backend, Cell, GruConfig, LayersError, LstmConfig, Rnn, RnnOutput, ScanMode, SimpleRnnConfig,
 };
 
+/// Burn's random generator is shared by the test threads: tests that seed it take this lock so
+/// another test's draws cannot interleave with theirs.
+static RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn rng_lock() -> std::sync::MutexGuard<'static, ()> {
+    RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 fn device() -> Device {
     Backend::Flex.device().unwrap().autodiff()
 }
@@ -228,6 +236,7 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(96))]
     #[test]
     fn fused_and_generic_agree(case in case()) {
+        let _rng = rng_lock();
         let device = device();
         let generic = build(&case, ScanMode::Generic, &device).unwrap();
         let fused = build(&case, ScanMode::Fused, &device).unwrap();
@@ -237,6 +246,7 @@ proptest! {
 
 #[test]
 fn fused_runs_without_autodiff_and_matches_generic() {
+    let _rng = rng_lock();
     let device = Backend::Flex.device().unwrap();
     device.seed(7);
     let x = Tensor::<3>::random([3, 9, 2], Distribution::Uniform(-1.0, 1.0), &device);
@@ -262,6 +272,7 @@ fn fused_runs_without_autodiff_and_matches_generic() {
 
 #[test]
 fn forcing_fused_on_a_cell_without_a_fused_form_is_an_error() {
+    let _rng = rng_lock();
     let device = device();
     let layer = rnnlab_layers::LayerNormSimpleRnnCell::new(1, 3, &device)
         .into_layer(rnnlab_layers::RnnOptions {
