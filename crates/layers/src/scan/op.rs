@@ -108,37 +108,33 @@ fn inputs_of<'a>(spec: &ScanSpec, xp: &'a [f32], rest: &'a [TensorData; 6]) -> I
     }
 }
 
-#[cfg(feature = "flex")]
-impl FusedRecurrence for Flex {
-    fn fused_recurrence(
-        spec: ScanSpec,
-        xp: FloatTensor<Self>,
-        recurrent: FloatTensor<Self>,
-        recurrent_bias: FloatTensor<Self>,
-        h0: FloatTensor<Self>,
-        c0: FloatTensor<Self>,
-        mask: FloatTensor<Self>,
-        recurrent_masks: FloatTensor<Self>,
-    ) -> FloatTensor<Self> {
-        host_forward::<Self>(spec, xp, recurrent, recurrent_bias, h0, c0, mask, recurrent_masks)
-    }
+/// The CPU backends' forward: the same host kernel for each.
+macro_rules! host_backend {
+    ($backend:ty) => {
+        impl FusedRecurrence for $backend {
+            fn fused_recurrence(
+                spec: ScanSpec,
+                xp: FloatTensor<Self>,
+                recurrent: FloatTensor<Self>,
+                recurrent_bias: FloatTensor<Self>,
+                h0: FloatTensor<Self>,
+                c0: FloatTensor<Self>,
+                mask: FloatTensor<Self>,
+                recurrent_masks: FloatTensor<Self>,
+            ) -> FloatTensor<Self> {
+                host_forward::<Self>(spec, xp, recurrent, recurrent_bias, h0, c0, mask, recurrent_masks)
+            }
+        }
+    };
 }
 
+#[cfg(feature = "flex")]
+host_backend!(Flex);
 #[cfg(feature = "ndarray")]
 #[allow(deprecated)]
-impl FusedRecurrence for NdArray {
-    fn fused_recurrence(
-        spec: ScanSpec,
-        xp: FloatTensor<Self>,
-        recurrent: FloatTensor<Self>,
-        recurrent_bias: FloatTensor<Self>,
-        h0: FloatTensor<Self>,
-        c0: FloatTensor<Self>,
-        mask: FloatTensor<Self>,
-        recurrent_masks: FloatTensor<Self>,
-    ) -> FloatTensor<Self> {
-        host_forward::<Self>(spec, xp, recurrent, recurrent_bias, h0, c0, mask, recurrent_masks)
-    }
+mod ndarray_impl {
+    use super::*;
+    host_backend!(NdArray);
 }
 
 /// What the backward keeps: the forward's full output (with the tape) and the inputs it reads
