@@ -264,6 +264,7 @@ pub fn forward(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>, out: &mut [f32]
     let mut c_new = vec![0.0f32; if spec.kind == FusedKind::Lstm { block } else { 0 }];
     let mut c_act = c_new.clone();
     let mut extra = vec![0.0f32; block]; // GRU: recurrent h part (after) or r ⊙ h (before)
+    let groups = recurrent_groups(spec);
 
     for step in 0..time {
         let ti = if spec.go_backwards { time - 1 - step } else { step };
@@ -271,38 +272,19 @@ pub fn forward(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>, out: &mut [f32]
         let rm = |g: usize| gate_mask(inputs.recurrent_masks, spec.recurrent_masks, g, block);
 
         // Recurrent matmuls (the reset-before GRU's candidate block waits for r).
-        let recurrent_gates = if spec.kind == FusedKind::GruResetBefore {
-            2
-        } else {
-            gates
-        };
-        if spec.recurrent_masks <= 1 && recurrent_gates == gates {
-            masked_into(&mut hin, &h, rm(0));
+        for &(g, count) in &groups {
+            masked_into(&mut hin, &h, rm(g));
+            let cols = g * units;
             gemm(
-                (batch, units, width),
+                (batch, units, count * units),
                 &hin,
                 (units, 1),
-                inputs.recurrent,
+                &inputs.recurrent[cols..],
                 (width, 1),
                 0.0,
-                &mut rec,
+                &mut rec[cols..],
                 (width, 1),
             );
-        } else {
-            for g in 0..recurrent_gates {
-                masked_into(&mut hin, &h, rm(g));
-                let cols = g * units;
-                gemm(
-                    (batch, units, units),
-                    &hin,
-                    (units, 1),
-                    &inputs.recurrent[cols..],
-                    (width, 1),
-                    0.0,
-                    &mut rec[cols..],
-                    (width, 1),
-                );
-            }
         }
         if !inputs.recurrent_bias.is_empty() {
             for row in rec.chunks_exact_mut(width) {
@@ -509,6 +491,8 @@ pub fn backward(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>, forward_out: &
     let mut dhin = vec![0.0f32; block];
     let mut tmp = vec![0.0f32; block];
     let mut tmp2 = vec![0.0f32; block];
+    let mut dr = vec![0.0f32; block];
+    let groups = recurrent_groups(spec);
 
     for step in (0..time).rev() {
         let ti = if spec.go_backwards { time - 1 - step } else { step };
@@ -600,7 +584,6 @@ pub fn backward(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>, forward_out: &
                 if spec.kind == FusedKind::GruResetAfter {
                     // d(rec_h) = da ⊙ r ; dr = da ⊙ rec_h
                     tmp.iter_mut().zip(&tmp2).zip(extra).for_each(|((t, a), e)| *t = a * e);
-                    let mut dr = vec![0.0; block];
                     ra.backprop(&tmp, r, &mut dr);
                     scatter(&mut dz, &dr, 1, units, width);
                     drec.copy_from_slice(&dz);
@@ -638,7 +621,6 @@ pub fn backward(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>, forward_out: &
                     // d(extra) = dhin: dr = dhin ⊙ hm2, d(hm2) = dhin ⊙ r
                     masked_into(&mut hin, h_prev, rm(2));
                     tmp.iter_mut().zip(&dhin).zip(&hin).for_each(|((t, d), h)| *t = d * h);
-                    let mut dr = vec![0.0; block];
                     ra.backprop(&tmp, r, &mut dr);
                     scatter(&mut dz, &dr, 1, units, width);
                     let m2 = rm(2);
@@ -658,17 +640,7 @@ pub fn backward(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>, forward_out: &
         }
 
         // Recurrent matmuls: dU += hinᵀ·drec, dh_prev += (drec·Uᵀ) ⊙ mask.
-        let recurrent_gates = if spec.kind == FusedKind::GruResetBefore {
-            2
-        } else {
-            gates
-        };
-        let groups: Vec<(usize, usize)> = if spec.recurrent_masks <= 1 && recurrent_gates == gates {
-            vec![(0, gates)]
-        } else {
-            (0..recurrent_gates).map(|g| (g, 1)).collect()
-        };
-        for (g, count) in groups {
+        for &(g, count) in &groups {
             let mask = rm(g);
             masked_into(&mut hin, h_prev, mask);
             let cols = g * units;
@@ -706,6 +678,22 @@ pub fn backward(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>, forward_out: &
     grads.h0 = dh;
     grads.c0 = if lstm { dc } else { vec![0.0; block] };
     grads
+}
+
+/// The recurrent matmuls of a step as `(first gate, gate count)` groups sharing one input: all
+/// gates at once unless recurrent dropout masks each gate differently; the reset-before GRU's
+/// candidate block is left out (its input `r ⊙ h` exists only after `r`).
+fn recurrent_groups(spec: &ScanSpec) -> Vec<(usize, usize)> {
+    let gates = if spec.kind == FusedKind::GruResetBefore {
+        2
+    } else {
+        spec.kind.gates()
+    };
+    if spec.recurrent_masks <= 1 {
+        vec![(0, gates)]
+    } else {
+        (0..gates).map(|g| (g, 1)).collect()
+    }
 }
 
 /// Copies gate column block `g` of a `[B, W]` buffer into a `[B, U]` block.
