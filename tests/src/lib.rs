@@ -212,8 +212,13 @@ pub fn close_slices(what: &str, got: &[f64], want: &[f64], tol: f64) -> Result<(
 }
 
 /// The fixtures directory beside the workspace: `<workspace>/../shared/fixtures`.
+///
+/// Cargo sets `CARGO_MANIFEST_DIR` when it runs a test or binary; that run-time value wins over
+/// the compile-time one, which may name another checkout sharing the target directory.
 pub fn default_fixtures_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
         .join("..")
         .join("..")
         .join("shared")

@@ -162,9 +162,10 @@ impl Context {
         Ok(self.data.as_ref().expect("built above"))
     }
 
-    /// Seeds Burn's generator (weight initialization, dropout) from the run's seed.
+    /// Seeds the generators of initial weights (the same on every backend) and of the device
+    /// (dropout) from the run's seed.
     pub fn reseed(&self) {
-        self.device.seed(u64::from(self.seed));
+        rnnlab_layers::seed(&self.device, u64::from(self.seed));
     }
 
     /// Renders `panels` to `<out>/<file>` and remembers it for the report.

@@ -1,31 +1,219 @@
-//! Keras's default initializers.
+//! Keras's default initializers, drawn on the host so that one seed gives the same initial
+//! weights on every backend.
+//!
+//! Burn's `Tensor::random` draws on the device: flex and ndarray use a host `StdRng`, wgpu and
+//! libtorch their own generators, so one seed would give different models per backend. The
+//! initializers here draw every value from one process-wide `StdRng` (seeded by [`seed`]) and
+//! upload the finished tensor. The orthogonal kernel is computed eagerly (Burn's is lazy: drawn at
+//! the first `val()`, which made the draw order depend on which code path touched a weight first).
+
+use std::sync::Mutex;
 
 use burn::module::Param;
-use burn::nn::Initializer;
-use burn::tensor::{Device, Distribution, Tensor};
+use burn::tensor::{Device, Distribution, Tensor, TensorData};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+/// The generator of initial weights; `None` until [`seed`] is called.
+static INIT_RNG: Mutex<Option<StdRng>> = Mutex::new(None);
+
+/// Seeds Burn's generator on `device` (dropout masks, shuffles drawn on the device) and rnnlab's
+/// generator of initial weights, which is the same on every backend.
+///
+/// Call it where a Keras user calls `keras.utils.set_random_seed(s)`: before building a model.
+/// With the same seed, `SimpleRnnConfig::init` & co. return bit-identical weights on flex,
+/// ndarray, wgpu and tch.
+///
+/// Without a call to `seed`, each initializer takes its own seed from `device`'s generator, so
+/// `device.seed(s)` alone still makes a run reproducible on one backend.
+///
+/// ```
+/// use rnnlab_layers::burn::tensor::Tensor;
+/// use rnnlab_layers::{Backend, DenseConfig};
+///
+/// let device = Backend::Flex.device()?;
+/// let x = Tensor::<2>::ones([1, 3], &device);
+/// rnnlab_layers::seed(&device, 42);
+/// let a = DenseConfig::new(3, 4).init(&device).forward2(x.clone()).into_data();
+/// rnnlab_layers::seed(&device, 42);
+/// let b = DenseConfig::new(3, 4).init(&device).forward2(x).into_data();
+/// assert_eq!(a, b);
+/// # Ok::<(), rnnlab_layers::LayersError>(())
+/// ```
+pub fn seed(device: &Device, seed: u64) {
+    device.seed(seed);
+    *lock() = Some(StdRng::seed_from_u64(seed));
+}
+
+fn lock() -> std::sync::MutexGuard<'static, Option<StdRng>> {
+    // A panic while holding the lock cannot leave the generator half-updated: recover it.
+    INIT_RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Draws `shape` values from `distribution` with the host generator (see [`seed`]).
+fn draw(shape: [usize; 2], distribution: Distribution, device: &Device) -> TensorData {
+    let mut guard = lock();
+    match guard.as_mut() {
+        Some(rng) => TensorData::random::<f32, _, _>(shape, distribution, rng),
+        None => {
+            drop(guard);
+            let mut rng = StdRng::seed_from_u64(seed_from_device(device));
+            TensorData::random::<f32, _, _>(shape, distribution, &mut rng)
+        }
+    }
+}
+
+/// 64 bits from the device's own generator: keeps `device.seed(s)` meaningful without [`seed`].
+fn seed_from_device(device: &Device) -> u64 {
+    let halves = Tensor::<1>::random([2], Distribution::Uniform(0.0, 1.0), device).into_data();
+    halves
+        .iter::<f32>()
+        .fold(0u64, |acc, x| (acc << 32) | u64::from((x * 4_294_967_296.0) as u32))
+}
 
 /// `glorot_uniform` for a `[fan_in, fan_out]` kernel: U(±sqrt(6 / (fan_in + fan_out))).
 pub fn glorot_uniform(fan_in: usize, fan_out: usize, device: &Device) -> Param<Tensor<2>> {
     let limit = (6.0 / (fan_in + fan_out).max(1) as f64).sqrt();
-    Param::from_tensor(Tensor::random(
-        [fan_in, fan_out],
-        Distribution::Uniform(-limit, limit),
-        device,
-    ))
+    let data = draw([fan_in, fan_out], Distribution::Uniform(-limit, limit), device);
+    Param::from_data(data, device)
 }
 
-/// `orthogonal` for a recurrent kernel `[units, k * units]`.
+/// `orthogonal` for a recurrent kernel `[units, k * units]`, as Keras and PyTorch compute it: a
+/// standard normal matrix of the taller orientation, its QR factorization, `Q · sign(diag R)`,
+/// transposed back when `rows < cols` (so the rows are orthonormal).
 pub fn orthogonal(rows: usize, cols: usize, device: &Device) -> Param<Tensor<2>> {
-    Initializer::Orthogonal { gain: 1.0 }.init([rows, cols], device)
+    let normal = draw([rows, cols], Distribution::Normal(0.0, 1.0), device);
+    let values: Vec<f64> = normal.iter::<f32>().map(f64::from).collect();
+    let q = orthonormal_factor(&values, rows, cols);
+    Param::from_data(TensorData::new(q, [rows, cols]), device)
+}
+
+/// `Q · sign(diag R)` of the QR factorization of the `rows × cols` row-major matrix `a` (or of
+/// its transpose when `rows < cols`), returned in `a`'s shape. Householder reflections in f64.
+fn orthonormal_factor(a: &[f64], rows: usize, cols: usize) -> Vec<f32> {
+    let transposed = rows < cols;
+    let (m, n) = if transposed { (cols, rows) } else { (rows, cols) };
+    // `work` is m × n row-major, m ≥ n.
+    let mut work = vec![0.0; m * n];
+    for i in 0..rows {
+        for j in 0..cols {
+            let (r, c) = if transposed { (j, i) } else { (i, j) };
+            work[r * n + c] = a[i * cols + j];
+        }
+    }
+    // Householder vectors, one per column; `diag` keeps R's diagonal.
+    let mut reflectors: Vec<Vec<f64>> = Vec::with_capacity(n);
+    let mut diag = vec![0.0; n];
+    for k in 0..n {
+        let norm = (k..m).map(|i| work[i * n + k].powi(2)).sum::<f64>().sqrt();
+        let x0 = work[k * n + k];
+        let alpha = if x0 > 0.0 { -norm } else { norm };
+        let mut v: Vec<f64> = (k..m).map(|i| work[i * n + k]).collect();
+        v[0] -= alpha;
+        let v_norm2: f64 = v.iter().map(|x| x * x).sum();
+        if v_norm2 > 0.0 {
+            for j in k..n {
+                let dot: f64 = (k..m).map(|i| v[i - k] * work[i * n + j]).sum();
+                let scale = 2.0 * dot / v_norm2;
+                for i in k..m {
+                    work[i * n + j] -= scale * v[i - k];
+                }
+            }
+        }
+        diag[k] = work[k * n + k];
+        reflectors.push(v);
+    }
+    // Q's first n columns: apply the reflectors, last first, to the first n columns of I.
+    let mut q = vec![0.0; m * n];
+    for j in 0..n {
+        q[j * n + j] = 1.0;
+    }
+    for (k, v) in reflectors.iter().enumerate().rev() {
+        let v_norm2: f64 = v.iter().map(|x| x * x).sum();
+        if v_norm2 == 0.0 {
+            continue;
+        }
+        for j in 0..n {
+            let dot: f64 = (k..m).map(|i| v[i - k] * q[i * n + j]).sum();
+            let scale = 2.0 * dot / v_norm2;
+            for i in k..m {
+                q[i * n + j] -= scale * v[i - k];
+            }
+        }
+    }
+    let mut out = vec![0.0f32; rows * cols];
+    for i in 0..rows {
+        for j in 0..cols {
+            let (r, c) = if transposed { (j, i) } else { (i, j) };
+            let sign = if diag[c] < 0.0 { -1.0 } else { 1.0 };
+            out[i * cols + j] = (q[r * n + c] * sign) as f32;
+        }
+    }
+    out
 }
 
 /// A constant vector (zeros for biases; LSTM's `unit_forget_bias` sets one block to 1).
 pub fn vector(values: Vec<f32>, device: &Device) -> Param<Tensor<1>> {
     let n = values.len();
-    Param::from_data(burn::tensor::TensorData::new(values, [n]), device)
+    Param::from_data(TensorData::new(values, [n]), device)
 }
 
 /// `RandomUniform(-0.05, 0.05)`, Keras's `Embedding` initializer.
 pub fn uniform_005(rows: usize, cols: usize, device: &Device) -> Param<Tensor<2>> {
-    Param::from_tensor(Tensor::random([rows, cols], Distribution::Uniform(-0.05, 0.05), device))
+    Param::from_data(draw([rows, cols], Distribution::Uniform(-0.05, 0.05), device), device)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn product(a: &[f32], rows: usize, cols: usize, rows_of_a: bool) -> Vec<f64> {
+        // a·aᵀ (rows_of_a) or aᵀ·a.
+        let k = if rows_of_a { rows } else { cols };
+        let mut out = vec![0.0; k * k];
+        for i in 0..k {
+            for j in 0..k {
+                out[i * k + j] = if rows_of_a {
+                    (0..cols)
+                        .map(|c| f64::from(a[i * cols + c]) * f64::from(a[j * cols + c]))
+                        .sum()
+                } else {
+                    (0..rows)
+                        .map(|r| f64::from(a[r * cols + i]) * f64::from(a[r * cols + j]))
+                        .sum()
+                };
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn orthogonal_factor_has_orthonormal_rows_or_columns() {
+        let mut rng = StdRng::seed_from_u64(3);
+        for (rows, cols) in [(20, 80), (20, 20), (7, 3), (1, 4), (5, 1)] {
+            let a = TensorData::random::<f32, _, _>([rows, cols], Distribution::Normal(0.0, 1.0), &mut rng);
+            let a: Vec<f64> = a.iter::<f32>().map(f64::from).collect();
+            let q = orthonormal_factor(&a, rows, cols);
+            let wide = rows < cols;
+            let k = rows.min(cols);
+            let gram = product(&q, rows, cols, wide);
+            for i in 0..k {
+                for j in 0..k {
+                    let want = if i == j { 1.0 } else { 0.0 };
+                    assert!((gram[i * k + j] - want).abs() < 1e-5, "{rows}x{cols} gram[{i},{j}]");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn orthogonal_factor_is_the_qr_factor_with_a_positive_diagonal() {
+        // A = [[-2, 1], [0, 3]] = Q·R with R's diagonal positive: Q = diag(-1, 1), R = [[2, -1], [0, 3]].
+        let a = [-2.0, 1.0, 0.0, 3.0];
+        let q = orthonormal_factor(&a, 2, 2);
+        let want = [-1.0, 0.0, 0.0, 1.0];
+        for (got, want) in q.iter().zip(want) {
+            assert!((f64::from(*got) - want).abs() < 1e-12, "{q:?}");
+        }
+    }
 }

@@ -59,6 +59,7 @@ pub use dense::{Dense, DenseConfig};
 pub use embedding::{Embedding, EmbeddingConfig};
 pub use error::LayersError;
 pub use gru::{GruCell, GruConfig};
+pub use init::seed;
 pub use io::{load_weights, save_weights};
 pub use layer_norm_rnn::{LayerNormSimpleRnnCell, layer_norm};
 pub use lstm::{LstmCell, LstmConfig};

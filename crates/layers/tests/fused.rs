@@ -61,7 +61,8 @@ fn case() -> impl Strategy<Value = Case> {
     let gate = prop_oneof![3 => Just(Activation::Sigmoid), 1 => Just(Activation::HardSigmoid)];
     (
         kind,
-        1usize..5,
+        // Mostly small; sometimes more than one parallel batch chunk (64 rows) of the kernel.
+        prop_oneof![6 => 1usize..5, 1 => 60usize..140],
         1usize..7,
         1usize..4,
         1usize..6,

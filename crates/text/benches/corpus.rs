@@ -38,9 +38,11 @@ fn bench(c: &mut Criterion) {
         std::hint::black_box(pipeline(&texts));
     }
     let ours = start.elapsed().as_secs_f64() / reps as f64;
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/keras_corpus.py");
+    // Run-time value first: `cargo bench` sets it to this checkout (see the xtask's workspace_root).
+    let crate_dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into());
+    let script = format!("{crate_dir}/benches/keras_corpus.py");
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-    match Command::new(&python).arg(script).output() {
+    match Command::new(&python).arg(&script).output() {
         Ok(o) if o.status.success() => {
             let text = String::from_utf8_lossy(&o.stdout);
             match text.trim().lines().last().and_then(|l| l.trim().parse::<f64>().ok()) {

@@ -270,7 +270,7 @@ fn validate(train: &Dataset, valid: Option<&Dataset>, cfg: &FitConfig) -> Result
 /// use rnnlab_train::{evaluate, fit, Dataset, FitConfig, Loss, LrSchedule, OptimizerConfig, Verbosity};
 /// // y = 2x + 1 with a linear model.
 /// let plain = Backend::Flex.device()?;
-/// plain.seed(3); // reproducible initial weights
+/// rnnlab_layers::seed(&plain, 3); // reproducible initial weights, the same on every backend
 /// let device = plain.autodiff();
 /// let xs: Vec<f32> = (0..64).map(|i| i as f32 / 64.0).collect();
 /// let ys: Vec<f32> = xs.iter().map(|x| 2.0 * x + 1.0).collect();

@@ -11,7 +11,7 @@ fn main() {
         std::process::exit(2);
     };
     let plain = Backend::Flex.device().expect("flex is compiled");
-    plain.seed(7);
+    rnnlab_layers::seed(&plain, 7);
     let device = plain.autodiff();
     let n = 4000;
     let x: Vec<f32> = (0..n * 10)

@@ -162,7 +162,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// rnnlab through `fit` (no validation: only training is timed).
 fn bench_rnnlab(model: Model, scan: ScanMode, train: &Dataset, epochs: usize) -> Result<f64, String> {
     let d = Backend::Flex.device().map_err(|e| e.to_string())?.autodiff();
-    d.seed(42);
+    rnnlab_layers::seed(&d, 42);
     let m = rnnlab_model(model, scan, &d)?;
     let cfg = FitConfig::new(epochs)
         .with_optimizer(OptimizerConfig::adam(model.learning_rate()))
@@ -207,7 +207,7 @@ fn batches(train: &Dataset, model: Model, d: &Device) -> Vec<(Tensor<3>, Tensor<
 /// Burn's own layers in a plain loop (Adam, MSE; a fixed batch order, like an unshuffled epoch).
 fn bench_burn_nn(model: Model, train: &Dataset, epochs: usize) -> Result<f64, String> {
     let d = Backend::Flex.device().map_err(|e| e.to_string())?.autodiff();
-    d.seed(42);
+    rnnlab_layers::seed(&d, 42);
     let data = batches(train, model, &d);
     let lr = model.learning_rate();
     let mut seconds = Vec::new();
@@ -262,9 +262,12 @@ fn bench_burn_nn(model: Model, train: &Dataset, epochs: usize) -> Result<f64, St
 
 /// Runs `xtask/bench_rnn.py` with `python`; its JSON maps model -> {pytorch, keras}.
 fn bench_python(python: &str, epochs: usize, quick: bool) -> Result<Value, String> {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../xtask/bench_rnn.py");
+    // The run-time value (set by `cargo run`) names this checkout even when the binary was built
+    // by another one sharing the target directory.
+    let crate_dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into());
+    let script = format!("{crate_dir}/../../xtask/bench_rnn.py");
     let mut cmd = Command::new(python);
-    cmd.arg(script).args(["--epochs", &epochs.to_string()]);
+    cmd.arg(&script).args(["--epochs", &epochs.to_string()]);
     if quick {
         cmd.arg("--quick");
     }

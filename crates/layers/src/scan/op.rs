@@ -4,6 +4,9 @@
 //! The kernels run on host `f32` buffers, so the op is listed for the CPU backends (flex, ndarray);
 //! [`super::fused_available`] keeps every other backend on the generic tensor path.
 
+// Without a host backend (a wgpu- or tch-only build) the op has no implementation to call.
+#![cfg_attr(not(any(feature = "flex", feature = "ndarray")), allow(unused))]
+
 use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
