@@ -96,6 +96,7 @@ mod pad;
 mod split;
 mod text;
 mod tokenizer;
+mod vocab;
 
 pub use error::TextError;
 pub use hashing::{hashing_trick_md5, md5_bucket};

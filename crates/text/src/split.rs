@@ -64,7 +64,27 @@ fn is_caseless_fast(c: char) -> bool {
 /// the caseless blocks above. Scans bytes; 3-byte sequences led by 0xE4–0xE9 (U+4000–U+9FFF, CJK)
 /// or 0xEB–0xED (U+B000–U+DFFF, Hangul) are skipped without decoding.
 fn only_ascii_case(text: &str) -> bool {
+    // Fast screen, branch-free so it vectorizes: every byte is ASCII, a continuation byte, or a
+    // lead byte of U+4000–U+9FFF / U+B000–U+DFFF, or 0xEA followed by 0xB0–0xBF (U+AC00–U+AFFF,
+    // the first Hangul syllables; the rest of 0xEA's block has cased letters). All of those are
+    // caseless. Only texts with other non-ASCII characters take the exact scan below.
+    let lead_ok = |b: u8| b < 0xC0 || (0xE4..=0xED).contains(&b);
+    let pair_ok = |(&a, &b): (&u8, &u8)| a != 0xEA || b >= 0xB0;
     let bytes = text.as_bytes();
+    let leads = bytes
+        .chunks(64)
+        .all(|c| c.iter().fold(true, |acc, &b| acc & lead_ok(b)));
+    // A lead byte is never last in valid UTF-8, so the pairs cover every 0xEA.
+    let pairs = bytes.len() < 2
+        || bytes[..bytes.len() - 1]
+            .chunks(64)
+            .zip(bytes[1..].chunks(64))
+            .all(|(a, b)| a.iter().zip(b).fold(true, |acc, p| acc & pair_ok(p)));
+    (leads && pairs) || only_ascii_case_exact(bytes, text)
+}
+
+/// [`only_ascii_case`] character by character (the caseless blocks with other lead bytes).
+fn only_ascii_case_exact(bytes: &[u8], text: &str) -> bool {
     let mut i = 0;
     while i < bytes.len() {
         // Skip ASCII eight bytes at a time.
@@ -78,6 +98,7 @@ fn only_ascii_case(text: &str) -> bool {
         match bytes[i] {
             0x00..=0x7F => i += 1,
             0xE4..=0xE9 | 0xEB..=0xED => i += 3,
+            0xEA if bytes[i + 1] >= 0xB0 => i += 3,
             _ => match text[i..].chars().next() {
                 Some(c) if is_caseless_fast(c) => i += c.len_utf8(),
                 _ => return false,
@@ -237,8 +258,19 @@ mod tests {
             "가힣\u{d7b0}Z",
             "ǅ",
             "\u{a000}A",
+            "\u{a722}A",
+            "\u{ac00}\u{afff}A",
         ] {
             assert_eq!(python_lower(t), t.to_lowercase(), "{t}");
+        }
+    }
+
+    #[test]
+    fn fast_lowering_agrees_with_std_for_every_code_point() {
+        // Each code point between ASCII letters, so a wrong fast-path screen shows either way.
+        for c in (0..=0x10FFFFu32).filter_map(char::from_u32) {
+            let t = format!("A{c}Z");
+            assert_eq!(python_lower(&t), t.to_lowercase(), "U+{:04X}", c as u32);
         }
     }
 

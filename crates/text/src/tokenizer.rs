@@ -1,10 +1,13 @@
 //! Keras's `Tokenizer`.
 
+use std::sync::OnceLock;
+
 use indexmap::IndexMap;
 use rustc_hash::FxBuildHasher;
 use serde::{Deserialize, Serialize};
 
 use crate::split::{FilterSet, graphemes, keras_split, python_lower_into, unicode_words};
+use crate::vocab::VocabTable;
 use crate::{AsText, DEFAULT_FILTERS, SplitMode, TextError, TextRef, WordId};
 
 pub(crate) type FxIndexMap<K, V> = IndexMap<K, V, FxBuildHasher>;
@@ -112,8 +115,9 @@ pub(crate) struct WordStats {
 
 /// What [`Tokenizer::count_block`] found in one block of texts.
 struct BlockCounts {
-    /// Words in first-seen order within the block.
-    words: FxIndexMap<String, WordStats>,
+    /// Words in first-seen order within the block; `stats[id]` belongs to word `id`.
+    words: VocabTable,
+    stats: Vec<WordStats>,
     /// Texts counted (including one that failed).
     texts: u64,
     result: Result<(), TextError>,
@@ -198,6 +202,39 @@ pub struct Tokenizer {
     pub(crate) index_docs: FxIndexMap<i64, u64>,
     pub(crate) word_index: FxIndexMap<String, u32>,
     pub(crate) index_word: FxIndexMap<u32, String>,
+    /// `word_index` as a [`VocabTable`] for encoding, built on first use.
+    encode_index: EncodeIndex,
+}
+
+/// `word_index` in the table encoding uses: ids map to indices through `indices`. Derived data:
+/// equal for any two tokenizers (it follows `word_index`), cleared whenever that changes.
+#[derive(Clone, Default)]
+struct EncodeIndex(OnceLock<(VocabTable, Vec<u32>)>);
+
+impl EncodeIndex {
+    fn get(&self, word_index: &FxIndexMap<String, u32>) -> &(VocabTable, Vec<u32>) {
+        self.0.get_or_init(|| {
+            let mut table = VocabTable::default();
+            let mut indices = Vec::with_capacity(word_index.len());
+            for (w, &i) in word_index {
+                table.get_or_insert(w);
+                indices.push(i);
+            }
+            (table, indices)
+        })
+    }
+}
+
+impl PartialEq for EncodeIndex {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for EncodeIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EncodeIndex")
+    }
 }
 
 impl Default for Tokenizer {
@@ -217,6 +254,7 @@ impl Tokenizer {
             index_docs: FxIndexMap::default(),
             word_index: FxIndexMap::default(),
             index_word: FxIndexMap::default(),
+            encode_index: EncodeIndex::default(),
         }
     }
 
@@ -369,10 +407,17 @@ impl Tokenizer {
             };
             for part in parts {
                 self.document_count += part.texts;
-                for (word, stats) in part.words {
-                    let total = self.words.entry(word).or_default();
-                    total.count += stats.count;
-                    total.docs += stats.docs;
+                for (id, stats) in part.stats.iter().enumerate() {
+                    let word = part.words.key(id as u32);
+                    match self.words.get_mut(word) {
+                        Some(total) => {
+                            total.count += stats.count;
+                            total.docs += stats.docs;
+                        }
+                        None => {
+                            self.words.insert(word.to_string(), *stats);
+                        }
+                    }
                 }
                 part.result?;
             }
@@ -384,30 +429,30 @@ impl Tokenizer {
     /// Counts one block of texts on its own, stopping at the first error.
     fn count_block<T: AsText>(&self, texts: &[T]) -> BlockCounts {
         let mut buf = String::new();
-        let mut words: FxIndexMap<String, WordStats> = FxIndexMap::default();
+        let mut words = VocabTable::default();
+        let mut stats: Vec<WordStats> = Vec::new();
         // Per-word "last document seen" stamps give word_docs without a set per text.
         let mut stamp: Vec<u64> = Vec::new();
         for (n, text) in texts.iter().enumerate() {
             let doc = n as u64 + 1;
             let r = self.for_each_token(text.as_text(), &mut buf, |tok| {
-                let idx = match words.get_index_of(tok) {
-                    Some(i) => i,
-                    None => {
-                        words.insert(tok.to_string(), WordStats::default());
-                        stamp.push(0);
-                        words.len() - 1
-                    }
-                };
-                let stats = &mut words[idx];
-                stats.count += 1;
+                let (id, inserted) = words.get_or_insert(tok);
+                let idx = id as usize;
+                if inserted {
+                    stats.push(WordStats::default());
+                    stamp.push(0);
+                }
+                let s = &mut stats[idx];
+                s.count += 1;
                 if stamp[idx] != doc {
                     stamp[idx] = doc;
-                    stats.docs += 1;
+                    s.docs += 1;
                 }
             });
             if let Err(e) = r {
                 return BlockCounts {
                     words,
+                    stats,
                     texts: doc,
                     result: Err(e),
                 };
@@ -415,6 +460,7 @@ impl Tokenizer {
         }
         BlockCounts {
             words,
+            stats,
             texts: texts.len() as u64,
             result: Ok(()),
         }
@@ -423,6 +469,7 @@ impl Tokenizer {
     /// Rebuilds `word_index`, `index_word` and `index_docs` from the counts, as Keras does at the
     /// end of every `fit_on_texts`.
     fn rebuild_index(&mut self) {
+        self.encode_index = EncodeIndex::default();
         let mut ranked: Vec<usize> = (0..self.words.len()).collect();
         // Stable: ties keep first-seen order.
         ranked.sort_by(|&a, &b| self.words[b].count.cmp(&self.words[a].count));
@@ -476,8 +523,9 @@ impl Tokenizer {
         let oov = self.oov_index();
         let has_oov = self.config.oov_token.is_some();
         let mut missing_oov = false;
-        self.for_each_token(text, buf, |tok| match self.word_index.get(tok) {
-            Some(&i) if limit.is_none_or(|n| i < n) => out.push(i),
+        let (table, indices) = self.encode_index.get(&self.word_index);
+        self.for_each_token(text, buf, |tok| match table.get(tok).map(|id| indices[id as usize]) {
+            Some(i) if limit.is_none_or(|n| i < n) => out.push(i),
             _ if has_oov => match oov {
                 Some(o) => out.push(o),
                 None => missing_oov = true,
@@ -491,6 +539,14 @@ impl Tokenizer {
         }
     }
 
+    /// One text's indices in a vector of exactly their length (one allocation: the indices are
+    /// gathered in the reused `scratch` first).
+    fn encode_exact(&self, text: TextRef<'_>, buf: &mut String, scratch: &mut Vec<u32>) -> Result<Vec<u32>, TextError> {
+        scratch.clear();
+        self.encode_into(text, buf, scratch)?;
+        Ok(scratch.as_slice().to_vec())
+    }
+
     /// `texts_to_sequences`: each text as word indices. Unknown words (and, with `num_words`,
     /// rare ones) become the oov index, or are dropped without an oov token.
     pub fn texts_to_sequences<I>(&self, texts: I) -> Result<Vec<Vec<u32>>, TextError>
@@ -498,14 +554,10 @@ impl Tokenizer {
         I: IntoIterator,
         I::Item: AsText,
     {
-        let mut buf = String::new();
+        let (mut buf, mut scratch) = (String::new(), Vec::new());
         texts
             .into_iter()
-            .map(|t| {
-                let mut v = Vec::new();
-                self.encode_into(t.as_text(), &mut buf, &mut v)?;
-                Ok(v)
-            })
+            .map(|t| self.encode_exact(t.as_text(), &mut buf, &mut scratch))
             .collect()
     }
 
@@ -514,11 +566,10 @@ impl Tokenizer {
         use rayon::prelude::*;
         texts
             .par_iter()
-            .map_init(String::new, |buf, t| {
-                let mut v = Vec::new();
-                self.encode_into(t.as_text(), buf, &mut v)?;
-                Ok(v)
-            })
+            .map_init(
+                || (String::new(), Vec::new()),
+                |(buf, scratch), t| self.encode_exact(t.as_text(), buf, scratch),
+            )
             .collect()
     }
 

@@ -1,0 +1,198 @@
+//! The string → id table of the tokenizer's hot loops (counting in `fit_on_texts`, lookups in
+//! `texts_to_sequences`).
+//!
+//! Ids are dense, in insertion order. Keys live in one byte arena; slots hold ids with a 32-bit
+//! hash tag, so a probe touches one slot and (almost always) one matching entry, and short keys
+//! are compared inline instead of through a `memcmp` call. Measured on the 100 000-document
+//! bench corpus, `IndexMap<String, _>` lookups and their `memcmp` were 40% of the pipeline.
+
+/// Insertion-ordered string → dense id table.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct VocabTable {
+    /// Per slot: the hash tag in the high half, `id + 1` in the low half (0 when empty). The
+    /// length is a power of two (or zero).
+    slots: Vec<u64>,
+    entries: Vec<Entry>,
+    arena: Vec<u8>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    start: u32,
+    len: u32,
+}
+
+const MULTIPLIER: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// A fast hash of short byte strings: eight bytes per multiply, length mixed in.
+#[inline]
+fn hash(bytes: &[u8]) -> u64 {
+    let mut h = (bytes.len() as u64).wrapping_mul(MULTIPLIER);
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        let word = u64::from_le_bytes(c.try_into().expect("8 bytes"));
+        h = (h.rotate_left(23) ^ word).wrapping_mul(MULTIPLIER);
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        // The tail without a copy: overlapping loads (the length is mixed in already).
+        let n = rest.len();
+        let word = if bytes.len() >= 8 {
+            u64::from_le_bytes(bytes[bytes.len() - 8..].try_into().expect("8 bytes"))
+        } else if n >= 4 {
+            let lo = u32::from_le_bytes(rest[..4].try_into().expect("4 bytes"));
+            let hi = u32::from_le_bytes(rest[n - 4..].try_into().expect("4 bytes"));
+            u64::from(lo) | (u64::from(hi) << 32)
+        } else {
+            u64::from(rest[0]) | (u64::from(rest[n / 2]) << 8) | (u64::from(rest[n - 1]) << 16)
+        };
+        h = (h.rotate_left(23) ^ word).wrapping_mul(MULTIPLIER);
+    }
+    h ^ (h >> 29)
+}
+
+/// A slot holding `id` for a key with hash `h`.
+fn slot_value(h: u64, id: u32) -> u64 {
+    (u64::from(h as u32) << 32) | u64::from(id + 1)
+}
+
+/// Byte equality without a library call for short keys (the lengths are already equal).
+#[inline]
+fn same(a: &[u8], b: &[u8]) -> bool {
+    if a.len() > 32 {
+        return a == b;
+    }
+    let mut ca = a.chunks_exact(8);
+    let mut cb = b.chunks_exact(8);
+    for (x, y) in (&mut ca).zip(&mut cb) {
+        if x.try_into().map(u64::from_ne_bytes).ok() != y.try_into().map(u64::from_ne_bytes).ok() {
+            return false;
+        }
+    }
+    ca.remainder().iter().zip(cb.remainder()).all(|(x, y)| x == y)
+}
+
+impl VocabTable {
+    /// Keys stored.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// The key of `id`.
+    pub(crate) fn key(&self, id: u32) -> &str {
+        let e = self.entries[id as usize];
+        let bytes = &self.arena[e.start as usize..(e.start + e.len) as usize];
+        // Every key was copied from a `&str`.
+        std::str::from_utf8(bytes).expect("keys are UTF-8")
+    }
+
+    /// The slot where `key` is, or the empty slot where it would go.
+    #[inline]
+    fn find(&self, key: &[u8], h: u64) -> (usize, Option<u32>) {
+        let mask = self.slots.len() - 1;
+        let tag = h as u32;
+        let mut slot = (h >> 32) as usize & mask;
+        loop {
+            let s = self.slots[slot];
+            if s == 0 {
+                return (slot, None);
+            }
+            if (s >> 32) as u32 == tag {
+                let id = s as u32 - 1;
+                let e = self.entries[id as usize];
+                if e.len as usize == key.len() && same(&self.arena[e.start as usize..e.start as usize + key.len()], key)
+                {
+                    return (slot, Some(id));
+                }
+            }
+            slot = (slot + 1) & mask;
+        }
+    }
+
+    /// The id of `key`, if stored.
+    #[inline]
+    pub(crate) fn get(&self, key: &str) -> Option<u32> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        self.find(key.as_bytes(), hash(key.as_bytes())).1
+    }
+
+    /// The id of `key`, inserting it (with the next id) if new; `true` when inserted.
+    #[inline]
+    pub(crate) fn get_or_insert(&mut self, key: &str) -> (u32, bool) {
+        if (self.entries.len() + 1) * 2 > self.slots.len() {
+            self.grow();
+        }
+        let bytes = key.as_bytes();
+        let h = hash(bytes);
+        match self.find(bytes, h) {
+            (_, Some(id)) => (id, false),
+            (slot, None) => {
+                let id = u32::try_from(self.entries.len()).expect("fewer than 2^32 distinct words");
+                let start = u32::try_from(self.arena.len()).expect("less than 4 GiB of distinct words");
+                self.arena.extend_from_slice(bytes);
+                self.entries.push(Entry {
+                    start,
+                    len: bytes.len() as u32,
+                });
+                self.slots[slot] = slot_value(h, id);
+                (id, true)
+            }
+        }
+    }
+
+    fn grow(&mut self) {
+        let capacity = (self.slots.len() * 2).max(64);
+        self.slots = vec![0; capacity];
+        let mask = capacity - 1;
+        for (id, e) in self.entries.iter().enumerate() {
+            let h = hash(&self.arena[e.start as usize..(e.start + e.len) as usize]);
+            let mut slot = (h >> 32) as usize & mask;
+            while self.slots[slot] != 0 {
+                slot = (slot + 1) & mask;
+            }
+            self.slots[slot] = slot_value(h, id as u32);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::HashMap;
+
+    proptest! {
+        #[test]
+        fn behaves_like_a_map_in_insertion_order(words in proptest::collection::vec(".{0,40}", 0..300)) {
+            let mut table = VocabTable::default();
+            let mut model: HashMap<String, u32> = HashMap::new();
+            for w in &words {
+                let next = model.len() as u32;
+                let want_id = *model.entry(w.clone()).or_insert(next);
+                let (id, inserted) = table.get_or_insert(w);
+                prop_assert_eq!(id, want_id);
+                prop_assert_eq!(inserted, want_id == next);
+            }
+            prop_assert_eq!(table.len(), model.len());
+            for (w, &id) in &model {
+                prop_assert_eq!(table.get(w), Some(id));
+                prop_assert_eq!(table.key(id), w.as_str());
+            }
+            prop_assert_eq!(table.get("\u{0}never inserted\u{0}"), None);
+        }
+    }
+
+    #[test]
+    fn keys_differing_only_past_the_eighth_byte_are_distinct() {
+        let mut table = VocabTable::default();
+        let a = table.get_or_insert("abcdefgh-1").0;
+        let b = table.get_or_insert("abcdefgh-2").0;
+        assert_ne!(a, b);
+        assert_eq!(table.get("abcdefgh-2"), Some(b));
+        assert_eq!(table.get("abcdefgh-3"), None);
+        assert_eq!(VocabTable::default().get("x"), None);
+    }
+}
