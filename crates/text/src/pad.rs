@@ -1,5 +1,6 @@
 //! Keras's `pad_sequences`.
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::TextError;
@@ -132,10 +133,10 @@ impl<T> Padded<T> {
     }
 }
 
-fn pad_core<T: Clone>(
+fn pad_core<T: Clone + Send + Sync>(
     n: usize,
     features: usize,
-    row: impl Fn(usize, &mut Vec<T>),
+    row: impl Fn(usize, &mut Vec<T>) + Sync,
     lens: &[usize],
     opts: &PadOptions<T>,
 ) -> Result<Padded<T>, TextError> {
@@ -146,25 +147,30 @@ fn pad_core<T: Clone>(
     };
     let w = cols * features;
     let mut data = vec![opts.value.clone(); n * w];
-    let mut lengths = Vec::with_capacity(n);
-    let mut values = Vec::new();
-    for (i, &len) in lens.iter().enumerate() {
-        let keep = len.min(cols);
-        lengths.push(keep);
+    let lengths: Vec<usize> = lens.iter().map(|&len| len.min(cols)).collect();
+    // Rows are independent: filled on all cores (this also spreads the first-touch page faults
+    // of a large fresh matrix).
+    let fill = |values: &mut Vec<T>, (i, out): (usize, &mut [T])| {
+        let (len, keep) = (lens[i], lengths[i]);
         if keep == 0 {
-            continue;
+            return;
         }
         values.clear();
-        row(i, &mut values);
+        row(i, values);
         let kept = match opts.truncating {
             Side::Pre => &values[(len - keep) * features..],
             Side::Post => &values[..keep * features],
         };
-        let out = &mut data[i * w..(i + 1) * w];
         match opts.padding {
             Side::Post => out[..keep * features].clone_from_slice(kept),
             Side::Pre => out[w - keep * features..].clone_from_slice(kept),
         }
+    };
+    if w > 0 {
+        data.par_chunks_mut(w)
+            .enumerate()
+            .with_min_len(1024)
+            .for_each_init(Vec::new, fill);
     }
     Ok(Padded {
         rows: n,
@@ -189,7 +195,10 @@ fn pad_core<T: Clone>(
 /// assert_eq!(p.row(1), &[4, 5, 0, 0, 0]);
 /// # Ok::<(), rnnlab_text::TextError>(())
 /// ```
-pub fn pad_sequences<T: Clone, S: AsRef<[T]>>(sequences: &[S], opts: &PadOptions<T>) -> Result<Padded<T>, TextError> {
+pub fn pad_sequences<T: Clone + Send + Sync, S: AsRef<[T]> + Sync>(
+    sequences: &[S],
+    opts: &PadOptions<T>,
+) -> Result<Padded<T>, TextError> {
     let lens: Vec<usize> = sequences.iter().map(|s| s.as_ref().len()).collect();
     pad_core(
         sequences.len(),
@@ -213,9 +222,9 @@ pub fn pad_sequences<T: Clone, S: AsRef<[T]>>(sequences: &[S], opts: &PadOptions
 /// ```
 pub fn pad_sequences_vectors<T, V, S>(sequences: &[S], opts: &PadOptions<T>) -> Result<Padded<T>, TextError>
 where
-    T: Clone,
-    V: AsRef<[T]>,
-    S: AsRef<[V]>,
+    T: Clone + Send + Sync,
+    V: AsRef<[T]> + Sync,
+    S: AsRef<[V]> + Sync,
 {
     let features = sequences
         .iter()

@@ -6,7 +6,7 @@ use indexmap::IndexMap;
 use rustc_hash::FxBuildHasher;
 use serde::{Deserialize, Serialize};
 
-use crate::split::{FilterSet, graphemes, keras_split, python_lower_into, unicode_words};
+use crate::split::{AsciiBreaks, FilterSet, graphemes, keras_split, python_lower_into, unicode_words};
 use crate::vocab::VocabTable;
 use crate::{AsText, DEFAULT_FILTERS, SplitMode, TextError, TextRef, WordId};
 
@@ -196,6 +196,8 @@ impl Matrix {
 pub struct Tokenizer {
     pub(crate) config: TokenizerConfig,
     filter_set: FilterSet,
+    /// The byte table of the common split (one ASCII separator, ASCII filters).
+    ascii_breaks: Option<AsciiBreaks>,
     pub(crate) document_count: u64,
     /// `word_counts` in first-seen order, with `word_docs` alongside.
     pub(crate) words: FxIndexMap<String, WordStats>,
@@ -248,6 +250,7 @@ impl Tokenizer {
     pub fn new(config: TokenizerConfig) -> Self {
         Self {
             filter_set: FilterSet::new(&config.filters),
+            ascii_breaks: AsciiBreaks::new(&FilterSet::new(&config.filters), &config.split),
             config,
             document_count: 0,
             words: FxIndexMap::default(),
@@ -349,7 +352,13 @@ impl Tokenizer {
                         }
                         Ok(())
                     }
-                    SplitMode::Keras => keras_split(s, &self.filter_set, &c.split, emit),
+                    SplitMode::Keras => match &self.ascii_breaks {
+                        Some(breaks) => {
+                            breaks.split(s, emit);
+                            Ok(())
+                        }
+                        None => keras_split(s, &self.filter_set, &c.split, emit),
+                    },
                     SplitMode::UnicodeWords => {
                         unicode_words(s, &self.filter_set, emit);
                         Ok(())
@@ -389,7 +398,7 @@ impl Tokenizer {
         I: IntoIterator,
         I::Item: AsText + Send,
     {
-        const BLOCK: usize = 16_384;
+        const BLOCK: usize = 65_536;
         const PARALLEL_FROM: usize = 1_024;
         let mut texts = texts.into_iter();
         loop {
