@@ -10,8 +10,9 @@ const HELP: &str = "\
 cargo xtask <task> [args]
 
 Tasks:
-  experiment all|<name>... [--backend flex|ndarray|wgpu|tch] [--epochs N] [--seed S] [--quick] [--out DIR]
+  experiment all|<name>... [--backend flex|ndarray|wgpu|tch] [--fusion] [--epochs N] [--seed S] [--quick] [--out DIR]
         Rerun the lecture's experiments; results go to docs/results/<backend>/ (or DIR).
+        --fusion builds Burn's kernel fusion in (wgpu; results go to docs/results/<backend>-fusion/).
   experiment --list
         List the experiments.
   parity [--fixtures DIR] [--backend ndarray] [--verbose]
@@ -146,11 +147,13 @@ fn bench(args: &[String]) -> Result<(), String> {
 
 fn experiment(args: &[String]) -> Result<(), String> {
     let mut backend = "flex".to_string();
+    let mut fusion = false;
     let mut pass = Vec::new();
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--backend" => backend = it.next().ok_or("--backend needs a value")?.clone(),
+            "--fusion" => fusion = true,
             "--out" => {
                 pass.push(a.clone());
                 pass.push(absolute(it.next().ok_or("--out needs a directory")?)?);
@@ -164,11 +167,16 @@ fn experiment(args: &[String]) -> Result<(), String> {
     }
     let mut cmd = cargo();
     cmd.args(["run", "--release", "-p", "rnnlab-experiments"]);
+    let features = if fusion {
+        format!("{backend},fusion")
+    } else {
+        backend.clone()
+    };
     match backend.as_str() {
         // The default features are flex: the same build as the tests, so Burn is compiled once.
-        "flex" => {}
-        "ndarray" | "wgpu" | "tch" => {
-            cmd.args(["--no-default-features", "--features", &backend]);
+        "flex" if !fusion => {}
+        "flex" | "ndarray" | "wgpu" | "tch" => {
+            cmd.args(["--no-default-features", "--features", &features]);
         }
         other => {
             return Err(format!(

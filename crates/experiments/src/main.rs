@@ -74,7 +74,14 @@ fn real_main() -> Result<(), String> {
             .collect::<Result<_, _>>()?
     };
     let device = backend.device().map_err(|e| e.to_string())?;
-    let out = out.unwrap_or_else(|| Path::new("docs").join("results").join(backend.name()));
+    let out = out.unwrap_or_else(|| {
+        let dir = if cfg!(feature = "fusion") {
+            format!("{}-fusion", backend.name())
+        } else {
+            backend.name().to_string()
+        };
+        Path::new("docs").join("results").join(dir)
+    });
     let mut ctx = Context::new(device, seed, quick, epochs, out.clone());
     let started = std::time::Instant::now();
     let mut records = Vec::new();

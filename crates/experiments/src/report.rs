@@ -176,6 +176,8 @@ fn fmt(v: Option<f64>) -> String {
 #[derive(Serialize)]
 pub struct Results {
     pub backend: &'static str,
+    /// Built with Burn's kernel fusion (cargo feature `fusion`; changes only GPU backends).
+    pub fusion: bool,
     pub git_rev: String,
     pub seed: u32,
     pub quick: bool,
@@ -196,6 +198,7 @@ impl Results {
     ) -> Self {
         Self {
             backend: backend.name(),
+            fusion: cfg!(feature = "fusion"),
             git_rev: git_rev(),
             seed,
             quick,
@@ -207,11 +210,12 @@ impl Results {
 
     fn markdown(&self) -> String {
         let mut md = format!(
-            "# rnnlab results — backend `{}`\n\nGit revision `{}`, seed {}, total wall time {:.0} s{}.\n\n\
+            "# rnnlab results — backend `{}`{}\n\nGit revision `{}`, seed {}, total wall time {:.0} s{}.\n\n\
              Bands: the lecture/HOML figure and the Keras-3.15-here figure, widened by 35% on each side.\n\n\
              | name | metric | rnnlab | lecture / HOML | Keras 3.15 here | in band | s/epoch | params |\n\
              | --- | --- | --- | --- | --- | --- | --- | --- |\n",
             self.backend,
+            if self.fusion { " with Burn's kernel fusion" } else { "" },
             self.git_rev,
             self.seed,
             self.total_seconds,
