@@ -117,7 +117,7 @@ pub(crate) struct WordStats {
 struct BlockCounts {
     /// Words in first-seen order within the block; `stats[id]` belongs to word `id`.
     words: VocabTable,
-    stats: Vec<WordStats>,
+    stats: Vec<(WordStats, u64)>,
     /// Texts counted (including one that failed).
     texts: u64,
     result: Result<(), TextError>,
@@ -208,21 +208,19 @@ pub struct Tokenizer {
     encode_index: EncodeIndex,
 }
 
-/// `word_index` in the table encoding uses: ids map to indices through `indices`. Derived data:
+/// `word_index` as the table encoding reads (each word's index is its value). Derived data:
 /// equal for any two tokenizers (it follows `word_index`), cleared whenever that changes.
 #[derive(Clone, Default)]
-struct EncodeIndex(OnceLock<(VocabTable, Vec<u32>)>);
+struct EncodeIndex(OnceLock<VocabTable>);
 
 impl EncodeIndex {
-    fn get(&self, word_index: &FxIndexMap<String, u32>) -> &(VocabTable, Vec<u32>) {
+    fn get(&self, word_index: &FxIndexMap<String, u32>) -> &VocabTable {
         self.0.get_or_init(|| {
             let mut table = VocabTable::default();
-            let mut indices = Vec::with_capacity(word_index.len());
             for (w, &i) in word_index {
-                table.get_or_insert(w);
-                indices.push(i);
+                table.insert_value(w, i);
             }
-            (table, indices)
+            table
         })
     }
 }
@@ -416,7 +414,7 @@ impl Tokenizer {
             };
             for part in parts {
                 self.document_count += part.texts;
-                for (id, stats) in part.stats.iter().enumerate() {
+                for (id, (stats, _)) in part.stats.iter().enumerate() {
                     let word = part.words.key(id as u32);
                     match self.words.get_mut(word) {
                         Some(total) => {
@@ -439,22 +437,21 @@ impl Tokenizer {
     fn count_block<T: AsText>(&self, texts: &[T]) -> BlockCounts {
         let mut buf = String::new();
         let mut words = VocabTable::default();
-        let mut stats: Vec<WordStats> = Vec::new();
-        // Per-word "last document seen" stamps give word_docs without a set per text.
-        let mut stamp: Vec<u64> = Vec::new();
+        // Counts, with a per-word "last document seen" stamp that gives word_docs without a set
+        // per text.
+        let mut stats: Vec<(WordStats, u64)> = Vec::new();
         for (n, text) in texts.iter().enumerate() {
             let doc = n as u64 + 1;
             let r = self.for_each_token(text.as_text(), &mut buf, |tok| {
                 let (id, inserted) = words.get_or_insert(tok);
-                let idx = id as usize;
                 if inserted {
-                    stats.push(WordStats::default());
-                    stamp.push(0);
+                    stats.push((WordStats::default(), 0));
                 }
-                let s = &mut stats[idx];
+                // The stamp beside the counts: one cache line per token.
+                let (s, stamp) = &mut stats[id as usize];
                 s.count += 1;
-                if stamp[idx] != doc {
-                    stamp[idx] = doc;
+                if *stamp != doc {
+                    *stamp = doc;
                     s.docs += 1;
                 }
             });
@@ -532,8 +529,8 @@ impl Tokenizer {
         let oov = self.oov_index();
         let has_oov = self.config.oov_token.is_some();
         let mut missing_oov = false;
-        let (table, indices) = self.encode_index.get(&self.word_index);
-        self.for_each_token(text, buf, |tok| match table.get(tok).map(|id| indices[id as usize]) {
+        let table = self.encode_index.get(&self.word_index);
+        self.for_each_token(text, buf, |tok| match table.get_value(tok) {
             Some(i) if limit.is_none_or(|n| i < n) => out.push(i),
             _ if has_oov => match oov {
                 Some(o) => out.push(o),

@@ -17,7 +17,7 @@ pub(crate) struct VocabTable {
 }
 
 /// Bytes of a key kept in its slot.
-const INLINE: usize = 20;
+const INLINE: usize = 16;
 
 /// One hash-table slot: 32 bytes, two per cache line.
 #[derive(Clone, Copy, Debug, Default)]
@@ -27,12 +27,14 @@ struct Slot {
     id_plus_one: u32,
     tag: u32,
     len: u32,
+    /// The caller's number for the key (its id unless set with `insert_value`).
+    value: u32,
     /// The key when `len <= INLINE`.
     inline: [u8; INLINE],
 }
 
 impl Slot {
-    fn new(h: u64, id: u32, key: &[u8]) -> Self {
+    fn new(h: u64, id: u32, value: u32, key: &[u8]) -> Self {
         let mut inline = [0u8; INLINE];
         let n = key.len().min(INLINE);
         inline[..n].copy_from_slice(&key[..n]);
@@ -40,6 +42,7 @@ impl Slot {
             id_plus_one: id + 1,
             tag: h as u32,
             len: key.len() as u32,
+            value,
             inline,
         }
     }
@@ -47,6 +50,7 @@ impl Slot {
 
 #[derive(Clone, Copy, Debug)]
 struct Entry {
+    value: u32,
     start: u32,
     len: u32,
 }
@@ -139,12 +143,33 @@ impl VocabTable {
     }
 
     /// The id of `key`, if stored.
-    #[inline]
+    #[cfg(test)]
     pub(crate) fn get(&self, key: &str) -> Option<u32> {
         if self.slots.is_empty() {
             return None;
         }
         self.find(key.as_bytes(), hash(key.as_bytes())).1
+    }
+
+    /// The value of `key` (see [`Self::insert_value`]), if stored: one slot read, no second
+    /// table for the caller's numbers.
+    #[inline]
+    pub(crate) fn get_value(&self, key: &str) -> Option<u32> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        match self.find(key.as_bytes(), hash(key.as_bytes())) {
+            (slot, Some(_)) => Some(self.slots[slot].value),
+            (_, None) => None,
+        }
+    }
+
+    /// Stores `key` (if new) with `value` instead of its id.
+    pub(crate) fn insert_value(&mut self, key: &str, value: u32) {
+        let id = self.get_or_insert(key).0;
+        self.entries[id as usize].value = value;
+        let (slot, _) = self.find(key.as_bytes(), hash(key.as_bytes()));
+        self.slots[slot].value = value;
     }
 
     /// The id of `key`, inserting it (with the next id) if new; `true` when inserted.
@@ -162,10 +187,11 @@ impl VocabTable {
                 let start = u32::try_from(self.arena.len()).expect("less than 4 GiB of distinct words");
                 self.arena.extend_from_slice(bytes);
                 self.entries.push(Entry {
+                    value: id,
                     start,
                     len: bytes.len() as u32,
                 });
-                self.slots[slot] = Slot::new(h, id, bytes);
+                self.slots[slot] = Slot::new(h, id, id, bytes);
                 (id, true)
             }
         }
@@ -182,7 +208,7 @@ impl VocabTable {
             while self.slots[slot].id_plus_one != 0 {
                 slot = (slot + 1) & mask;
             }
-            self.slots[slot] = Slot::new(h, id as u32, key);
+            self.slots[slot] = Slot::new(h, id as u32, e.value, key);
         }
     }
 }
@@ -211,6 +237,15 @@ mod tests {
                 prop_assert_eq!(table.key(id), w.as_str());
             }
             prop_assert_eq!(table.get("\u{0}never inserted\u{0}"), None);
+            // Values survive growth.
+            let mut valued = VocabTable::default();
+            for (i, w) in words.iter().enumerate() {
+                valued.insert_value(w, 1000 + i as u32);
+            }
+            for w in &words {
+                let last = words.iter().rposition(|x| x == w).unwrap();
+                prop_assert_eq!(valued.get_value(w), Some(1000 + last as u32));
+            }
         }
     }
 
