@@ -275,21 +275,27 @@ fn gemm(
     // SAFETY: the asserts above keep every index the product touches inside the slices, and
     // `c` does not alias `a` or `b` (it is borrowed mutably).
     unsafe {
-        matrixmultiply::sgemm(
+        // gemm's convention: dst = alpha·dst + beta·lhs·rhs (dst not read when read_dst = false).
+        gemm::gemm(
             m,
-            k,
             n,
-            1.0,
-            a.as_ptr(),
-            rsa as isize,
-            csa as isize,
-            b.as_ptr(),
-            rsb as isize,
-            csb as isize,
-            beta,
+            k,
             c.as_mut_ptr(),
-            rsc as isize,
             csc as isize,
+            rsc as isize,
+            beta != 0.0,
+            a.as_ptr(),
+            csa as isize,
+            rsa as isize,
+            b.as_ptr(),
+            csb as isize,
+            rsb as isize,
+            beta,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
         );
     }
 }

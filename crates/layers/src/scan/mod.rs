@@ -5,7 +5,7 @@
 //! - **generic**: one small tensor op after another per step, differentiated by Burn's autodiff.
 //!   Runs on every backend and every cell, including user-defined ones.
 //! - **fused**: for SimpleRNN, LSTM and GRU on flex and ndarray, one backend-extension op runs
-//!   all steps on contiguous host buffers (vectorized `tanh`/`sigmoid`, `matrixmultiply` GEMMs)
+//!   all steps on contiguous host buffers (vectorized `tanh`/`sigmoid`, GEMMs by the `gemm` crate that Burn's flex backend uses)
 //!   and its hand-written backward through time replays a tape of saved gate activations.
 //!   Same results as generic (to `f32` round-off), several times faster at the lecture's sizes.
 //!
