@@ -118,16 +118,18 @@ fn only_ascii_case(text: &str) -> bool {
     let lead_ok = |b: u8| b < 0xC0 || (0xE4..=0xED).contains(&b);
     let pair_ok = |(&a, &b): (&u8, &u8)| a != 0xEA || b >= 0xB0;
     let bytes = text.as_bytes();
-    let leads = bytes
-        .chunks(64)
-        .all(|c| c.iter().fold(true, |acc, &b| acc & lead_ok(b)));
-    // A lead byte is never last in valid UTF-8, so the pairs cover every 0xEA.
-    let pairs = bytes.len() < 2
-        || bytes[..bytes.len() - 1]
-            .chunks(64)
-            .zip(bytes[1..].chunks(64))
-            .all(|(a, b)| a.iter().zip(b).fold(true, |acc, p| acc & pair_ok(p)));
-    (leads && pairs) || only_ascii_case_exact(bytes, text)
+    // One pass over (byte, next byte); the last byte is never a lead byte in valid UTF-8.
+    let screened = match bytes.split_last() {
+        None => true,
+        Some((&last, _)) => {
+            lead_ok(last)
+                && bytes[..bytes.len() - 1]
+                    .chunks(64)
+                    .zip(bytes[1..].chunks(64))
+                    .all(|(a, b)| a.iter().zip(b).fold(true, |acc, p| acc & lead_ok(*p.0) & pair_ok(p)))
+        }
+    };
+    screened || only_ascii_case_exact(bytes, text)
 }
 
 /// [`only_ascii_case`] character by character (the caseless blocks with other lead bytes).
