@@ -167,6 +167,28 @@ pub fn uniform_005(rows: usize, cols: usize, device: &Device) -> Param<Tensor<2>
 mod tests {
     use super::*;
 
+    #[test]
+    fn seeded_weights_are_host_draws_independent_of_the_device_generator() {
+        // After `seed(s)` the values are exactly what a host StdRng seeded with `s` draws, so no
+        // backend's own generator takes part (the same model on flex, ndarray, wgpu and tch).
+        let device = crate::Backend::Flex.device().unwrap();
+        seed(&device, 42);
+        device.seed(7); // moving the device generator must not change the weights
+        let got = glorot_uniform(3, 4, &device).val().into_data();
+        let limit = (6.0f64 / 7.0).sqrt();
+        let want = TensorData::random::<f32, _, _>(
+            [3, 4],
+            Distribution::Uniform(-limit, limit),
+            &mut StdRng::seed_from_u64(42),
+        );
+        assert_eq!(got, want);
+        // The next initializer continues the same stream.
+        let mut rng = StdRng::seed_from_u64(42);
+        let _ = TensorData::random::<f32, _, _>([3, 4], Distribution::Uniform(-limit, limit), &mut rng);
+        let want_next = TensorData::random::<f32, _, _>([2, 5], Distribution::Uniform(-0.05, 0.05), &mut rng);
+        assert_eq!(uniform_005(2, 5, &device).val().into_data(), want_next);
+    }
+
     fn product(a: &[f32], rows: usize, cols: usize, rows_of_a: bool) -> Vec<f64> {
         // a·aᵀ (rows_of_a) or aᵀ·a.
         let k = if rows_of_a { rows } else { cols };
