@@ -18,12 +18,30 @@ pub(crate) fn exp(x: f32) -> f32 {
     let n = shifted - SHIFT;
     let r = x - n * LN2_HI - n * LN2_LO; // |r| <= ln2 / 2
     // Taylor to r^7: truncation error < 6e-9 on |r| <= 0.347.
-    let p = 1.0
-        + r * (1.0
-            + r * (0.5
-                + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r * (1.0 / 5040.0)))))));
+    const TAYLOR: [f32; 8] = [
+        1.0,
+        1.0,
+        0.5,
+        1.0 / 6.0,
+        1.0 / 24.0,
+        1.0 / 120.0,
+        1.0 / 720.0,
+        1.0 / 5040.0,
+    ];
+    let p = horner(r, &TAYLOR);
     let exponent = (shifted.to_bits() as i32 - SHIFT.to_bits() as i32 + 127) << 23;
     p * f32::from_bits(exponent as u32)
+}
+
+/// `c[0] + y·(c[1] + y·(c[2] + …))`, evaluated innermost first exactly as the nested expression
+/// (written as a loop: rustfmt needs tens of seconds for the deeply nested form).
+#[inline(always)]
+fn horner<const N: usize>(y: f32, c: &[f32; N]) -> f32 {
+    let mut p = c[N - 1];
+    for &k in c[..N - 1].iter().rev() {
+        p = p * y + k;
+    }
+    p
 }
 
 /// The logistic function `1 / (1 + e^-x)`.
@@ -38,17 +56,19 @@ pub(crate) fn tanh(x: f32) -> f32 {
     let ax = x.abs();
     let x2 = x * x;
     // Series of tanh to x^19; on |x| < 0.55 the first omitted term is below 1e-9 relative.
-    let series = x
-        * (1.0
-            + x2 * (-1.0 / 3.0
-                + x2 * (2.0 / 15.0
-                    + x2 * (-17.0 / 315.0
-                        + x2 * (62.0 / 2835.0
-                            + x2 * (-1382.0 / 155_925.0
-                                + x2 * (21_844.0 / 6_081_075.0
-                                    + x2 * (-929_569.0 / 638_512_875.0
-                                        + x2 * (6_404_582.0 / 10_854_718_875.0
-                                            + x2 * (-443_861_162.0 / 1_856_156_927_625.0))))))))));
+    const SERIES: [f32; 10] = [
+        1.0,
+        -1.0 / 3.0,
+        2.0 / 15.0,
+        -17.0 / 315.0,
+        62.0 / 2835.0,
+        -1382.0 / 155_925.0,
+        21_844.0 / 6_081_075.0,
+        -929_569.0 / 638_512_875.0,
+        6_404_582.0 / 10_854_718_875.0,
+        -443_861_162.0 / 1_856_156_927_625.0,
+    ];
+    let series = x * horner(x2, &SERIES);
     let t = exp(-2.0 * ax);
     let far = ((1.0 - t) / (1.0 + t)).copysign(x);
     if ax < 0.55 { series } else { far }
