@@ -68,6 +68,13 @@ fn cargo() -> Command {
     c
 }
 
+/// `cargo run --quiet --release -p <package> --bin <bin>` (arguments for it follow `--`).
+fn release_bin(package: &str, bin: &str) -> Command {
+    let mut c = cargo();
+    c.args(["run", "--quiet", "--release", "-p", package, "--bin", bin]);
+    c
+}
+
 /// Makes a user-given path absolute against the directory xtask was started from.
 fn absolute(p: &str) -> Result<String, String> {
     let path = Path::new(p);
@@ -108,37 +115,16 @@ fn parity(args: &[String]) -> Result<(), String> {
             other => return Err(format!("parity: unknown argument {other:?}")),
         }
     }
-    let mut cmd = cargo();
-    cmd.args([
-        "run",
-        "--quiet",
-        "--release",
-        "-p",
-        "rnnlab-conformance",
-        "--bin",
-        "parity",
-    ])
-    .args(features)
-    .arg("--")
-    .args(pass);
+    let mut cmd = release_bin("rnnlab-conformance", "parity");
+    cmd.args(features).arg("--").args(pass);
     run(cmd).map_err(|_| "parity failed (see the lines above)".to_string())
 }
 
 fn bench(args: &[String]) -> Result<(), String> {
     match args.split_first() {
         Some((what, rest)) if what == "rnn" => {
-            let mut cmd = cargo();
-            cmd.args([
-                "run",
-                "--quiet",
-                "--release",
-                "-p",
-                "rnnlab-experiments",
-                "--bin",
-                "bench_rnn",
-                "--",
-            ])
-            .args(rest);
+            let mut cmd = release_bin("rnnlab-experiments", "bench_rnn");
+            cmd.arg("--").args(rest);
             run(cmd).map_err(|e| format!("bench rnn: {e}"))
         }
         _ => Err(format!("bench: expected `bench rnn [args]`\n\n{HELP}")),

@@ -246,9 +246,10 @@ impl Default for Tokenizer {
 impl Tokenizer {
     /// An unfitted tokenizer.
     pub fn new(config: TokenizerConfig) -> Self {
+        let filter_set = FilterSet::new(&config.filters);
         Self {
-            filter_set: FilterSet::new(&config.filters),
-            ascii_breaks: AsciiBreaks::new(&FilterSet::new(&config.filters), &config.split),
+            ascii_breaks: AsciiBreaks::new(&filter_set, &config.split),
+            filter_set,
             config,
             document_count: 0,
             words: FxIndexMap::default(),
