@@ -193,6 +193,20 @@ pub struct ScanSpec {
     pub save_tape: bool,
 }
 
+impl ScanSpec {
+    /// Whether the backward computes the recurrent kernel's gradient after the loop, as one
+    /// product over all steps, instead of one small product per step. Possible when the input of
+    /// the recurrent matmul at step `s` is exactly the output of step `s - 1` (no masks, no
+    /// recurrent dropout, outputs in input order) and its gradient is the gate gradient written to
+    /// `xp` (no recurrent bias: SimpleRNN, LSTM).
+    fn defers_recurrent_grad(&self) -> bool {
+        matches!(self.kind, FusedKind::Simple | FusedKind::Lstm)
+            && !self.masked
+            && self.recurrent_masks == 0
+            && !self.go_backwards
+    }
+}
+
 /// Sizes of one call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Dims {
@@ -564,6 +578,28 @@ pub fn backward(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>, forward_out: &
             .map(|rows| backward_chunk(spec, dims, inputs, forward_out, grad, rows, &shared))
             .collect()
     };
+    let Dims { time, batch, units } = dims;
+    if spec.defers_recurrent_grad() && inputs.recurrent_bias.is_empty() && time > 0 {
+        // dU = h0ᵀ·dZ[0] + Y[0..T-1]ᵀ·dZ[1..T]: the outputs `Y` (rows 0..T of the forward
+        // buffer) are the recurrent inputs of the following steps, contiguous over steps and rows.
+        let (dz_first, dz_rest) = grads.xp.split_at(batch * width);
+        let ys = &forward_out[..(time - 1) * batch * units];
+        for (h, dz, rows) in [(inputs.h0, dz_first, batch), (ys, dz_rest, (time - 1) * batch)] {
+            if rows == 0 {
+                continue;
+            }
+            gemm(
+                (units, rows, width),
+                h,
+                (1, units),
+                dz,
+                (width, 1),
+                1.0,
+                &mut grads.recurrent,
+                (width, 1),
+            );
+        }
+    }
     // Summed in chunk order: the same result on any number of threads.
     for sums in partial_sums {
         grads
@@ -643,6 +679,7 @@ fn backward_chunk(
     let mut tmp2 = vec![0.0f32; block];
     let mut dr = vec![0.0f32; block];
     let groups = recurrent_groups(spec);
+    let defer = spec.defers_recurrent_grad() && inputs.recurrent_bias.is_empty();
 
     for step in (0..time).rev() {
         let ti = if spec.go_backwards { time - 1 - step } else { step };
@@ -790,22 +827,25 @@ fn backward_chunk(
             }
         }
 
-        // Recurrent matmuls: dU += hinᵀ·drec, dh_prev += (drec·Uᵀ) ⊙ mask.
+        // Recurrent matmuls: dU += hinᵀ·drec (unless `backward` does it after the loop),
+        // dh_prev += (drec·Uᵀ) ⊙ mask.
         for &(g, count) in &groups {
             let mask = rm(g);
-            masked_into(&mut hin, h_prev, mask);
             let cols = g * units;
             let n = count * units;
-            gemm(
-                (units, batch, n),
-                &hin,
-                (1, units),
-                &drec[cols..],
-                (width, 1),
-                1.0,
-                &mut grads.recurrent[cols..],
-                (width, 1),
-            );
+            if !defer {
+                masked_into(&mut hin, h_prev, mask);
+                gemm(
+                    (units, batch, n),
+                    &hin,
+                    (1, units),
+                    &drec[cols..],
+                    (width, 1),
+                    1.0,
+                    &mut grads.recurrent[cols..],
+                    (width, 1),
+                );
+            }
             gemm(
                 (batch, n, units),
                 &drec[cols..],
