@@ -61,8 +61,9 @@ fn case() -> impl Strategy<Value = Case> {
     let gate = prop_oneof![3 => Just(Activation::Sigmoid), 1 => Just(Activation::HardSigmoid)];
     (
         kind,
-        // Mostly small; sometimes more than one parallel batch chunk (64 rows) of the kernel.
-        prop_oneof![6 => 1usize..5, 1 => 60usize..140],
+        // Mostly small (one chunk); sometimes split in two (from 32 rows: this thread and the
+        // partner) or in three or more (from 257 rows: the thread pool).
+        prop_oneof![6 => 1usize..5, 1 => 30usize..70, 1 => 250usize..300],
         1usize..7,
         1usize..4,
         1usize..6,

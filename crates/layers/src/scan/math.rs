@@ -126,7 +126,11 @@ mod tests {
     #[test]
     fn tanh_is_within_two_ulp_of_the_f64_value() {
         let worst = grid()
-            .chain((0..200_000).map(|i| f32::from_bits(0x0080_0000 + i * 5_000)).filter(|x| *x < 20.0))
+            .chain(
+                (0..200_000)
+                    .map(|i| f32::from_bits(0x0080_0000 + i * 5_000))
+                    .filter(|x| *x < 20.0),
+            )
             .flat_map(|x| [x, -x])
             .map(|x| ulps(tanh(x), (x as f64).tanh() as f32))
             .max()

@@ -16,6 +16,7 @@
 mod kernel;
 mod math;
 mod op;
+mod pair;
 
 use std::str::FromStr;
 use std::sync::OnceLock;

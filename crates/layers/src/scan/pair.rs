@@ -1,0 +1,181 @@
+//! Two halves of one kernel call on two cores, without a thread wake-up per call.
+//!
+//! A training step calls the fused kernels a few hundred times a second, each call a few
+//! hundred microseconds of work. Handing half of it to a thread pool costs more than it saves
+//! on small machines: a sleeping worker is woken by an inter-processor interrupt (tens of
+//! microseconds in a VM) and the caller sleeps until the result comes back. Here one partner
+//! thread takes the second half while the caller runs the first; after each job it keeps
+//! polling for [`STAY_AWAKE`] before it parks, so back-to-back calls (the layers of one step,
+//! the steps of one epoch) never wait for a wake-up.
+
+use std::panic::{self, AssertUnwindSafe};
+use std::ptr;
+use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::thread::{self, Thread};
+use std::time::{Duration, Instant};
+
+/// How long the partner polls for the next job before it parks.
+const STAY_AWAKE: Duration = Duration::from_millis(2);
+
+/// A job as the partner sees it: a borrowed closure that lives on the caller's stack.
+type Job<'a> = dyn Fn() + Sync + 'a;
+
+/// The partner thread's mailbox.
+struct Partner {
+    /// One caller at a time; a second one runs both halves itself.
+    caller: Mutex<()>,
+    /// The posted job, a `*const &Job` with its lifetime erased; null when there is none.
+    job: AtomicPtr<()>,
+    /// Set when the posted job has returned or panicked.
+    done: AtomicBool,
+    /// Whether it panicked.
+    panicked: AtomicBool,
+    /// The partner, for `unpark`.
+    thread: OnceLock<Thread>,
+}
+
+/// The partner, started on first use; `None` on a single core or if the thread cannot start.
+fn partner() -> Option<&'static Partner> {
+    static PARTNER: OnceLock<Option<&'static Partner>> = OnceLock::new();
+    *PARTNER.get_or_init(|| {
+        if thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
+            return None;
+        }
+        let partner: &'static Partner = Box::leak(Box::new(Partner {
+            caller: Mutex::new(()),
+            job: AtomicPtr::new(ptr::null_mut()),
+            done: AtomicBool::new(false),
+            panicked: AtomicBool::new(false),
+            thread: OnceLock::new(),
+        }));
+        let handle = thread::Builder::new()
+            .name("rnnlab-scan".into())
+            .spawn(move || serve(partner))
+            .ok()?;
+        partner.thread.set(handle.thread().clone()).ok()?;
+        Some(partner)
+    })
+}
+
+/// The partner's loop: run posted jobs, poll for a while after each, then park.
+fn serve(partner: &'static Partner) {
+    let mut idle_since = Instant::now();
+    let mut polls = 0u32;
+    loop {
+        let job = partner.job.swap(ptr::null_mut(), Ordering::Acquire);
+        if job.is_null() {
+            polls = polls.wrapping_add(1);
+            if polls % 64 == 0 && idle_since.elapsed() > STAY_AWAKE {
+                // A job posted after the swap above comes with an `unpark`, which makes this
+                // `park` return at once: no lost wake-up.
+                thread::park();
+                idle_since = Instant::now();
+            } else {
+                std::hint::spin_loop();
+            }
+            continue;
+        }
+        // SAFETY: `job` points at a `&Job` on the stack of the caller in `join`, which does not
+        // return before it sees `done`, set below after the last use of the job.
+        let job: &Job<'_> = unsafe { *(job as *const &Job<'_>) };
+        let result = panic::catch_unwind(AssertUnwindSafe(job));
+        partner.panicked.store(result.is_err(), Ordering::Relaxed);
+        partner.done.store(true, Ordering::Release);
+        idle_since = Instant::now();
+    }
+}
+
+/// Runs `first` on this thread and `second` on the partner at the same time, and returns when
+/// both have finished. Without a partner (one core), or while another caller holds it, both
+/// run here one after the other. A panic in either is resumed here after both have stopped.
+pub(crate) fn join(first: impl FnOnce(), second: impl Fn() + Sync) {
+    let Some(partner) = partner() else {
+        first();
+        return second();
+    };
+    let Ok(_caller) = partner.caller.try_lock() else {
+        first();
+        return second();
+    };
+    let job: &Job<'_> = &second;
+    partner.done.store(false, Ordering::Relaxed);
+    partner.job.store(&job as *const &Job<'_> as *mut (), Ordering::Release);
+    if let Some(thread) = partner.thread.get() {
+        thread.unpark(); // no system call while the partner is polling
+    }
+    let first_result = panic::catch_unwind(AssertUnwindSafe(first));
+    // `second` borrows this stack frame: wait for it even if `first` panicked.
+    let mut spins = 0u32;
+    while !partner.done.load(Ordering::Acquire) {
+        spins = spins.wrapping_add(1);
+        if spins % 1024 == 0 {
+            thread::yield_now();
+        } else {
+            std::hint::spin_loop();
+        }
+    }
+    if let Err(payload) = first_result {
+        panic::resume_unwind(payload);
+    }
+    if partner.panicked.load(Ordering::Relaxed) {
+        panic!("the second half of a fused recurrent kernel call panicked (see the message above)");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::join;
+
+    #[test]
+    fn both_halves_run_and_see_the_callers_data() {
+        let data: Vec<usize> = (0..1000).collect();
+        for round in 0..200 {
+            let (a, b) = (AtomicUsize::new(0), AtomicUsize::new(0));
+            join(
+                || a.store(data[..500].iter().sum::<usize>() + round, Ordering::Relaxed),
+                || b.store(data[500..].iter().sum::<usize>() + round, Ordering::Relaxed),
+            );
+            assert_eq!(a.into_inner() + b.into_inner(), 499_500 + 2 * round);
+        }
+    }
+
+    #[test]
+    fn concurrent_callers_and_panics_are_safe() {
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    for _ in 0..100 {
+                        let total = AtomicUsize::new(0);
+                        join(
+                            || {
+                                total.fetch_add(1, Ordering::Relaxed);
+                            },
+                            || {
+                                total.fetch_add(2, Ordering::Relaxed);
+                            },
+                        );
+                        assert_eq!(total.into_inner(), 3);
+                    }
+                });
+            }
+        });
+        let second = std::panic::catch_unwind(|| join(|| {}, || panic!("second half")));
+        assert!(second.is_err());
+        let first = std::panic::catch_unwind(|| join(|| panic!("first half"), || {}));
+        assert!(first.is_err());
+        // The partner still works after both.
+        let ran = AtomicUsize::new(0);
+        join(
+            || {
+                ran.fetch_add(1, Ordering::Relaxed);
+            },
+            || {
+                ran.fetch_add(1, Ordering::Relaxed);
+            },
+        );
+        assert_eq!(ran.into_inner(), 2);
+    }
+}
