@@ -66,7 +66,7 @@ fn serve(partner: &'static Partner) {
         let job = partner.job.swap(ptr::null_mut(), Ordering::Acquire);
         if job.is_null() {
             polls = polls.wrapping_add(1);
-            if polls % 64 == 0 && idle_since.elapsed() > STAY_AWAKE {
+            if polls.is_multiple_of(64) && idle_since.elapsed() > STAY_AWAKE {
                 // A job posted after the swap above comes with an `unpark`, which makes this
                 // `park` return at once: no lost wake-up.
                 thread::park();
@@ -109,7 +109,7 @@ pub(crate) fn join(first: impl FnOnce(), second: impl Fn() + Sync) {
     let mut spins = 0u32;
     while !partner.done.load(Ordering::Acquire) {
         spins = spins.wrapping_add(1);
-        if spins % 1024 == 0 {
+        if spins.is_multiple_of(1024) {
             thread::yield_now();
         } else {
             std::hint::spin_loop();
