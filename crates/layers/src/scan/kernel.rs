@@ -164,27 +164,28 @@ pub enum GateFn {
 }
 
 impl GateFn {
-    /// Applies the activation in place, with 256-bit vectors where the CPU has AVX2.
+    /// Applies the activation in place, with 256-bit vectors and fused multiply-adds where the
+    /// CPU has AVX2 and FMA.
     fn apply(self, values: &mut [f32]) {
         #[cfg(target_arch = "x86_64")]
-        if std::is_x86_feature_detected!("avx2") {
-            // SAFETY: AVX2 is present (checked just above).
-            return unsafe { self.apply_avx2(values) };
+        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+            // SAFETY: AVX2 and FMA are present (checked just above).
+            return unsafe { self.apply_avx2_fma(values) };
         }
-        self.apply_portable(values);
+        self.apply_portable::<false>(values);
     }
 
     #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
-    fn apply_avx2(self, values: &mut [f32]) {
-        self.apply_portable(values);
+    #[target_feature(enable = "avx2,fma")]
+    fn apply_avx2_fma(self, values: &mut [f32]) {
+        self.apply_portable::<true>(values);
     }
 
     #[inline(always)]
-    fn apply_portable(self, values: &mut [f32]) {
+    fn apply_portable<const FUSED: bool>(self, values: &mut [f32]) {
         match self {
-            GateFn::Tanh => math::map_in_place(values, math::tanh),
-            GateFn::Sigmoid => math::map_in_place(values, math::sigmoid),
+            GateFn::Tanh => math::map_in_place(values, math::tanh::<FUSED>),
+            GateFn::Sigmoid => math::map_in_place(values, math::sigmoid::<FUSED>),
             GateFn::HardSigmoid => math::map_in_place(values, |x| (x / 6.0 + 0.5).clamp(0.0, 1.0)),
             GateFn::Relu => math::map_in_place(values, |x| x.max(0.0)),
             GateFn::Linear => {}

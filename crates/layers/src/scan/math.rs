@@ -5,9 +5,16 @@
 //! compiles to SIMD. Accuracy is checked in the tests against `std` or the `f64` value (≤ 2 ulp
 //! for `exp` and `tanh`, ≤ 3 for `sigmoid`).
 
+/// `a·b + c`: one fused multiply-add where the caller is compiled for FMA (`FUSED`), else a
+/// product and a sum (a software `mul_add` would be a slow library call).
+#[inline(always)]
+fn mul_add<const FUSED: bool>(a: f32, b: f32, c: f32) -> f32 {
+    if FUSED { a.mul_add(b, c) } else { a * b + c }
+}
+
 /// `e^x` for `x` clamped to `[-87, 88]` (the normal `f32` range).
 #[inline(always)]
-pub(crate) fn exp(x: f32) -> f32 {
+pub(crate) fn exp<const FUSED: bool>(x: f32) -> f32 {
     const LOG2E: f32 = std::f32::consts::LOG2_E;
     // ln 2 split so that n * LN2_HI is exact for |n| <= 127.
     const LN2_HI: f32 = 0.693_359_4;
@@ -15,9 +22,9 @@ pub(crate) fn exp(x: f32) -> f32 {
     // Adding 1.5·2^23 rounds to an integer and leaves it in the low mantissa bits.
     const SHIFT: f32 = 12_582_912.0;
     let x = x.clamp(-87.0, 88.0);
-    let shifted = x * LOG2E + SHIFT;
+    let shifted = mul_add::<FUSED>(x, LOG2E, SHIFT);
     let n = shifted - SHIFT;
-    let r = x - n * LN2_HI - n * LN2_LO; // |r| <= ln2 / 2
+    let r = mul_add::<FUSED>(-n, LN2_LO, mul_add::<FUSED>(-n, LN2_HI, x)); // |r| <= ln2 / 2
     // Taylor to r^7: truncation error < 6e-9 on |r| <= 0.347.
     const TAYLOR: [f32; 8] = [
         1.0,
@@ -29,7 +36,7 @@ pub(crate) fn exp(x: f32) -> f32 {
         1.0 / 720.0,
         1.0 / 5040.0,
     ];
-    let p = horner(r, &TAYLOR);
+    let p = horner::<FUSED, 8>(r, &TAYLOR);
     let exponent = (shifted.to_bits() as i32 - SHIFT.to_bits() as i32 + 127) << 23;
     p * f32::from_bits(exponent as u32)
 }
@@ -37,31 +44,31 @@ pub(crate) fn exp(x: f32) -> f32 {
 /// `c[0] + y·(c[1] + y·(c[2] + …))`, evaluated innermost first exactly as the nested expression
 /// (written as a loop: rustfmt needs tens of seconds for the deeply nested form).
 #[inline(always)]
-fn horner<const N: usize>(y: f32, c: &[f32; N]) -> f32 {
+fn horner<const FUSED: bool, const N: usize>(y: f32, c: &[f32; N]) -> f32 {
     let mut p = c[N - 1];
     for &k in c[..N - 1].iter().rev() {
-        p = p * y + k;
+        p = mul_add::<FUSED>(p, y, k);
     }
     p
 }
 
 /// The logistic function `1 / (1 + e^-x)`.
 #[inline(always)]
-pub(crate) fn sigmoid(x: f32) -> f32 {
-    1.0 / (1.0 + exp(-x))
+pub(crate) fn sigmoid<const FUSED: bool>(x: f32) -> f32 {
+    1.0 / (1.0 + exp::<FUSED>(-x))
 }
 
 /// `e^x - 1` for `x <= 0` (clamped to `-87`), accurate near 0 where `exp(x) - 1` cancels.
 #[inline(always)]
-fn expm1_nonpositive(x: f32) -> f32 {
+fn expm1_nonpositive<const FUSED: bool>(x: f32) -> f32 {
     const LOG2E: f32 = std::f32::consts::LOG2_E;
     const LN2_HI: f32 = 0.693_359_4;
     const LN2_LO: f32 = -2.121_944_4e-4;
     const SHIFT: f32 = 12_582_912.0;
     let x = x.max(-87.0);
-    let shifted = x * LOG2E + SHIFT;
+    let shifted = mul_add::<FUSED>(x, LOG2E, SHIFT);
     let n = shifted - SHIFT;
-    let r = x - n * LN2_HI - n * LN2_LO; // |r| <= ln2 / 2
+    let r = mul_add::<FUSED>(-n, LN2_LO, mul_add::<FUSED>(-n, LN2_HI, x)); // |r| <= ln2 / 2
     // e^r - 1 = r + r²·(1/2 + r/6 + …), Taylor to r^8: relative truncation error < 1e-9.
     const TAYLOR: [f32; 7] = [
         0.5,
@@ -72,17 +79,17 @@ fn expm1_nonpositive(x: f32) -> f32 {
         1.0 / 5040.0,
         1.0 / 40320.0,
     ];
-    let p = r + r * r * horner(r, &TAYLOR);
+    let p = mul_add::<FUSED>(r * r, horner::<FUSED, 7>(r, &TAYLOR), r);
     // e^x - 1 = 2^n·(e^r - 1) + (2^n - 1); 2^n - 1 is exact for n >= -24, about -1 below.
     let scale = f32::from_bits(((shifted.to_bits() as i32 - SHIFT.to_bits() as i32 + 127) << 23) as u32);
-    scale * p + (scale - 1.0)
+    mul_add::<FUSED>(scale, p, scale - 1.0)
 }
 
 /// `tanh(x) = -m / (2 + m)` with `m = e^{-2|x|} - 1`, the sign of `x` copied back: one
 /// exponential and one division, no cancellation near 0.
 #[inline(always)]
-pub(crate) fn tanh(x: f32) -> f32 {
-    let m = expm1_nonpositive(-2.0 * x.abs());
+pub(crate) fn tanh<const FUSED: bool>(x: f32) -> f32 {
+    let m = expm1_nonpositive::<FUSED>(-2.0 * x.abs());
     (-m / (2.0 + m)).copysign(x)
 }
 
@@ -113,43 +120,61 @@ mod tests {
             .chain([0.0, -0.0, 1e-30, -1e-30, 1e-8, 80.0, -80.0])
     }
 
-    #[test]
-    fn exp_is_within_two_ulp_of_std() {
-        let worst = grid()
+    // Each check runs both forms: `FUSED = true` is what CPUs with FMA run (here through a
+    // software `mul_add` where the test binary lacks FMA: same results, only slower).
+
+    fn exp_worst<const FUSED: bool>() -> u32 {
+        grid()
             .filter(|x| x.abs() < 80.0)
-            .map(|x| ulps(exp(x), x.exp()))
+            .map(|x| ulps(exp::<FUSED>(x), x.exp()))
             .max()
-            .unwrap();
-        assert!(worst <= 2, "exp: worst {worst} ulp");
+            .unwrap()
     }
 
     #[test]
-    fn tanh_is_within_two_ulp_of_the_f64_value() {
-        let worst = grid()
+    fn exp_is_within_two_ulp_of_std() {
+        for (fused, worst) in [(false, exp_worst::<false>()), (true, exp_worst::<true>())] {
+            assert!(worst <= 2, "exp (fused {fused}): worst {worst} ulp");
+        }
+    }
+
+    fn tanh_worst<const FUSED: bool>() -> u32 {
+        assert_eq!(tanh::<FUSED>(100.0), 1.0);
+        assert_eq!(tanh::<FUSED>(-100.0), -1.0);
+        assert_eq!(tanh::<FUSED>(0.0), 0.0);
+        grid()
             .chain(
                 (0..200_000)
                     .map(|i| f32::from_bits(0x0080_0000 + i * 5_000))
                     .filter(|x| *x < 20.0),
             )
             .flat_map(|x| [x, -x])
-            .map(|x| ulps(tanh(x), (x as f64).tanh() as f32))
+            .map(|x| ulps(tanh::<FUSED>(x), (x as f64).tanh() as f32))
             .max()
-            .unwrap();
-        assert!(worst <= 2, "tanh: worst {worst} ulp");
-        assert_eq!(tanh(100.0), 1.0);
-        assert_eq!(tanh(-100.0), -1.0);
-        assert_eq!(tanh(0.0), 0.0);
+            .unwrap()
+    }
+
+    #[test]
+    fn tanh_is_within_two_ulp_of_the_f64_value() {
+        for (fused, worst) in [(false, tanh_worst::<false>()), (true, tanh_worst::<true>())] {
+            assert!(worst <= 2, "tanh (fused {fused}): worst {worst} ulp");
+        }
+    }
+
+    fn sigmoid_worst<const FUSED: bool>() -> u32 {
+        assert!(sigmoid::<FUSED>(-200.0) >= 0.0 && sigmoid::<FUSED>(-200.0) < 1e-37);
+        assert_eq!(sigmoid::<FUSED>(200.0), 1.0);
+        grid()
+            .filter(|x| *x > -80.0)
+            .map(|x| ulps(sigmoid::<FUSED>(x), (1.0 / (1.0 + (-(x as f64)).exp())) as f32))
+            .max()
+            .unwrap()
     }
 
     #[test]
     fn sigmoid_is_within_three_ulp_of_the_f64_value() {
-        let worst = grid()
-            .filter(|x| *x > -80.0)
-            .map(|x| ulps(sigmoid(x), (1.0 / (1.0 + (-(x as f64)).exp())) as f32))
-            .max()
-            .unwrap();
-        assert!(worst <= 3, "sigmoid: worst {worst} ulp");
-        assert!(sigmoid(-200.0) >= 0.0 && sigmoid(-200.0) < 1e-37);
-        assert_eq!(sigmoid(200.0), 1.0);
+        for (fused, worst) in [(false, sigmoid_worst::<false>()), (true, sigmoid_worst::<true>())] {
+            assert!(worst <= 3, "sigmoid (fused {fused}): worst {worst} ulp");
+        }
     }
 }
