@@ -759,21 +759,17 @@ fn backward_chunk(
                 tmp.iter_mut().zip(&dh_new).zip(o).for_each(|((t, d), o)| *t = d * o);
                 spec.activation.backprop(&tmp, c_act, &mut tmp2);
                 dc_new.iter_mut().zip(&tmp2).for_each(|(d, t)| *d += t);
-                let mut gate = |k: usize, grad_fn: &dyn Fn(usize) -> f32, y: &[f32], act: GateFn| {
-                    for (j, t) in tmp.iter_mut().enumerate() {
-                        *t = grad_fn(j);
-                    }
+                // Gate k's pre-activation gradient: act'(gate) ⊙ a ⊙ b.
+                let mut gate = |k: usize, a: &[f32], b: &[f32], y: &[f32], act: GateFn| {
+                    tmp.iter_mut().zip(a).zip(b).for_each(|((t, a), b)| *t = a * b);
                     act.backprop(&tmp, y, &mut tmp2);
-                    for b in 0..batch {
-                        dz[b * width + k * units..b * width + (k + 1) * units]
-                            .copy_from_slice(&tmp2[b * units..(b + 1) * units]);
-                    }
+                    scatter(&mut dz, &tmp2, k, units, width);
                 };
                 let ra = spec.recurrent_activation;
-                gate(0, &|j| dc_new[j] * g[j], i, ra);
-                gate(1, &|j| dc_new[j] * c_prev[j], f, ra);
-                gate(2, &|j| dc_new[j] * i[j], g, spec.activation);
-                gate(3, &|j| dh_new[j] * c_act[j], o, ra);
+                gate(0, &dc_new, g, i, ra);
+                gate(1, &dc_new, c_prev, f, ra);
+                gate(2, &dc_new, i, g, spec.activation);
+                gate(3, &dh_new, c_act, o, ra);
                 dc_prev
                     .iter_mut()
                     .zip(&dc_new)
