@@ -11,7 +11,6 @@
 
 use std::marker::PhantomData;
 use std::ops::Range;
-use std::sync::OnceLock;
 
 use rayon::prelude::*;
 
@@ -42,21 +41,12 @@ fn chunks(batch: usize) -> Vec<Range<usize>> {
 
 /// `work` on every chunk of the batch, results in chunk order: one chunk here, two on this
 /// thread and the [`pair`](super::pair) partner, more on the thread pool.
-fn for_chunks<R: Send + Sync>(batch: usize, work: impl Fn(Range<usize>) -> R + Sync) -> Vec<R> {
+fn for_chunks<R: Send>(batch: usize, work: impl Fn(Range<usize>) -> R + Sync) -> Vec<R> {
     let chunks = chunks(batch);
     match chunks.as_slice() {
         [only] => vec![work(only.clone())],
         [first, second] => {
-            let mut first_out = None;
-            let second_out = OnceLock::new();
-            pair::join(
-                || first_out = Some(work(first.clone())),
-                || {
-                    let _ = second_out.set(work(second.clone()));
-                },
-            );
-            let both = first_out.zip(second_out.into_inner());
-            let (a, b) = both.expect("pair::join returns after both halves ran");
+            let (a, b) = pair::join(|| work(first.clone()), || work(second.clone()));
             vec![a, b]
         }
         _ => chunks.into_par_iter().map(&work).collect(),

@@ -11,7 +11,7 @@
 use std::panic::{self, AssertUnwindSafe};
 use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock, PoisonError};
 use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
 
@@ -29,24 +29,23 @@ struct Partner {
     job: AtomicPtr<()>,
     /// Set when the posted job has returned or panicked.
     done: AtomicBool,
-    /// Whether it panicked.
-    panicked: AtomicBool,
     /// The partner, for `unpark`.
     thread: OnceLock<Thread>,
 }
 
-/// The partner, started on first use; `None` on a single core or if the thread cannot start.
+/// The partner, started on first use; `None` when Burn's thread pool has one thread (one core,
+/// or `RAYON_NUM_THREADS=1`: a process that limits its CPU use gets no spinning thread) or if
+/// the thread cannot start.
 fn partner() -> Option<&'static Partner> {
     static PARTNER: OnceLock<Option<&'static Partner>> = OnceLock::new();
     *PARTNER.get_or_init(|| {
-        if thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
+        if rayon::current_num_threads() < 2 {
             return None;
         }
         let partner: &'static Partner = Box::leak(Box::new(Partner {
             caller: Mutex::new(()),
             job: AtomicPtr::new(ptr::null_mut()),
             done: AtomicBool::new(false),
-            panicked: AtomicBool::new(false),
             thread: OnceLock::new(),
         }));
         let handle = thread::Builder::new()
@@ -79,33 +78,41 @@ fn serve(partner: &'static Partner) {
         // SAFETY: `job` points at a `&Job` on the stack of the caller in `join`, which does not
         // return before it sees `done`, set below after the last use of the job.
         let job: &Job<'_> = unsafe { *(job as *const &Job<'_>) };
-        let result = panic::catch_unwind(AssertUnwindSafe(job));
-        partner.panicked.store(result.is_err(), Ordering::Relaxed);
+        // A panic leaves no result behind, which the caller reports; the partner lives on.
+        let _ = panic::catch_unwind(AssertUnwindSafe(job));
         partner.done.store(true, Ordering::Release);
         idle_since = Instant::now();
     }
 }
 
-/// Runs `first` on this thread and `second` on the partner at the same time, and returns when
-/// both have finished. Without a partner (one core), or while another caller holds it, both
-/// run here one after the other. A panic in either is resumed here after both have stopped.
-pub(crate) fn join(first: impl FnOnce(), second: impl Fn() + Sync) {
+/// Runs `first` on this thread and `second` on the partner at the same time, and returns both
+/// results when both have finished. Without a partner (one core), or while another caller holds
+/// it, both run here one after the other. A panic in either is resumed here after both stopped.
+pub(crate) fn join<A, B: Send>(first: impl FnOnce() -> A, second: impl FnOnce() -> B + Send) -> (A, B) {
     let Some(partner) = partner() else {
-        first();
-        return second();
+        return (first(), second());
     };
     let Ok(_caller) = partner.caller.try_lock() else {
-        first();
-        return second();
+        return (first(), second());
     };
-    let job: &Job<'_> = &second;
+    // The partner calls a shared `Fn`: it takes the `FnOnce` out of a slot and leaves its result.
+    let second = Mutex::new(Some(second));
+    let second_result = Mutex::new(None);
+    let run_second = || {
+        let f = second.lock().unwrap_or_else(PoisonError::into_inner).take();
+        if let Some(f) = f {
+            let value = f();
+            *second_result.lock().unwrap_or_else(PoisonError::into_inner) = Some(value);
+        }
+    };
+    let job: &Job<'_> = &run_second;
     partner.done.store(false, Ordering::Relaxed);
     partner.job.store(&job as *const &Job<'_> as *mut (), Ordering::Release);
     if let Some(thread) = partner.thread.get() {
         thread.unpark(); // no system call while the partner is polling
     }
     let first_result = panic::catch_unwind(AssertUnwindSafe(first));
-    // `second` borrows this stack frame: wait for it even if `first` panicked.
+    // `run_second` borrows this stack frame: wait for it even if `first` panicked.
     let mut spins = 0u32;
     while !partner.done.load(Ordering::Acquire) {
         spins = spins.wrapping_add(1);
@@ -115,11 +122,11 @@ pub(crate) fn join(first: impl FnOnce(), second: impl Fn() + Sync) {
             std::hint::spin_loop();
         }
     }
-    if let Err(payload) = first_result {
-        panic::resume_unwind(payload);
-    }
-    if partner.panicked.load(Ordering::Relaxed) {
-        panic!("the second half of a fused recurrent kernel call panicked (see the message above)");
+    let first_value = first_result.unwrap_or_else(|payload| panic::resume_unwind(payload));
+    let second_value = second_result.into_inner().unwrap_or_else(PoisonError::into_inner);
+    match second_value {
+        Some(value) => (first_value, value),
+        None => panic!("the second half of a split kernel call panicked (see the message above)"),
     }
 }
 
@@ -130,15 +137,14 @@ mod tests {
     use super::join;
 
     #[test]
-    fn both_halves_run_and_see_the_callers_data() {
+    fn both_halves_run_and_return_their_results() {
         let data: Vec<usize> = (0..1000).collect();
         for round in 0..200 {
-            let (a, b) = (AtomicUsize::new(0), AtomicUsize::new(0));
-            join(
-                || a.store(data[..500].iter().sum::<usize>() + round, Ordering::Relaxed),
-                || b.store(data[500..].iter().sum::<usize>() + round, Ordering::Relaxed),
+            let (a, b) = join(
+                || data[..500].iter().sum::<usize>() + round,
+                || data[500..].iter().sum::<usize>() + round,
             );
-            assert_eq!(a.into_inner() + b.into_inner(), 499_500 + 2 * round);
+            assert_eq!((a, b), (124_750 + round, 374_750 + round));
         }
     }
 
@@ -147,35 +153,25 @@ mod tests {
         std::thread::scope(|s| {
             for _ in 0..4 {
                 s.spawn(|| {
-                    for _ in 0..100 {
-                        let total = AtomicUsize::new(0);
-                        join(
-                            || {
-                                total.fetch_add(1, Ordering::Relaxed);
-                            },
-                            || {
-                                total.fetch_add(2, Ordering::Relaxed);
-                            },
-                        );
-                        assert_eq!(total.into_inner(), 3);
+                    for i in 0..100 {
+                        let mut first = Vec::new();
+                        let (_, second) = join(|| first.push(i), || vec![i; 2]);
+                        assert_eq!((first, second), (vec![i], vec![i, i]));
                     }
                 });
             }
         });
-        let second = std::panic::catch_unwind(|| join(|| {}, || panic!("second half")));
+        let second = std::panic::catch_unwind(|| join(|| 1, || -> i32 { panic!("second half") }));
         assert!(second.is_err());
-        let first = std::panic::catch_unwind(|| join(|| panic!("first half"), || {}));
+        let first = std::panic::catch_unwind(|| join(|| -> i32 { panic!("first half") }, || 2));
         assert!(first.is_err());
         // The partner still works after both.
         let ran = AtomicUsize::new(0);
-        join(
-            || {
-                ran.fetch_add(1, Ordering::Relaxed);
-            },
-            || {
-                ran.fetch_add(1, Ordering::Relaxed);
-            },
+        let both = join(
+            || ran.fetch_add(1, Ordering::Relaxed),
+            || ran.fetch_add(1, Ordering::Relaxed),
         );
         assert_eq!(ran.into_inner(), 2);
+        assert_eq!(both.0 + both.1, 1);
     }
 }
