@@ -71,12 +71,7 @@ pub fn project_gates(inputs: &[Tensor<3>], kernel: Tensor<2>, bias: Option<Tenso
     let [t, b, f] = inputs[0].dims();
     let cols = kernel.dims()[1];
     if inputs.len() == 1 {
-        let y = inputs[0].clone().reshape([t * b, f]).matmul(kernel);
-        let y = match bias {
-            Some(bias) => y + bias.unsqueeze::<2>(),
-            None => y,
-        };
-        return y.reshape([t, b, cols]);
+        return crate::scan::linear(inputs[0].clone().reshape([t * b, f]), kernel, bias).reshape([t, b, cols]);
     }
     let width = cols / gates;
     let blocks: Vec<Tensor<3>> = inputs

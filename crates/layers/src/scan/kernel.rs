@@ -293,7 +293,7 @@ pub struct Grads {
 
 /// `c = beta·c + a·b` for an `m×k` by `k×n` product with element strides (rows, columns).
 #[allow(clippy::too_many_arguments)]
-fn gemm(
+pub(super) fn gemm(
     (m, k, n): (usize, usize, usize),
     a: &[f32],
     (rsa, csa): (usize, usize),

@@ -14,6 +14,7 @@
 //! for a whole process, so either path can be forced without touching code.
 
 mod kernel;
+mod linear;
 mod math;
 mod op;
 mod pair;
@@ -26,6 +27,7 @@ use serde::{Deserialize, Serialize};
 
 pub use kernel::FusedKind;
 use kernel::{GateFn, ScanSpec};
+pub(crate) use linear::linear;
 
 use crate::{Activation, LayersError, RnnOutput};
 

@@ -62,11 +62,11 @@ fn block_on<T>(future: impl Future<Output = T>) -> T {
 }
 
 /// A tensor's elements on the host (zero-copy for an unshared contiguous flex tensor).
-fn host<B: Backend>(t: FloatTensor<B>) -> TensorData {
+pub(super) fn host<B: Backend>(t: FloatTensor<B>) -> TensorData {
     block_on(B::float_into_data(t)).expect("reading a CPU tensor cannot fail")
 }
 
-fn slice(data: &TensorData) -> &[f32] {
+pub(super) fn slice(data: &TensorData) -> &[f32] {
     data.as_slice::<f32>()
         .expect("the fused path is only selected for f32 tensors")
 }

@@ -1,0 +1,305 @@
+//! `x·W + b` as one host op on two cores: the input projection of a recurrent layer.
+//!
+//! At the lecture's sizes a layer's input projection (`[T·B, F] · [F, G·U]`, 1 600 rows) is as
+//! much arithmetic as its recurrence, and Burn's CPU matmul runs products this small on one
+//! thread. This op splits the forward and each product of its backward in two halves that
+//! [`pair`] runs at the same time. The halves depend only on the shapes, so results do not depend
+//! on the machine.
+
+// Without a host backend (a wgpu- or tch-only build) the op has no implementation to call.
+#![cfg_attr(not(any(feature = "flex", feature = "ndarray")), allow(unused))]
+// Burn 0.22 deprecates its ndarray backend; the op still serves it while the feature exists.
+#![cfg_attr(feature = "ndarray", allow(deprecated))]
+
+#[cfg(feature = "flex")]
+use burn::backend::Flex;
+#[cfg(feature = "ndarray")]
+#[allow(deprecated)]
+use burn::backend::NdArray;
+use burn::backend::autodiff::{
+    Autodiff,
+    checkpoint::{base::Checkpointer, strategy::CheckpointStrategy},
+    grads::Gradients,
+    ops::{Backward, Ops, OpsKind},
+};
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Backend, TensorMetadata, backend_extension};
+use burn::tensor::{DType, Tensor, TensorData};
+
+use super::kernel::gemm;
+use super::op::{host, slice};
+use super::{ScanMode, fused_available, pair};
+
+/// Products below this many multiply-adds run on one thread: a split costs a few microseconds.
+const SPLIT_WORK: usize = 1 << 16;
+
+/// `x [N, K] · weight [K, M] (+ bias [M])` on the host, rows split in two halves.
+fn forward(x: &[f32], weight: &[f32], bias: Option<&[f32]>, (n, k, m): (usize, usize, usize)) -> Vec<f32> {
+    let mut y = vec![0.0f32; n * m];
+    if m == 0 {
+        return y;
+    }
+    let rows_of = |y: &mut [f32], x: &[f32]| {
+        if let Some(bias) = bias {
+            y.chunks_exact_mut(m).for_each(|row| row.copy_from_slice(bias));
+        }
+        let beta = if bias.is_some() { 1.0 } else { 0.0 };
+        gemm((y.len() / m, k, m), x, (k, 1), weight, (m, 1), beta, y, (m, 1));
+    };
+    if n * k * m >= SPLIT_WORK {
+        let (y_first, y_second) = y.split_at_mut(n / 2 * m);
+        let (x_first, x_second) = x.split_at(n / 2 * k);
+        pair::join(|| rows_of(y_first, x_first), || rows_of(y_second, x_second));
+    } else {
+        rows_of(&mut y, x);
+    }
+    y
+}
+
+/// The gradients [`backward`] computes (`None` where not asked for).
+struct LinearGrads {
+    x: Option<Vec<f32>>,
+    weight: Option<Vec<f32>>,
+    bias: Option<Vec<f32>>,
+}
+
+/// `dx = dy·Wᵀ` (rows split), `dW = xᵀ·dy` (rows of `dW` split), `db = Σ_rows dy`.
+fn backward(
+    x: &[f32],
+    weight: &[f32],
+    dy: &[f32],
+    (n, k, m): (usize, usize, usize),
+    [want_x, want_weight, want_bias]: [bool; 3],
+) -> LinearGrads {
+    let mut dx = if want_x { vec![0.0f32; n * k] } else { Vec::new() };
+    let mut dw = if want_weight { vec![0.0f32; k * m] } else { Vec::new() };
+    let split = n * k * m >= SPLIT_WORK;
+    let (n_half, k_half) = if split { (n / 2, k / 2) } else { (n, k) };
+    // dx rows `rows` (dy rows · Wᵀ); `Wᵀ [M, K]` is `weight` read with strides (1, M).
+    let dx_rows = |dx: &mut [f32], dy: &[f32]| {
+        if !dx.is_empty() {
+            gemm((dx.len() / k, m, k), dy, (m, 1), weight, (1, m), 0.0, dx, (k, 1));
+        }
+    };
+    // dW rows from `first_k`: `xᵀ [K, N]` is `x` read with strides (1, K).
+    let dw_rows = |dw: &mut [f32], first_k: usize| {
+        if !dw.is_empty() {
+            gemm((dw.len() / m, n, m), &x[first_k..], (1, k), dy, (m, 1), 0.0, dw, (m, 1));
+        }
+    };
+    let (dx_first, dx_second) = dx.split_at_mut(if want_x { n_half * k } else { 0 });
+    let (dw_first, dw_second) = dw.split_at_mut(if want_weight { k_half * m } else { 0 });
+    let (dy_first, dy_second) = dy.split_at(n_half * m);
+    let (db, ()) = pair::join(
+        || {
+            dx_rows(dx_first, dy_first);
+            dw_rows(dw_first, 0);
+            want_bias.then(|| {
+                let mut db = vec![0.0f32; m];
+                for row in dy.chunks_exact(m.max(1)) {
+                    db.iter_mut().zip(row).for_each(|(d, g)| *d += g);
+                }
+                db
+            })
+        },
+        || {
+            dx_rows(dx_second, dy_second);
+            dw_rows(dw_second, k_half);
+        },
+    );
+    LinearGrads {
+        x: want_x.then_some(dx),
+        weight: want_weight.then_some(dw),
+        bias: db,
+    }
+}
+
+/// `x [N, K] · weight [K, M] + bias [M]` as one op (`bias` ignored unless `with_bias`).
+#[backend_extension(Autodiff, Flex: cfg(feature = "flex"), NdArray: cfg(feature = "ndarray"))]
+pub trait FusedLinear: Backend {
+    /// Returns `[N, M]`.
+    fn fused_linear(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        with_bias: bool,
+    ) -> FloatTensor<Self>;
+}
+
+fn sizes(x: &impl TensorMetadata, weight: &impl TensorMetadata) -> (usize, usize, usize) {
+    let [n, k] = x.shape().dims::<2>();
+    (n, k, weight.shape().dims::<2>()[1])
+}
+
+fn host_forward<B: Backend>(
+    x: FloatTensor<B>,
+    weight: FloatTensor<B>,
+    bias: FloatTensor<B>,
+    with_bias: bool,
+) -> FloatTensor<B> {
+    let device = x.device();
+    let (n, k, m) = sizes(&x, &weight);
+    let [x, weight, bias] = [x, weight, bias].map(host::<B>);
+    let bias = with_bias.then(|| slice(&bias));
+    let y = forward(slice(&x), slice(&weight), bias, (n, k, m));
+    B::float_from_data(TensorData::new(y, [n, m]), &device)
+}
+
+/// The CPU backends' forward: the same host product for each.
+macro_rules! host_backend {
+    ($backend:ty) => {
+        impl FusedLinear for $backend {
+            fn fused_linear(
+                x: FloatTensor<Self>,
+                weight: FloatTensor<Self>,
+                bias: FloatTensor<Self>,
+                with_bias: bool,
+            ) -> FloatTensor<Self> {
+                host_forward::<Self>(x, weight, bias, with_bias)
+            }
+        }
+    };
+}
+
+#[cfg(feature = "flex")]
+host_backend!(Flex);
+#[cfg(feature = "ndarray")]
+#[allow(deprecated)]
+mod ndarray_impl {
+    use super::*;
+    host_backend!(NdArray);
+}
+
+#[derive(Debug)]
+struct FusedLinearBackward;
+
+impl<B: Backend> Backward<B, 3> for FusedLinearBackward {
+    /// `x` and `weight`.
+    type State = (FloatTensor<B>, FloatTensor<B>);
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+        let [node_x, node_weight, node_bias] = ops.parents;
+        let dy = grads.consume::<B>(&ops.node);
+        let (x, weight) = ops.state;
+        let device = dy.device();
+        let (n, k, m) = sizes(&x, &weight);
+        let want = [node_x.is_some(), node_weight.is_some(), node_bias.is_some()];
+        let [x, weight, dy] = [x, weight, dy].map(host::<B>);
+        let g = backward(slice(&x), slice(&weight), slice(&dy), (n, k, m), want);
+        let tensor = |values: Vec<f32>, shape: Vec<usize>| B::float_from_data(TensorData::new(values, shape), &device);
+        if let (Some(node), Some(dx)) = (node_x, g.x) {
+            grads.register::<B>(node.id, tensor(dx, vec![n, k]));
+        }
+        if let (Some(node), Some(dw)) = (node_weight, g.weight) {
+            grads.register::<B>(node.id, tensor(dw, vec![k, m]));
+        }
+        if let (Some(node), Some(db)) = (node_bias, g.bias) {
+            grads.register::<B>(node.id, tensor(db, vec![m]));
+        }
+    }
+}
+
+impl<B: Backend + FusedLinear, C: CheckpointStrategy> FusedLinear for Autodiff<B, C> {
+    fn fused_linear(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        with_bias: bool,
+    ) -> FloatTensor<Self> {
+        let nodes = [x.node(), weight.node(), bias.node()];
+        let [x, weight, bias] = [x, weight, bias].map(|t| t.into_primitive());
+        match FusedLinearBackward.prepare::<C>(nodes).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let y = B::fused_linear(x.clone(), weight.clone(), bias, with_bias);
+                prep.finish((x, weight), y)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::fused_linear(x, weight, bias, with_bias)),
+        }
+    }
+}
+
+/// `x [N, K] · weight [K, M] (+ bias)`: the host op on flex and ndarray for `f32` (unless
+/// `RNNLAB_SCAN=generic`, which keeps every layer on Burn's own ops), Burn's matmul elsewhere.
+pub(crate) fn linear(x: Tensor<2>, weight: Tensor<2>, bias: Option<Tensor<1>>) -> Tensor<2> {
+    let device = x.device();
+    let host =
+        x.dtype() == DType::F32 && fused_available(&device) && !matches!(ScanMode::from_env(), Ok(ScanMode::Generic));
+    if !host {
+        let y = x.matmul(weight);
+        return match bias {
+            Some(bias) => y + bias.unsqueeze::<2>(),
+            None => y,
+        };
+    }
+    let with_bias = bias.is_some();
+    let bias = bias.unwrap_or_else(|| Tensor::zeros([1], &device));
+    Tensor::from_dispatch(<burn::backend::Dispatch as FusedLinear>::fused_linear(
+        x.into_dispatch(),
+        weight.into_dispatch(),
+        bias.into_dispatch(),
+        with_bias,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The plain definition, in f64.
+    fn reference(x: &[f32], w: &[f32], b: Option<&[f32]>, (n, k, m): (usize, usize, usize)) -> Vec<f64> {
+        let mut y = vec![0.0f64; n * m];
+        for i in 0..n {
+            for j in 0..m {
+                let dot: f64 = (0..k).map(|p| x[i * k + p] as f64 * w[p * m + j] as f64).sum();
+                y[i * m + j] = dot + b.map_or(0.0, |b| b[j] as f64);
+            }
+        }
+        y
+    }
+
+    fn values(len: usize, seed: usize) -> Vec<f32> {
+        (0..len)
+            .map(|i| (((i * 7 + seed * 13) % 23) as f32 - 11.0) / 7.0)
+            .collect()
+    }
+
+    fn assert_close(got: &[f32], want: &[f64], what: &str) {
+        assert_eq!(got.len(), want.len(), "{what}: length");
+        for (i, (g, w)) in got.iter().zip(want).enumerate() {
+            assert!(
+                (*g as f64 - w).abs() <= 1e-4 * (1.0 + w.abs()),
+                "{what}[{i}]: {g} vs {w}"
+            );
+        }
+    }
+
+    #[test]
+    fn forward_and_backward_match_the_definition_split_or_not() {
+        // Shapes below and above the split threshold, odd row counts, K = 1 and K = 0.
+        for (n, k, m) in [
+            (3, 2, 4),
+            (1600, 20, 80),
+            (1601, 1, 80),
+            (257, 7, 65),
+            (5, 0, 3),
+            (0, 3, 2),
+        ] {
+            let (x, w, b) = (values(n * k, 1), values(k * m, 2), values(m, 3));
+            for bias in [None, Some(&b[..])] {
+                let y = forward(&x, &w, bias, (n, k, m));
+                assert_close(&y, &reference(&x, &w, bias, (n, k, m)), "y");
+            }
+            let dy = values(n * m, 4);
+            let g = backward(&x, &w, &dy, (n, k, m), [true, true, true]);
+            // dx = dy·Wᵀ, dW = xᵀ·dy, db = column sums.
+            let wt: Vec<f32> = (0..m * k).map(|i| w[(i % k) * m + i / k]).collect();
+            let xt: Vec<f32> = (0..k * n).map(|i| x[(i % n) * k + i / n]).collect();
+            assert_close(&g.x.unwrap(), &reference(&dy, &wt, None, (n, m, k)), "dx");
+            assert_close(&g.weight.unwrap(), &reference(&xt, &dy, None, (k, n, m)), "dW");
+            let db: Vec<f64> = (0..m).map(|j| (0..n).map(|i| dy[i * m + j] as f64).sum()).collect();
+            assert_close(&g.bias.unwrap(), &db, "db");
+            let none = backward(&x, &w, &dy, (n, k, m), [false, true, false]);
+            assert!(none.x.is_none() && none.bias.is_none() && none.weight.is_some());
+        }
+    }
+}
