@@ -132,7 +132,7 @@ impl FusedKind {
     fn tape_blocks(self) -> usize {
         match self {
             FusedKind::Simple => 2,                                    // carried h, new h
-            FusedKind::Lstm => 8, // carried h, i, f, g, o, new c, act(c), carried c
+            FusedKind::Lstm => 7,                                      // carried h, i, f, g, o, act(c), carried c
             FusedKind::GruResetAfter | FusedKind::GruResetBefore => 5, // carried h, z, r, candidate, recurrent h part
         }
     }
@@ -378,7 +378,8 @@ fn forward_chunk(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>, rows: Range<u
     };
     let mut y_prev = vec![0.0f32; block];
     let mut pre = vec![0.0f32; batch * width]; // gate pre-activations, then activations
-    let mut rec = vec![0.0f32; batch * width]; // recurrent part h·U (+ bias)
+    let gru = matches!(spec.kind, FusedKind::GruResetAfter | FusedKind::GruResetBefore);
+    let mut rec = vec![0.0f32; if gru { batch * width } else { 0 }]; // GRU: h·U (+ bias)
     let mut hin = vec![0.0f32; block];
     let mut h_new = vec![0.0f32; block];
     let mut c_new = vec![0.0f32; if spec.kind == FusedKind::Lstm { block } else { 0 }];
@@ -391,18 +392,36 @@ fn forward_chunk(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>, rows: Range<u
         let xp = rows_of(inputs.xp, ti, full, width, &rows);
         let rm = |g: usize| gate_mask(inputs.recurrent_masks, spec.recurrent_masks, g, dims, &rows);
 
-        // Recurrent matmuls (the reset-before GRU's candidate block waits for r).
+        // Recurrent matmuls (the reset-before GRU's candidate block waits for r). SimpleRNN and
+        // LSTM add h·U onto a copy of xp in the product itself; the GRU keeps h·U apart.
+        let (target, beta): (&mut [f32], f32) = match spec.kind {
+            FusedKind::Simple => {
+                h_new.copy_from_slice(xp);
+                (&mut h_new, 1.0)
+            }
+            FusedKind::Lstm => {
+                pre.copy_from_slice(xp);
+                (&mut pre, 1.0)
+            }
+            FusedKind::GruResetAfter | FusedKind::GruResetBefore => (&mut rec, 0.0),
+        };
         for &(g, count) in &groups {
-            masked_into(&mut hin, &h, rm(g));
+            let h_in: &[f32] = match rm(g) {
+                Some(mask) => {
+                    masked_into(&mut hin, &h, Some(mask));
+                    &hin
+                }
+                None => &h,
+            };
             let cols = g * units;
             gemm(
                 (batch, units, count * units),
-                &hin,
+                h_in,
                 (units, 1),
                 &inputs.recurrent[cols..],
                 (width, 1),
-                0.0,
-                &mut rec[cols..],
+                beta,
+                &mut target[cols..],
                 (width, 1),
             );
         }
@@ -413,12 +432,8 @@ fn forward_chunk(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>, rows: Range<u
         }
 
         match spec.kind {
-            FusedKind::Simple => {
-                h_new.iter_mut().zip(xp).zip(&rec).for_each(|((o, x), r)| *o = x + r);
-                spec.activation.apply(&mut h_new);
-            }
+            FusedKind::Simple => spec.activation.apply(&mut h_new),
             FusedKind::Lstm => {
-                pre.iter_mut().zip(xp).zip(&rec).for_each(|((o, x), r)| *o = x + r);
                 // Two long vectorized passes instead of three short calls per row: g's
                 // pre-activations are set aside, the gate activation runs over the whole buffer,
                 // the candidate activation over g's copy, which then goes back in place.
@@ -555,9 +570,8 @@ fn forward_chunk(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>, rows: Range<u
                         gather(&mut hin, &pre, g, units, width);
                         put(1 + g, &hin);
                     }
-                    put(5, &c_new);
-                    put(6, &c_act);
-                    put(7, &c);
+                    put(5, &c_act);
+                    put(6, &c);
                 }
                 FusedKind::GruResetAfter | FusedKind::GruResetBefore => {
                     for g in 0..3 {
@@ -743,8 +757,8 @@ fn backward_chunk(
             }
             FusedKind::Lstm => {
                 let (i, f, g, o) = (tape(step, 1), tape(step, 2), tape(step, 3), tape(step, 4));
-                let c_act = tape(step, 6);
-                let c_prev: &[f32] = if step == 0 { c0 } else { tape(step - 1, 7) };
+                let c_act = tape(step, 5);
+                let c_prev: &[f32] = if step == 0 { c0 } else { tape(step - 1, 6) };
                 // dc_new += dh_new ⊙ o ⊙ act'(c)
                 tmp.iter_mut().zip(&dh_new).zip(o).for_each(|((t, d), o)| *t = d * o);
                 spec.activation.backprop(&tmp, c_act, &mut tmp2);
