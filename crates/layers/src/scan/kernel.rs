@@ -705,8 +705,8 @@ fn backward_chunk(
     let mut dc_new = vec![0.0f32; if lstm { block } else { 0 }];
     let mut dh_prev = vec![0.0f32; block];
     let mut dc_prev = vec![0.0f32; if lstm { block } else { 0 }];
-    let mut dz = vec![0.0f32; batch * width]; // gradient of the gate pre-activations (= of xp)
-    let mut drec = vec![0.0f32; batch * width]; // gradient of the recurrent part
+    let gru = matches!(spec.kind, FusedKind::GruResetAfter | FusedKind::GruResetBefore);
+    let mut drec = vec![0.0f32; if gru { batch * width } else { 0 }]; // GRU: gradient of h·U (+ bias)
     let mut hin = vec![0.0f32; block];
     let mut dhin = vec![0.0f32; block];
     let mut tmp = vec![0.0f32; block];
@@ -749,11 +749,12 @@ fn backward_chunk(
             }
         }
 
-        // Cell: gradients of the gate pre-activations.
+        // Cell: gradients of the gate pre-activations (= of xp), written in place.
+        // SAFETY: this chunk's rows of step `ti`, dropped at the end of the step.
+        let dz = unsafe { out.xp.rows_mut(ti, &rows) };
         match spec.kind {
             FusedKind::Simple => {
-                spec.activation.backprop(&dh_new, tape(step, 1), &mut dz);
-                drec.copy_from_slice(&dz);
+                spec.activation.backprop(&dh_new, tape(step, 1), dz);
             }
             FusedKind::Lstm => {
                 let (i, f, g, o) = (tape(step, 1), tape(step, 2), tape(step, 3), tape(step, 4));
@@ -767,7 +768,7 @@ fn backward_chunk(
                 let mut gate = |k: usize, a: &[f32], b: &[f32], y: &[f32], act: GateFn| {
                     tmp.iter_mut().zip(a).zip(b).for_each(|((t, a), b)| *t = a * b);
                     act.backprop(&tmp, y, &mut tmp2);
-                    scatter(&mut dz, &tmp2, k, units, width);
+                    scatter(&mut *dz, &tmp2, k, units, width);
                 };
                 let ra = spec.recurrent_activation;
                 gate(0, &dc_new, g, i, ra);
@@ -779,7 +780,6 @@ fn backward_chunk(
                     .zip(&dc_new)
                     .zip(f)
                     .for_each(|((p, d), f)| *p += d * f);
-                drec.copy_from_slice(&dz);
             }
             FusedKind::GruResetAfter | FusedKind::GruResetBefore => {
                 let (z, r, cand, extra) = (tape(step, 1), tape(step, 2), tape(step, 3), tape(step, 4));
@@ -790,20 +790,20 @@ fn backward_chunk(
                     dh_prev[j] += dh_new[j] * z[j];
                 }
                 ra.backprop(&tmp, z, &mut tmp2);
-                scatter(&mut dz, &tmp2, 0, units, width);
+                scatter(&mut *dz, &tmp2, 0, units, width);
                 // candidate
                 tmp.iter_mut()
                     .zip(&dh_new)
                     .zip(z)
                     .for_each(|((t, d), z)| *t = d * (1.0 - z));
                 spec.activation.backprop(&tmp, cand, &mut tmp2); // tmp2 = d(candidate pre-activation)
-                scatter(&mut dz, &tmp2, 2, units, width);
+                scatter(&mut *dz, &tmp2, 2, units, width);
                 if spec.kind == FusedKind::GruResetAfter {
                     // d(rec_h) = da ⊙ r ; dr = da ⊙ rec_h
                     tmp.iter_mut().zip(&tmp2).zip(extra).for_each(|((t, a), e)| *t = a * e);
                     ra.backprop(&tmp, r, &mut dr);
-                    scatter(&mut dz, &dr, 1, units, width);
-                    drec.copy_from_slice(&dz);
+                    scatter(&mut *dz, &dr, 1, units, width);
+                    drec.copy_from_slice(dz);
                     for b in 0..batch {
                         let s = b * units..(b + 1) * units;
                         let dst = &mut drec[b * width + 2 * units..(b + 1) * width];
@@ -839,18 +839,18 @@ fn backward_chunk(
                     masked_into(&mut hin, h_prev, rm(2));
                     tmp.iter_mut().zip(&dhin).zip(&hin).for_each(|((t, d), h)| *t = d * h);
                     ra.backprop(&tmp, r, &mut dr);
-                    scatter(&mut dz, &dr, 1, units, width);
+                    scatter(&mut *dz, &dr, 1, units, width);
                     let m2 = rm(2);
                     for j in 0..block {
                         dh_prev[j] += dhin[j] * r[j] * m2.map_or(1.0, |m| m[j]);
                     }
-                    drec.copy_from_slice(&dz);
+                    drec.copy_from_slice(dz);
                 }
             }
         }
 
-        // SAFETY: this chunk's rows of step `ti`, written once.
-        unsafe { out.xp.rows_mut(ti, &rows) }.copy_from_slice(&dz);
+        // SimpleRNN and LSTM: the recurrent part's gradient is the gate gradient itself.
+        let drec: &[f32] = if gru { &drec } else { dz };
         if !inputs.recurrent_bias.is_empty() {
             for row in drec.chunks_exact(width) {
                 grads.recurrent_bias.iter_mut().zip(row).for_each(|(g, d)| *g += d);
@@ -876,19 +876,24 @@ fn backward_chunk(
                     (width, 1),
                 );
             }
-            gemm(
-                (batch, n, units),
-                &drec[cols..],
-                (width, 1),
-                &inputs.recurrent[cols..],
-                (1, width),
-                0.0,
-                &mut dhin,
-                (units, 1),
-            );
+            let product = |beta: f32, dst: &mut [f32]| {
+                gemm(
+                    (batch, n, units),
+                    &drec[cols..],
+                    (width, 1),
+                    &inputs.recurrent[cols..],
+                    (1, width),
+                    beta,
+                    dst,
+                    (units, 1),
+                )
+            };
             match mask {
-                Some(m) => dh_prev.iter_mut().zip(&dhin).zip(m).for_each(|((p, d), m)| *p += d * m),
-                None => dh_prev.iter_mut().zip(&dhin).for_each(|(p, d)| *p += d),
+                Some(m) => {
+                    product(0.0, &mut dhin);
+                    dh_prev.iter_mut().zip(&dhin).zip(m).for_each(|((p, d), m)| *p += d * m);
+                }
+                None => product(1.0, &mut dh_prev),
             }
         }
         std::mem::swap(&mut dh, &mut dh_prev);
