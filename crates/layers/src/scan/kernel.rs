@@ -23,6 +23,10 @@ use super::{math, pair};
 /// SimpleRNN −9%.
 const SPLIT_ROWS: usize = 32;
 
+/// Matrix products below this many multiply-adds are not split over two cores: a split costs a
+/// few microseconds.
+pub(super) const SPLIT_PRODUCT: usize = 1 << 16;
+
 /// Chunks have at most this many rows; a batch of more than two such chunks runs on the thread
 /// pool (big inference batches, where a pool wake-up is small next to the work).
 const MAX_CHUNK_ROWS: usize = 128;
@@ -616,22 +620,33 @@ pub fn backward(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>, forward_out: &
     if spec.defers_recurrent_grad() && inputs.recurrent_bias.is_empty() && time > 0 {
         // dU = h0ᵀ·dZ[0] + Y[0..T-1]ᵀ·dZ[1..T]: the outputs `Y` (rows 0..T of the forward
         // buffer) are the recurrent inputs of the following steps, contiguous over steps and rows.
+        // Rows of dU in two halves on two cores (results do not depend on the split: each
+        // element is one product over all steps and rows either way).
         let (dz_first, dz_rest) = grads.xp.split_at(batch * width);
         let ys = &forward_out[..(time - 1) * batch * units];
-        for (h, dz, rows) in [(inputs.h0, dz_first, batch), (ys, dz_rest, (time - 1) * batch)] {
-            if rows == 0 {
-                continue;
+        let rows_of_du = |du: &mut [f32], first_unit: usize| {
+            for (h, dz, rows) in [(inputs.h0, dz_first, batch), (ys, dz_rest, (time - 1) * batch)] {
+                if rows == 0 || du.is_empty() {
+                    continue;
+                }
+                gemm(
+                    (du.len() / width, rows, width),
+                    &h[first_unit..],
+                    (1, units),
+                    dz,
+                    (width, 1),
+                    1.0,
+                    du,
+                    (width, 1),
+                );
             }
-            gemm(
-                (units, rows, width),
-                h,
-                (1, units),
-                dz,
-                (width, 1),
-                1.0,
-                &mut grads.recurrent,
-                (width, 1),
-            );
+        };
+        if units * time * batch * width >= SPLIT_PRODUCT {
+            let half = units / 2;
+            let (du_first, du_second) = grads.recurrent.split_at_mut(half * width);
+            pair::join(|| rows_of_du(du_first, 0), || rows_of_du(du_second, half));
+        } else {
+            rows_of_du(&mut grads.recurrent, 0);
         }
     }
     // Summed in chunk order: the same result on any number of threads.

@@ -26,12 +26,9 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, TensorMetadata, backend_extension};
 use burn::tensor::{DType, Tensor, TensorData};
 
-use super::kernel::gemm;
+use super::kernel::{SPLIT_PRODUCT, gemm};
 use super::op::{host, slice};
 use super::{ScanMode, fused_available, pair};
-
-/// Products below this many multiply-adds run on one thread: a split costs a few microseconds.
-const SPLIT_WORK: usize = 1 << 16;
 
 /// `x [N, K] · weight [K, M] (+ bias [M])` on the host, rows split in two halves.
 fn forward(x: &[f32], weight: &[f32], bias: Option<&[f32]>, (n, k, m): (usize, usize, usize)) -> Vec<f32> {
@@ -46,7 +43,7 @@ fn forward(x: &[f32], weight: &[f32], bias: Option<&[f32]>, (n, k, m): (usize, u
         let beta = if bias.is_some() { 1.0 } else { 0.0 };
         gemm((y.len() / m, k, m), x, (k, 1), weight, (m, 1), beta, y, (m, 1));
     };
-    if n * k * m >= SPLIT_WORK {
+    if n * k * m >= SPLIT_PRODUCT {
         let (y_first, y_second) = y.split_at_mut(n / 2 * m);
         let (x_first, x_second) = x.split_at(n / 2 * k);
         pair::join(|| rows_of(y_first, x_first), || rows_of(y_second, x_second));
@@ -73,7 +70,7 @@ fn backward(
 ) -> LinearGrads {
     let mut dx = if want_x { vec![0.0f32; n * k] } else { Vec::new() };
     let mut dw = if want_weight { vec![0.0f32; k * m] } else { Vec::new() };
-    let split = n * k * m >= SPLIT_WORK;
+    let split = n * k * m >= SPLIT_PRODUCT;
     let (n_half, k_half) = if split { (n / 2, k / 2) } else { (n, k) };
     // dx rows `rows` (dy rows · Wᵀ); `Wᵀ [M, K]` is `weight` read with strides (1, M).
     let dx_rows = |dx: &mut [f32], dy: &[f32]| {
