@@ -60,11 +60,7 @@ impl DenseConfig {
 impl Dense {
     /// `[batch, in] -> [batch, units]`.
     pub fn forward2(&self, x: Tensor<2>) -> Tensor<2> {
-        let y = x.matmul(self.kernel.val());
-        let y = match &self.bias {
-            Some(b) => y + b.val().unsqueeze::<2>(),
-            None => y,
-        };
+        let y = crate::scan::linear(x, self.kernel.val(), self.bias.as_ref().map(Param::val));
         self.activation.apply(y)
     }
 

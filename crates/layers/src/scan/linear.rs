@@ -215,12 +215,20 @@ impl<B: Backend + FusedLinear, C: CheckpointStrategy> FusedLinear for Autodiff<B
     }
 }
 
+/// Products from this many multiply-adds on go to Burn's matmul, which spreads them over all
+/// cores (the host op uses two).
+const BURN_MATMUL_FROM: usize = 1 << 23;
+
 /// `x [N, K] · weight [K, M] (+ bias)`: the host op on flex and ndarray for `f32` (unless
-/// `RNNLAB_SCAN=generic`, which keeps every layer on Burn's own ops), Burn's matmul elsewhere.
+/// `RNNLAB_SCAN=generic`, which keeps every layer on Burn's own ops), Burn's matmul elsewhere
+/// and for big products.
 pub(crate) fn linear(x: Tensor<2>, weight: Tensor<2>, bias: Option<Tensor<1>>) -> Tensor<2> {
     let device = x.device();
-    let host =
-        x.dtype() == DType::F32 && fused_available(&device) && !matches!(ScanMode::from_env(), Ok(ScanMode::Generic));
+    let ([n, k], m) = (x.dims(), weight.dims()[1]);
+    let host = n.saturating_mul(k).saturating_mul(m) < BURN_MATMUL_FROM
+        && x.dtype() == DType::F32
+        && fused_available(&device)
+        && !matches!(ScanMode::from_env(), Ok(ScanMode::Generic));
     if !host {
         let y = x.matmul(weight);
         return match bias {
