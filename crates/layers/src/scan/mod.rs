@@ -5,9 +5,17 @@
 //! - **generic**: one small tensor op after another per step, differentiated by Burn's autodiff.
 //!   Runs on every backend and every cell, including user-defined ones.
 //! - **fused**: for SimpleRNN, LSTM and GRU on flex and ndarray, one backend-extension op runs
-//!   all steps on contiguous host buffers (vectorized `tanh`/`sigmoid`, GEMMs by the `gemm` crate that Burn's flex backend uses)
-//!   and its hand-written backward through time replays a tape of saved gate activations.
-//!   Same results as generic (to `f32` round-off), several times faster at the lecture's sizes.
+//!   all steps on contiguous host buffers (vectorized `tanh`/`sigmoid`, GEMMs by the `gemm`
+//!   crate that Burn's flex backend uses) and its hand-written backward through time replays a
+//!   tape of saved gate activations. Same results as generic (to `f32` round-off), several times
+//!   faster at the lecture's sizes.
+//!
+//! From 32 batch rows a fused call runs in two halves on two cores: the second on one partner
+//! thread that keeps polling for 2 ms after each job (so the next layer's call does not wait for
+//! a wake-up), which shows as a busy thread while a model trains. Input projections and `Dense`
+//! layers use a host `x·W + b` op split the same way. One core, or `RAYON_NUM_THREADS=1`, runs
+//! everything on the calling thread. The split depends only on the shapes: same results on any
+//! machine with the same CPU features.
 //!
 //! [`ScanMode`] picks: `Auto` (the default) takes fused where it applies and generic elsewhere;
 //! the `RNNLAB_SCAN` environment variable (`generic`, `fused`, `auto`) sets what `Auto` means
