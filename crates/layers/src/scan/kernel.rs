@@ -617,7 +617,7 @@ pub fn backward(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>, forward_out: &
         })
     };
     let Dims { time, batch, units } = dims;
-    if spec.defers_recurrent_grad() && inputs.recurrent_bias.is_empty() && time > 0 {
+    if spec.defers_recurrent_grad() && time > 0 {
         // dU = h0ᵀ·dZ[0] + Y[0..T-1]ᵀ·dZ[1..T]: the outputs `Y` (rows 0..T of the forward
         // buffer) are the recurrent inputs of the following steps, contiguous over steps and rows.
         // Rows of dU in two halves on two cores (results do not depend on the split: each
@@ -728,7 +728,7 @@ fn backward_chunk(
     let mut tmp2 = vec![0.0f32; block];
     let mut dr = vec![0.0f32; block];
     let groups = recurrent_groups(spec);
-    let defer = spec.defers_recurrent_grad() && inputs.recurrent_bias.is_empty();
+    let defer = spec.defers_recurrent_grad();
 
     for step in (0..time).rev() {
         let ti = if spec.go_backwards { time - 1 - step } else { step };
