@@ -12,19 +12,26 @@ fn mul_add<const FUSED: bool>(a: f32, b: f32, c: f32) -> f32 {
     if FUSED { a.mul_add(b, c) } else { a * b + c }
 }
 
-/// `e^x` for `x` clamped to `[-87, 88]` (the normal `f32` range).
+/// `x = n·ln 2 + r` with `|r| <= ln 2 / 2`: returns `r` and `2^n`, for `x` in `[-87, 88]`.
 #[inline(always)]
-pub(crate) fn exp<const FUSED: bool>(x: f32) -> f32 {
+fn reduce<const FUSED: bool>(x: f32) -> (f32, f32) {
     const LOG2E: f32 = std::f32::consts::LOG2_E;
     // ln 2 split so that n * LN2_HI is exact for |n| <= 127.
     const LN2_HI: f32 = 0.693_359_4;
     const LN2_LO: f32 = -2.121_944_4e-4;
     // Adding 1.5·2^23 rounds to an integer and leaves it in the low mantissa bits.
     const SHIFT: f32 = 12_582_912.0;
-    let x = x.clamp(-87.0, 88.0);
     let shifted = mul_add::<FUSED>(x, LOG2E, SHIFT);
     let n = shifted - SHIFT;
-    let r = mul_add::<FUSED>(-n, LN2_LO, mul_add::<FUSED>(-n, LN2_HI, x)); // |r| <= ln2 / 2
+    let r = mul_add::<FUSED>(-n, LN2_LO, mul_add::<FUSED>(-n, LN2_HI, x));
+    let exponent = (shifted.to_bits() as i32 - SHIFT.to_bits() as i32 + 127) << 23;
+    (r, f32::from_bits(exponent as u32))
+}
+
+/// `e^x` for `x` clamped to `[-87, 88]` (the normal `f32` range).
+#[inline(always)]
+pub(crate) fn exp<const FUSED: bool>(x: f32) -> f32 {
+    let (r, scale) = reduce::<FUSED>(x.clamp(-87.0, 88.0));
     // Taylor to r^7: truncation error < 6e-9 on |r| <= 0.347.
     const TAYLOR: [f32; 8] = [
         1.0,
@@ -36,9 +43,7 @@ pub(crate) fn exp<const FUSED: bool>(x: f32) -> f32 {
         1.0 / 720.0,
         1.0 / 5040.0,
     ];
-    let p = horner::<FUSED, 8>(r, &TAYLOR);
-    let exponent = (shifted.to_bits() as i32 - SHIFT.to_bits() as i32 + 127) << 23;
-    p * f32::from_bits(exponent as u32)
+    horner::<FUSED, 8>(r, &TAYLOR) * scale
 }
 
 /// `c[0] + y·(c[1] + y·(c[2] + …))`, evaluated innermost first exactly as the nested expression
@@ -61,14 +66,7 @@ pub(crate) fn sigmoid<const FUSED: bool>(x: f32) -> f32 {
 /// `e^x - 1` for `x <= 0` (clamped to `-87`), accurate near 0 where `exp(x) - 1` cancels.
 #[inline(always)]
 fn expm1_nonpositive<const FUSED: bool>(x: f32) -> f32 {
-    const LOG2E: f32 = std::f32::consts::LOG2_E;
-    const LN2_HI: f32 = 0.693_359_4;
-    const LN2_LO: f32 = -2.121_944_4e-4;
-    const SHIFT: f32 = 12_582_912.0;
-    let x = x.max(-87.0);
-    let shifted = mul_add::<FUSED>(x, LOG2E, SHIFT);
-    let n = shifted - SHIFT;
-    let r = mul_add::<FUSED>(-n, LN2_LO, mul_add::<FUSED>(-n, LN2_HI, x)); // |r| <= ln2 / 2
+    let (r, scale) = reduce::<FUSED>(x.max(-87.0));
     // e^r - 1 = r + r²·(1/2 + r/6 + …), Taylor to r^8: relative truncation error < 1e-9.
     const TAYLOR: [f32; 7] = [
         0.5,
@@ -81,7 +79,6 @@ fn expm1_nonpositive<const FUSED: bool>(x: f32) -> f32 {
     ];
     let p = mul_add::<FUSED>(r * r, horner::<FUSED, 7>(r, &TAYLOR), r);
     // e^x - 1 = 2^n·(e^r - 1) + (2^n - 1); 2^n - 1 is exact for n >= -24, about -1 below.
-    let scale = f32::from_bits(((shifted.to_bits() as i32 - SHIFT.to_bits() as i32 + 127) << 23) as u32);
     mul_add::<FUSED>(scale, p, scale - 1.0)
 }
 
