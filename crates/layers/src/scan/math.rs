@@ -33,17 +33,31 @@ fn reduce<const FUSED: bool>(x: f32) -> (f32, f32) {
 pub(crate) fn exp<const FUSED: bool>(x: f32) -> f32 {
     let (r, scale) = reduce::<FUSED>(x.clamp(-87.0, 88.0));
     // Taylor to r^7: truncation error < 6e-9 on |r| <= 0.347.
-    const TAYLOR: [f32; 8] = [
-        1.0,
-        1.0,
-        0.5,
-        1.0 / 6.0,
-        1.0 / 24.0,
-        1.0 / 120.0,
-        1.0 / 720.0,
-        1.0 / 5040.0,
-    ];
-    horner::<FUSED, 8>(r, &TAYLOR) * scale
+    horner::<FUSED, 8>(r, &const { taylor(0) }) * scale
+}
+
+/// `1 / k!` for `k = 0..=8`.
+const INVERSE_FACTORIALS: [f32; 9] = [
+    1.0,
+    1.0,
+    0.5,
+    1.0 / 6.0,
+    1.0 / 24.0,
+    1.0 / 120.0,
+    1.0 / 720.0,
+    1.0 / 5040.0,
+    1.0 / 40320.0,
+];
+
+/// The Taylor coefficients of `e^x` from the `first` power on: `1/first!, 1/(first+1)!, …`.
+const fn taylor<const N: usize>(first: usize) -> [f32; N] {
+    let mut c = [0.0; N];
+    let mut i = 0;
+    while i < N {
+        c[i] = INVERSE_FACTORIALS[first + i];
+        i += 1;
+    }
+    c
 }
 
 /// `c[0] + y·(c[1] + y·(c[2] + …))`, evaluated innermost first exactly as the nested expression
@@ -68,16 +82,7 @@ pub(crate) fn sigmoid<const FUSED: bool>(x: f32) -> f32 {
 fn expm1_nonpositive<const FUSED: bool>(x: f32) -> f32 {
     let (r, scale) = reduce::<FUSED>(x.max(-87.0));
     // e^r - 1 = r + r²·(1/2 + r/6 + …), Taylor to r^8: relative truncation error < 1e-9.
-    const TAYLOR: [f32; 7] = [
-        0.5,
-        1.0 / 6.0,
-        1.0 / 24.0,
-        1.0 / 120.0,
-        1.0 / 720.0,
-        1.0 / 5040.0,
-        1.0 / 40320.0,
-    ];
-    let p = mul_add::<FUSED>(r * r, horner::<FUSED, 7>(r, &TAYLOR), r);
+    let p = mul_add::<FUSED>(r * r, horner::<FUSED, 7>(r, &const { taylor(2) }), r);
     // e^x - 1 = 2^n·(e^r - 1) + (2^n - 1); 2^n - 1 is exact for n >= -24, about -1 below.
     mul_add::<FUSED>(scale, p, scale - 1.0)
 }
