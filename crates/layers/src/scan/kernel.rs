@@ -162,11 +162,22 @@ impl GateFn {
     /// CPU has AVX2 and FMA.
     fn apply(self, values: &mut [f32]) {
         #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("fma") {
+            // SAFETY: AVX-512F and FMA are present (checked just above).
+            return unsafe { self.apply_avx512(values) };
+        }
+        #[cfg(target_arch = "x86_64")]
         if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
             // SAFETY: AVX2 and FMA are present (checked just above).
             return unsafe { self.apply_avx2_fma(values) };
         }
         self.apply_portable::<false>(values);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    fn apply_avx512(self, values: &mut [f32]) {
+        self.apply_portable::<true>(values);
     }
 
     #[cfg(target_arch = "x86_64")]
