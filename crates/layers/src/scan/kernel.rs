@@ -158,8 +158,8 @@ pub enum GateFn {
 }
 
 impl GateFn {
-    /// Applies the activation in place, with 256-bit vectors and fused multiply-adds where the
-    /// CPU has AVX2 and FMA.
+    /// Applies the activation in place: 512-bit vectors where the CPU has AVX-512F, 256-bit where
+    /// it has AVX2, fused multiply-adds with either (the same results from both).
     fn apply(self, values: &mut [f32]) {
         #[cfg(target_arch = "x86_64")]
         if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("fma") {
