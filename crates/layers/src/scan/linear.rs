@@ -72,7 +72,7 @@ fn backward(
     let mut dw = if want_weight { vec![0.0f32; k * m] } else { Vec::new() };
     let split = n * k * m >= SPLIT_PRODUCT;
     let (n_half, k_half) = if split { (n / 2, k / 2) } else { (n, k) };
-    // dx rows `rows` (dy rows · Wᵀ); `Wᵀ [M, K]` is `weight` read with strides (1, M).
+    // Rows of dx (the same rows of dy · Wᵀ); `Wᵀ [M, K]` is `weight` read with strides (1, M).
     let dx_rows = |dx: &mut [f32], dy: &[f32]| {
         if !dx.is_empty() {
             gemm((dx.len() / k, m, k), dy, (m, 1), weight, (1, m), 0.0, dx, (k, 1));
@@ -87,23 +87,26 @@ fn backward(
     let (dx_first, dx_second) = dx.split_at_mut(if want_x { n_half * k } else { 0 });
     let (dw_first, dw_second) = dw.split_at_mut(if want_weight { k_half * m } else { 0 });
     let (dy_first, dy_second) = dy.split_at(n_half * m);
-    let (db, ()) = pair::join(
-        || {
-            dx_rows(dx_first, dy_first);
-            dw_rows(dw_first, 0);
-            want_bias.then(|| {
-                let mut db = vec![0.0f32; m];
-                for row in dy.chunks_exact(m.max(1)) {
-                    db.iter_mut().zip(row).for_each(|(d, g)| *d += g);
-                }
-                db
-            })
-        },
-        || {
-            dx_rows(dx_second, dy_second);
-            dw_rows(dw_second, k_half);
-        },
-    );
+    let mut first = || {
+        dx_rows(dx_first, dy_first);
+        dw_rows(dw_first, 0);
+        want_bias.then(|| {
+            let mut db = vec![0.0f32; m];
+            for row in dy.chunks_exact(m.max(1)) {
+                db.iter_mut().zip(row).for_each(|(d, g)| *d += g);
+            }
+            db
+        })
+    };
+    let mut second = || {
+        dx_rows(dx_second, dy_second);
+        dw_rows(dw_second, k_half);
+    };
+    let (db, ()) = if split {
+        pair::join(first, second)
+    } else {
+        (first(), second())
+    };
     LinearGrads {
         x: want_x.then_some(dx),
         weight: want_weight.then_some(dw),
