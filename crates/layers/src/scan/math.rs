@@ -122,60 +122,47 @@ mod tests {
             .chain([0.0, -0.0, 1e-30, -1e-30, 1e-8, 80.0, -80.0])
     }
 
+    /// Worst distance of `f` from `reference` over `points`.
+    fn worst_ulps(points: impl Iterator<Item = f32>, f: fn(f32) -> f32, reference: impl Fn(f32) -> f32) -> u32 {
+        points.map(|x| ulps(f(x), reference(x))).max().unwrap()
+    }
+
     // Each check runs both forms: `FUSED = true` is what CPUs with FMA run (here through a
     // software `mul_add` where the test binary lacks FMA: same results, only slower).
 
-    fn exp_worst<const FUSED: bool>() -> u32 {
-        grid()
-            .filter(|x| x.abs() < 80.0)
-            .map(|x| ulps(exp::<FUSED>(x), x.exp()))
-            .max()
-            .unwrap()
-    }
-
     #[test]
     fn exp_is_within_two_ulp_of_std() {
-        for (fused, worst) in [(false, exp_worst::<false>()), (true, exp_worst::<true>())] {
+        for (fused, f) in [(false, exp::<false> as fn(f32) -> f32), (true, exp::<true>)] {
+            let worst = worst_ulps(grid().filter(|x| x.abs() < 80.0), f, f32::exp);
             assert!(worst <= 2, "exp (fused {fused}): worst {worst} ulp");
         }
     }
 
-    fn tanh_worst<const FUSED: bool>() -> u32 {
-        assert_eq!(tanh::<FUSED>(100.0), 1.0);
-        assert_eq!(tanh::<FUSED>(-100.0), -1.0);
-        assert_eq!(tanh::<FUSED>(0.0), 0.0);
-        grid()
-            .chain(
-                (0..200_000)
-                    .map(|i| f32::from_bits(0x0080_0000 + i * 5_000))
-                    .filter(|x| *x < 20.0),
-            )
-            .flat_map(|x| [x, -x])
-            .map(|x| ulps(tanh::<FUSED>(x), (x as f64).tanh() as f32))
-            .max()
-            .unwrap()
-    }
-
     #[test]
     fn tanh_is_within_two_ulp_of_the_f64_value() {
-        for (fused, worst) in [(false, tanh_worst::<false>()), (true, tanh_worst::<true>())] {
+        for (fused, f) in [(false, tanh::<false> as fn(f32) -> f32), (true, tanh::<true>)] {
+            assert_eq!(f(100.0), 1.0);
+            assert_eq!(f(-100.0), -1.0);
+            assert_eq!(f(0.0), 0.0);
+            let points = grid()
+                .chain(
+                    (0..200_000)
+                        .map(|i| f32::from_bits(0x0080_0000 + i * 5_000))
+                        .filter(|x| *x < 20.0),
+                )
+                .flat_map(|x| [x, -x]);
+            let worst = worst_ulps(points, f, |x| (x as f64).tanh() as f32);
             assert!(worst <= 2, "tanh (fused {fused}): worst {worst} ulp");
         }
     }
 
-    fn sigmoid_worst<const FUSED: bool>() -> u32 {
-        assert!(sigmoid::<FUSED>(-200.0) >= 0.0 && sigmoid::<FUSED>(-200.0) < 1e-37);
-        assert_eq!(sigmoid::<FUSED>(200.0), 1.0);
-        grid()
-            .filter(|x| *x > -80.0)
-            .map(|x| ulps(sigmoid::<FUSED>(x), (1.0 / (1.0 + (-(x as f64)).exp())) as f32))
-            .max()
-            .unwrap()
-    }
-
     #[test]
     fn sigmoid_is_within_three_ulp_of_the_f64_value() {
-        for (fused, worst) in [(false, sigmoid_worst::<false>()), (true, sigmoid_worst::<true>())] {
+        for (fused, f) in [(false, sigmoid::<false> as fn(f32) -> f32), (true, sigmoid::<true>)] {
+            assert!(f(-200.0) >= 0.0 && f(-200.0) < 1e-37);
+            assert_eq!(f(200.0), 1.0);
+            let reference = |x: f32| (1.0 / (1.0 + (-(x as f64)).exp())) as f32;
+            let worst = worst_ulps(grid().filter(|x| *x > -80.0), f, reference);
             assert!(worst <= 3, "sigmoid (fused {fused}): worst {worst} ulp");
         }
     }
