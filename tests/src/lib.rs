@@ -1,13 +1,15 @@
 //! The fixture parity harness: runs every golden case under a fixtures directory
-//! (`keras/*.jsonl`, `series/*.json`, `layers/*.json`, schemas in each family's README) against
-//! rnnlab and reports one line per file plus `parity: N passed, M failed, K skipped`.
+//! (`keras/*.jsonl`, `series/*.json`, `layers/*.json`, `keras-models/cases.jsonl`; schemas in
+//! each family's README) against rnnlab and reports one line per file plus `parity: N passed, M failed, K skipped`.
 //!
-//! `cargo xtask parity --fixtures DIR` and the `parity` test both run it.
+//! `cargo xtask parity [--fixtures DIR]` and the `parity` test both run it; the repository's own
+//! copy of the fixtures is `tests/fixtures` ([`default_fixtures_dir`]).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub mod keras;
+pub mod keras_models;
 pub mod layers;
 pub mod series;
 
@@ -134,66 +136,88 @@ impl Report {
     }
 }
 
-/// Runs every case found under `dir`. Families (sub-directories) are `keras`, `series` and
-/// `layers`; anything else is reported as one skipped entry with the reason.
+/// A family's runner: (file name, file text) to the file's cases, or why the file is unusable.
+type FileRunner = fn(&str, &str) -> Result<Vec<(String, Outcome)>, String>;
+
+/// Runs every case found under `dir`. A family is found by its folder name: `keras`, `series`
+/// and `layers` hold text case files (every file but the README); `keras-models` holds binary
+/// model files next to `cases.jsonl`, of which only `cases.jsonl` is read. Any other folder is
+/// reported as one skipped entry with the reason, without reading its files.
 pub fn run_dir(dir: &Path) -> Result<Report, HarnessError> {
-    let read = |p: &Path| {
-        std::fs::read_dir(p).map_err(|source| HarnessError::Dir {
-            path: p.to_path_buf(),
-            source,
-        })
-    };
-    let mut families: Vec<PathBuf> = read(dir)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    families.sort();
     let mut report = Report::default();
-    for fam in families {
-        let fam_name = fam
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+    for fam in sorted_entries(dir)? {
         if !fam.is_dir() {
             continue; // READMEs and other loose files
         }
-        let mut files: Vec<PathBuf> = read(&fam)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
-        files.sort();
-        for file in files {
-            let fname = file
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            if fname.ends_with(".md") {
+        let fam_name = file_name(&fam);
+        let runner: FileRunner = match fam_name.as_str() {
+            "series" => series::run_file,
+            "keras" => keras::run_file,
+            "layers" => layers::run_file,
+            "keras-models" => {
+                report
+                    .files
+                    .push(run_text_file(&fam, keras_models::CASES_FILE, keras_models::run_file));
                 continue;
             }
-            let name = format!("{fam_name}/{fname}");
-            let mut fr = FileReport {
-                name: name.clone(),
-                ..Default::default()
-            };
-            let text = match std::fs::read_to_string(&file) {
-                Ok(t) => t,
-                Err(e) => {
-                    fr.error = Some(format!("unreadable: {e}"));
-                    report.files.push(fr);
-                    continue;
-                }
-            };
-            let result = match fam_name.as_str() {
-                "series" => series::run_file(&fname, &text),
-                "keras" => keras::run_file(&fname, &text),
-                "layers" => layers::run_file(&fname, &text),
-                other => Ok(vec![(
-                    name.clone(),
-                    Outcome::Skip(format!("unknown fixture family {other:?}")),
-                )]),
-            };
-            match result {
-                Ok(cases) => fr.cases = cases,
-                Err(e) => fr.error = Some(e),
+            other => {
+                report.files.push(FileReport {
+                    name: format!("{other}/"),
+                    cases: vec![(
+                        other.to_string(),
+                        Outcome::Skip(format!("unknown fixture family {other:?}")),
+                    )],
+                    error: None,
+                });
+                continue;
             }
-            report.files.push(fr);
+        };
+        for file in sorted_entries(&fam)? {
+            let fname = file_name(&file);
+            if file.is_dir() || fname.ends_with(".md") {
+                continue;
+            }
+            report.files.push(run_text_file(&fam, &fname, runner));
         }
     }
     Ok(report)
+}
+
+/// Runs one text case file `fname` of the family folder `fam`.
+fn run_text_file(
+    fam: &Path,
+    fname: &str,
+    runner: FileRunner,
+) -> FileReport {
+    let mut report = FileReport {
+        name: format!("{}/{fname}", file_name(fam)),
+        ..Default::default()
+    };
+    match std::fs::read_to_string(fam.join(fname)) {
+        Ok(text) => match runner(fname, &text) {
+            Ok(cases) => report.cases = cases,
+            Err(e) => report.error = Some(e),
+        },
+        Err(e) => report.error = Some(format!("unreadable: {e}")),
+    }
+    report
+}
+
+/// The entries of a directory, sorted by path so reports are in a stable order.
+fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>, HarnessError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| HarnessError::Dir {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    Ok(paths)
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// `|got - want| <= tol * (1 + |want|)` for every element; the message names the first offender.
@@ -211,7 +235,7 @@ pub fn close_slices(what: &str, got: &[f64], want: &[f64], tol: f64) -> Result<(
     Ok(())
 }
 
-/// The fixtures directory beside the workspace: `<workspace>/../shared/fixtures`.
+/// The fixtures the repository carries: `tests/fixtures` (this crate's `fixtures` folder).
 ///
 /// Cargo sets `CARGO_MANIFEST_DIR` when it runs a test or binary; that run-time value wins over
 /// the compile-time one, which may name another checkout sharing the target directory.
@@ -219,8 +243,5 @@ pub fn default_fixtures_dir() -> PathBuf {
     std::env::var_os("CARGO_MANIFEST_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
-        .join("..")
-        .join("..")
-        .join("shared")
         .join("fixtures")
 }

@@ -12,7 +12,7 @@ fn main() -> ExitCode {
             "-v" | "--verbose" => verbose = true,
             "-h" | "--help" => {
                 println!(
-                    "usage: parity [--fixtures DIR] [--verbose]\nDIR defaults to ../shared/fixtures beside the workspace."
+                    "usage: parity [--fixtures DIR] [--verbose]\nDIR defaults to the fixtures the repository carries (tests/fixtures)."
                 );
                 return ExitCode::SUCCESS;
             }

@@ -16,7 +16,7 @@ Tasks:
   experiment --list
         List the experiments.
   parity [--fixtures DIR] [--backend ndarray] [--verbose]
-        Run every golden fixture case under DIR (default ../shared/fixtures) and print
+        Run every golden fixture case under DIR (default tests/fixtures) and print
         `parity: N passed, M failed, K skipped`; exits non-zero on any failure. Layer cases run
         on flex, and also on ndarray with `--backend ndarray` (compiles the ndarray backend).
   bench rnn [--epochs N] [--json] [--python PY] [--quick] [--only MODEL] [--skip KEYS]

@@ -4,10 +4,10 @@ use std::path::Path;
 
 use burn::module::Module;
 
-use crate::LayersError;
+use crate::{LayersError, atomic_file};
 
-/// Saves `module`'s weights to `path` (Burn's burnpack record): written to a temporary file in
-/// the same directory, then renamed, so a crash never leaves a torn file.
+/// Saves `module`'s weights to `path` (Burn's burnpack record), atomically and durably (see
+/// [`atomic_file`]): a crash leaves the old file or the new one, never a torn one.
 ///
 /// ```
 /// use rnnlab_layers::{load_weights, save_weights, Backend, LstmConfig};
@@ -26,21 +26,15 @@ pub fn save_weights<M: Module>(module: &M, path: impl AsRef<Path>) -> Result<(),
         path: path.display().to_string(),
         message,
     };
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| io(e.to_string()))?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    module.clone().save_file(&tmp).map_err(|e| io(e.to_string()))?;
-    std::fs::rename(&tmp, path).map_err(|e| {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| io(e.to_string()))?;
+    }
+    let tmp = atomic_file::temp_path(path);
+    module.clone().save_file(&tmp).map_err(|e| {
         std::fs::remove_file(&tmp).ok();
         io(e.to_string())
-    })
+    })?;
+    atomic_file::commit(&tmp, path).map_err(|e| io(e.to_string()))
 }
 
 /// Loads weights saved by [`save_weights`] into a module of the same structure.

@@ -31,6 +31,7 @@
 #![warn(missing_docs)]
 
 mod activation;
+pub mod atomic_file;
 mod backend;
 mod bidirectional;
 mod cell;
