@@ -4,15 +4,17 @@ use crate::{Array, SeriesError, TargetKind, Windows};
 
 /// The naive forecast: every target step is predicted by the last observed value of the target
 /// feature (for sequence targets, the value at each input step). Same shape as `windows.y`.
+/// Windows whose arrays disagree with their spec are an error ([`Windows::validate`]).
 ///
 /// ```
 /// use rnnlab_series::{generate_time_series, naive_forecast, NumpyRandom, WindowSpec};
 /// let w = generate_time_series(&mut NumpyRandom::new(1), 4, 11).windows(WindowSpec::vector(10, 1))?;
-/// let pred = naive_forecast(&w);
+/// let pred = naive_forecast(&w)?;
 /// assert_eq!(pred.get(&[2, 0]), w.x.get(&[2, 9, 0]));
 /// # Ok::<(), rnnlab_series::SeriesError>(())
 /// ```
-pub fn naive_forecast(windows: &Windows) -> Array {
+pub fn naive_forecast(windows: &Windows) -> Result<Array, SeriesError> {
+    windows.validate()?;
     let spec = windows.spec;
     let n = windows.len();
     let features = windows.x.shape()[2];
@@ -25,7 +27,7 @@ pub fn naive_forecast(windows: &Windows) -> Array {
             .flat_map(|s| (0..spec.window).flat_map(move |t| std::iter::repeat_n(at(s, t), spec.horizon)))
             .collect(),
     };
-    Array::new(windows.y.shape().to_vec(), data).expect("prediction has the target's shape")
+    Array::new(windows.y.shape().to_vec(), data)
 }
 
 /// Mean squared error between two arrays of the same shape (differences and squares in f32 as
@@ -64,5 +66,5 @@ pub fn mse(truth: &Array, prediction: &Array) -> Result<f32, SeriesError> {
 /// MSE of the naive forecast on `windows` (the lecture's 0.020211367 one step ahead on the
 /// seed-42 validation split).
 pub fn naive_mse(windows: &Windows) -> Result<f32, SeriesError> {
-    mse(&windows.y, &naive_forecast(windows))
+    mse(&windows.y, &naive_forecast(windows)?)
 }

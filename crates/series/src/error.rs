@@ -131,6 +131,90 @@ pub enum SeriesError {
     /// No columns selected.
     #[error("no columns selected; name at least one column to load")]
     NoColumns,
+    /// A cell that parses as a number but not a finite one (`NaN`, `inf`, or beyond `f32`'s range
+    /// such as `1e40`).
+    #[error(
+        "value {value:?} at row {row}, column {column:?} is not a finite number; \
+         NaN and infinite cells are missing values: fill or drop them before loading"
+    )]
+    NonFinite {
+        /// 1-based line number in the file.
+        row: usize,
+        /// Column name (or index as text).
+        column: String,
+        /// The cell's text.
+        value: String,
+    },
+    /// A row with another number of fields than the header (or the first row).
+    #[error(
+        "row {row} has {width} field(s) but the {reference} has {expected}; check the delimiter \
+         and quoting (a decimal comma splits a field in two)"
+    )]
+    RaggedRow {
+        /// 1-based line number in the file.
+        row: usize,
+        /// Fields in that row.
+        width: usize,
+        /// Fields expected.
+        expected: usize,
+        /// `"header"` or `"first row"`.
+        reference: &'static str,
+    },
+    /// A header name that appears more than once among the columns asked for.
+    #[error("column name {name:?} appears {count} times in the CSV header; select the column by index instead")]
+    DuplicateColumn {
+        /// The repeated name.
+        name: String,
+        /// How often it appears.
+        count: usize,
+    },
+    /// A size computed from the arguments does not fit in `usize`.
+    #[error("{what} overflows: the sizes given are too large to compute")]
+    Overflow {
+        /// What was being computed.
+        what: &'static str,
+    },
+    /// An allocation beyond [`MAX_ELEMENTS`](crate::MAX_ELEMENTS) would be needed.
+    #[error("{what} would need {elements} values, more than the limit of {limit}; use smaller sizes")]
+    TooLarge {
+        /// What would be allocated.
+        what: &'static str,
+        /// Values it would hold.
+        elements: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// Scaler parameters that cannot scale (lengths differ, a non-finite mean, a standard
+    /// deviation that is not finite and positive).
+    #[error("invalid scaler: {why}")]
+    BadScaler {
+        /// What is wrong.
+        why: String,
+    },
+    /// Windows whose arrays do not have the shapes their spec implies.
+    #[error("windows: {why}")]
+    BadWindows {
+        /// What is wrong.
+        why: String,
+    },
+}
+
+impl SeriesError {
+    /// The product of `dims`, or [`SeriesError::Overflow`] / [`SeriesError::TooLarge`] naming `what`.
+    pub(crate) fn checked_elements(what: &'static str, dims: &[usize]) -> Result<usize, SeriesError> {
+        let elements = dims
+            .iter()
+            .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+            .ok_or(SeriesError::Overflow { what })?;
+        if elements > crate::MAX_ELEMENTS {
+            return Err(SeriesError::TooLarge {
+                what,
+                elements,
+                limit: crate::MAX_ELEMENTS,
+            });
+        }
+        Ok(elements)
+    }
 }
 
 impl From<csv::Error> for SeriesError {

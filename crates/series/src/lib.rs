@@ -12,6 +12,17 @@
 //!
 //! The crate has no Burn dependency: arrays are plain row-major `f32` ([`Array`]).
 //!
+//! ## What bad input gets
+//!
+//! Every public function that takes data or sizes checks them before it works and returns a
+//! [`SeriesError`] that names the bad value and what to do; none panics on user input (methods
+//! that index, like [`Array::get`], document their panics as slice indexing does). In particular:
+//! a CSV cell that is empty, not a number, `NaN`, infinite or beyond `f32`'s range is an error
+//! naming its row and column (never a NaN in the data); a row wider or narrower than the header
+//! is an error; a column selected by a name the header repeats is an error; sizes are multiplied
+//! with overflow checks, and an array beyond [`MAX_ELEMENTS`] values is an error, not an abort;
+//! [`StandardScaler`] parameters (also deserialized ones) are validated.
+//!
 //! ## The lecture's first cells
 //!
 //! ```python
@@ -60,3 +71,7 @@ pub use mt19937::NumpyRandom;
 pub use series::Series;
 pub use timeseries::{Column, CsvOptions, StandardScaler, TimeSeries};
 pub use windows::{Split, Splits, TargetKind, WindowSpec, Windows};
+
+/// The most values one array may hold (2³¹ `f32`, 8 GiB). A size given by the user that would
+/// allocate more is an error ([`SeriesError::TooLarge`]) rather than an abort of the process.
+pub const MAX_ELEMENTS: usize = 1 << 31;

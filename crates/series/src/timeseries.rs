@@ -124,8 +124,18 @@ impl TimeSeries {
         Self::from_csv_reader(file, opts)
     }
 
-    /// Reads CSV from any reader. Every selected cell must be a number; errors name the 1-based
-    /// line and the column.
+    /// Reads CSV from any reader. Every selected cell must be a finite number (an empty, `NaN` or
+    /// infinite cell, or one beyond `f32`'s range, is an error), and every row must have as many
+    /// fields as the header (or, without a header, the first row); errors name the 1-based line
+    /// and the column.
+    ///
+    /// ```
+    /// use rnnlab_series::{CsvOptions, SeriesError, TimeSeries};
+    /// let nan = TimeSeries::from_csv_reader("t,v\n0,1\n1,NaN\n".as_bytes(), &CsvOptions::new());
+    /// assert!(matches!(nan, Err(SeriesError::NonFinite { row: 3, .. })));
+    /// let ragged = TimeSeries::from_csv_reader("t,v\n0,1,5\n".as_bytes(), &CsvOptions::new());
+    /// assert!(matches!(ragged, Err(SeriesError::RaggedRow { row: 2, width: 3, expected: 2, .. })));
+    /// ```
     pub fn from_csv_reader(reader: impl Read, opts: &CsvOptions) -> Result<Self, SeriesError> {
         let mut rdr = csv::ReaderBuilder::new()
             .has_headers(false)
@@ -142,14 +152,27 @@ impl TimeSeries {
             None
         };
         let mut picked: Option<(Vec<usize>, Vec<String>)> = None;
+        // Every row must be as wide as the header (or the first row): the reader is flexible only
+        // so that a ragged row gets this error with its line number.
+        let mut width: Option<(usize, &'static str)> = None;
         if let Some(h) = &header {
             picked = Some(resolve_columns(&opts.columns, Some(h), h.len(), 1)?);
+            width = Some((h.len(), "header"));
         }
         let mut data = Vec::new();
         let mut n_steps = 0;
         for rec in records {
             let rec = rec?;
             let line = rec.position().map(|p| p.line() as usize).unwrap_or(0);
+            let (expected, reference) = *width.get_or_insert((rec.len(), "first row"));
+            if rec.len() != expected {
+                return Err(SeriesError::RaggedRow {
+                    row: line,
+                    width: rec.len(),
+                    expected,
+                    reference,
+                });
+            }
             if picked.is_none() {
                 picked = Some(resolve_columns(&opts.columns, None, rec.len(), line)?);
             }
@@ -174,6 +197,13 @@ impl TimeSeries {
                     column: name.clone(),
                     value: cell.to_string(),
                 })?;
+                if !v.is_finite() {
+                    return Err(SeriesError::NonFinite {
+                        row: line,
+                        column: name.clone(),
+                        value: cell.to_string(),
+                    });
+                }
                 data.push(v);
             }
             n_steps += 1;
@@ -270,6 +300,16 @@ fn resolve_columns(
 ) -> Result<(Vec<usize>, Vec<String>), SeriesError> {
     let label = |i: usize| header.and_then(|h| h.get(i).cloned()).unwrap_or_else(|| i.to_string());
     if wanted.is_empty() {
+        // Every column, by position; a repeated header name would make the loaded names ambiguous.
+        if let Some(h) = header
+            && let Some(name) = h.iter().find(|n| h.iter().filter(|x| x == n).count() > 1)
+        {
+            let count = h.iter().filter(|x| *x == name).count();
+            return Err(SeriesError::DuplicateColumn {
+                name: name.clone(),
+                count,
+            });
+        }
         return Ok(((0..width).collect(), (0..width).map(label).collect()));
     }
     let mut idx = Vec::with_capacity(wanted.len());
@@ -287,13 +327,18 @@ fn resolve_columns(
             }
             Column::Name(n) => match header {
                 None => return Err(SeriesError::NameWithoutHeader { name: n.clone() }),
-                Some(h) => h
-                    .iter()
-                    .position(|x| x == n)
-                    .ok_or_else(|| SeriesError::UnknownColumn {
-                        name: n.clone(),
-                        available: h.clone(),
-                    })?,
+                Some(h) => {
+                    let count = h.iter().filter(|x| *x == n).count();
+                    if count > 1 {
+                        return Err(SeriesError::DuplicateColumn { name: n.clone(), count });
+                    }
+                    h.iter()
+                        .position(|x| x == n)
+                        .ok_or_else(|| SeriesError::UnknownColumn {
+                            name: n.clone(),
+                            available: h.clone(),
+                        })?
+                }
             },
         };
         idx.push(i);
@@ -304,25 +349,65 @@ fn resolve_columns(
 
 /// Per-feature standardization `(v - mean) / std`, fitted on training data only.
 ///
+/// The parameters are checked wherever a scaler comes from ([`fit`](Self::fit),
+/// [`new`](Self::new), deserialization): as many means as standard deviations, every mean finite,
+/// every standard deviation finite and positive.
+///
 /// ```
 /// use rnnlab_series::{StandardScaler, TimeSeries};
 /// let train = TimeSeries::new(vec!["x".into()], vec![1.0, 3.0])?;
 /// let scaler = StandardScaler::fit(&train)?;
 /// let scaled = scaler.transform(&train)?;
 /// assert_eq!(scaled.data(), &[-1.0, 1.0]);
-/// assert_eq!(scaler.inverse(0, 1.0), 3.0);
+/// assert_eq!(scaler.inverse(0, 1.0)?, 3.0);
+/// assert!(StandardScaler::new(vec![0.0], vec![0.0]).is_err());
 /// # Ok::<(), rnnlab_series::SeriesError>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "ScalerParams")]
 pub struct StandardScaler {
-    /// Mean of each feature.
-    pub mean: Vec<f64>,
-    /// Standard deviation of each feature (1 where it was 0, so constants map to 0).
-    pub std: Vec<f64>,
+    mean: Vec<f64>,
+    std: Vec<f64>,
+}
+
+/// The serialized form, checked by [`StandardScaler::new`] on the way in.
+#[derive(serde::Deserialize)]
+struct ScalerParams {
+    mean: Vec<f64>,
+    std: Vec<f64>,
+}
+
+impl TryFrom<ScalerParams> for StandardScaler {
+    type Error = SeriesError;
+    fn try_from(p: ScalerParams) -> Result<Self, SeriesError> {
+        StandardScaler::new(p.mean, p.std)
+    }
 }
 
 impl StandardScaler {
-    /// Fits means and (population) standard deviations on `train`.
+    /// A scaler with the given per-feature means and standard deviations.
+    pub fn new(mean: Vec<f64>, std: Vec<f64>) -> Result<Self, SeriesError> {
+        let bad = |why: String| Err(SeriesError::BadScaler { why });
+        if mean.is_empty() || mean.len() != std.len() {
+            return bad(format!(
+                "{} mean(s) and {} standard deviation(s); give one of each per feature",
+                mean.len(),
+                std.len()
+            ));
+        }
+        if let Some((i, m)) = mean.iter().enumerate().find(|(_, m)| !m.is_finite()) {
+            return bad(format!("mean of feature {i} is {m}; it must be finite"));
+        }
+        if let Some((i, s)) = std.iter().enumerate().find(|(_, s)| !(s.is_finite() && **s > 0.0)) {
+            return bad(format!(
+                "standard deviation of feature {i} is {s}; it must be finite and positive"
+            ));
+        }
+        Ok(Self { mean, std })
+    }
+
+    /// Fits means and (population) standard deviations on `train` (a constant feature gets a
+    /// standard deviation of 1, so it maps to 0).
     pub fn fit(train: &TimeSeries) -> Result<Self, SeriesError> {
         let (n, f) = (train.n_steps(), train.features());
         if n == 0 {
@@ -346,7 +431,18 @@ impl StandardScaler {
             .map(|s| (s / n as f64).sqrt())
             .map(|s| if s > 0.0 { s } else { 1.0 })
             .collect();
-        Ok(Self { mean, std })
+        // A series built with `TimeSeries::new` may hold NaN or infinite values: refuse them here.
+        Self::new(mean, std)
+    }
+
+    /// Mean of each feature.
+    pub fn mean(&self) -> &[f64] {
+        &self.mean
+    }
+
+    /// Standard deviation of each feature.
+    pub fn std(&self) -> &[f64] {
+        &self.std
     }
 
     /// Applies the fitted scaling to a series with the same features.
@@ -373,10 +469,13 @@ impl StandardScaler {
     }
 
     /// Maps one scaled value of `feature` back to the original units.
-    ///
-    /// # Panics
-    /// If `feature` is out of range.
-    pub fn inverse(&self, feature: usize, v: f32) -> f32 {
-        (f64::from(v) * self.std[feature] + self.mean[feature]) as f32
+    pub fn inverse(&self, feature: usize, v: f32) -> Result<f32, SeriesError> {
+        match (self.mean.get(feature), self.std.get(feature)) {
+            (Some(m), Some(s)) => Ok((f64::from(v) * s + m) as f32),
+            _ => Err(SeriesError::BadTargetFeature {
+                index: feature,
+                features: self.mean.len(),
+            }),
+        }
     }
 }

@@ -61,9 +61,10 @@ impl WindowSpec {
         self
     }
 
-    /// Time steps each series must have: `window + horizon`.
+    /// Time steps each series must have: `window + horizon` (saturating at `usize::MAX`, which no
+    /// series reaches).
     pub fn needed_steps(&self) -> usize {
-        self.window + self.horizon
+        self.window.saturating_add(self.horizon)
     }
 }
 
@@ -113,20 +114,24 @@ impl Series {
             });
         }
         let (w, h, f) = (spec.window, spec.horizon, spec.target_feature);
+        let y_elements = match spec.kind {
+            TargetKind::Vector => SeriesError::checked_elements("targets", &[batch, h])?,
+            TargetKind::Sequence => SeriesError::checked_elements("sequence targets", &[batch, w, h])?,
+        };
         let mut x = Vec::with_capacity(batch * w * features);
         for b in 0..batch {
             x.extend_from_slice(&self.series(b)[..w * features]);
         }
         let y = match spec.kind {
             TargetKind::Vector => {
-                let mut y = Vec::with_capacity(batch * h);
+                let mut y = Vec::with_capacity(y_elements);
                 for b in 0..batch {
                     y.extend((0..h).map(|k| self.value(b, w + k, f)));
                 }
                 Array::new(vec![batch, h], y)?
             }
             TargetKind::Sequence => {
-                let mut y = Vec::with_capacity(batch * w * h);
+                let mut y = Vec::with_capacity(y_elements);
                 for b in 0..batch {
                     for t in 0..w {
                         y.extend((1..=h).map(|k| self.value(b, t + k, f)));
@@ -184,7 +189,10 @@ impl Split {
     pub fn counts(&self, n: usize) -> Result<(usize, usize, usize), SeriesError> {
         match *self {
             Split::Counts { train, valid, test } => {
-                let sum = train + valid + test;
+                let sum = train
+                    .checked_add(valid)
+                    .and_then(|s| s.checked_add(test))
+                    .ok_or(SeriesError::Overflow { what: "split counts" })?;
                 if sum != n {
                     return Err(SeriesError::SplitMismatch {
                         train,
@@ -221,6 +229,42 @@ pub struct Splits<T> {
 }
 
 impl Windows {
+    /// Checks that `x` is `[n, window, features]` with `target_feature < features` and `y` has
+    /// the shape `spec` implies (the fields are public, so a hand-built value may not).
+    pub fn validate(&self) -> Result<(), SeriesError> {
+        let bad = |why: String| Err(SeriesError::BadWindows { why });
+        let spec = self.spec;
+        let &[n, window, features] = self.x.shape() else {
+            return bad(format!(
+                "x must be [n, window, features], got shape {:?}",
+                self.x.shape()
+            ));
+        };
+        if window != spec.window || spec.horizon == 0 {
+            return bad(format!(
+                "x has {window} steps and the spec a window of {} and a horizon of {}",
+                spec.window, spec.horizon
+            ));
+        }
+        if spec.target_feature >= features {
+            return bad(format!(
+                "target feature {} but x has {features} feature(s)",
+                spec.target_feature
+            ));
+        }
+        let y_shape = match spec.kind {
+            TargetKind::Vector => vec![n, spec.horizon],
+            TargetKind::Sequence => vec![n, window, spec.horizon],
+        };
+        if self.y.shape() != y_shape {
+            return bad(format!(
+                "y has shape {:?}, the spec implies {y_shape:?}",
+                self.y.shape()
+            ));
+        }
+        Ok(())
+    }
+
     /// Number of samples.
     pub fn len(&self) -> usize {
         self.x.rows()

@@ -47,9 +47,14 @@ fn errors_name_row_and_column() {
         load("1\n2\n", &CsvOptions::new().has_header(false).columns(["x"])),
         Err(SeriesError::NameWithoutHeader { .. })
     ));
+    // A short row is ragged whichever column is selected.
     assert!(matches!(
         load("1,2\n3\n", &CsvOptions::new().has_header(false).columns([1usize])),
-        Err(SeriesError::ColumnOutOfRange { row: 2, .. })
+        Err(SeriesError::RaggedRow { row: 2, .. })
+    ));
+    assert!(matches!(
+        load("1,2\n3,4\n", &CsvOptions::new().has_header(false).columns([2usize])),
+        Err(SeriesError::ColumnOutOfRange { row: 1, .. })
     ));
     let msg = load("x\n1\nabc\n", &opts).unwrap_err().to_string();
     assert!(msg.contains("row 3") && msg.contains("\"x\""), "{msg}");
@@ -82,9 +87,9 @@ fn scaling_uses_training_statistics_only() {
         .unwrap();
     let scaler = StandardScaler::fit(&parts.train).unwrap();
     let train_mean = (0..6).map(|i| (i * i) as f64).sum::<f64>() / 6.0;
-    assert!((scaler.mean[0] - train_mean).abs() < 1e-12);
+    assert!((scaler.mean()[0] - train_mean).abs() < 1e-12);
     let valid = scaler.transform(&parts.valid).unwrap();
-    let back = scaler.inverse(0, valid.data()[0]);
+    let back = scaler.inverse(0, valid.data()[0]).unwrap();
     assert!((back - 36.0).abs() < 1e-4);
     // Validation values lie beyond the training range: scaled values above the training maximum.
     assert!(valid.data().iter().all(|&v| v > 1.0));

@@ -65,6 +65,19 @@ pub enum TextError {
     /// Tokenizer JSON that is malformed or not what `Tokenizer.to_json()` writes.
     #[error("invalid tokenizer JSON: {0}")]
     Json(String),
+    /// An output that would hold more than [`MAX_ELEMENTS`](crate::MAX_ELEMENTS) values.
+    #[error(
+        "{what} of shape {dims:?} would hold more than {limit} values; \
+         use a smaller num_words / maxlen or fewer texts per call"
+    )]
+    TooLarge {
+        /// `"matrix"` or `"padded batch"`.
+        what: &'static str,
+        /// The shape it would have.
+        dims: Vec<usize>,
+        /// The limit.
+        limit: usize,
+    },
 }
 
 impl TextError {
@@ -80,6 +93,7 @@ impl TextError {
             TextError::ZeroBuckets => "ZeroDivisionError",
             TextError::OovNotIndexed => "TypeError",
             TextError::Json(_) => "JSONDecodeError",
+            TextError::TooLarge { .. } => "MemoryError",
             _ => "ValueError",
         }
     }

@@ -227,10 +227,59 @@ impl Tokenizer {
             tok.index_word.insert(i, w.to_string());
         }
         for (w, v) in inner("word_index")? {
-            tok.word_index.insert(w, to_u32("word_index", uint("word_index", &v)?)?);
+            let index = to_u32("word_index", uint("word_index", &v)?)?;
+            if tok.word_index.insert(w.clone(), index).is_some() {
+                return Err(bad(format!("word_index: {w:?} appears twice")));
+            }
         }
+        check_vocabulary(&mut tok)?;
         Ok(tok)
     }
+}
+
+/// Refuses a vocabulary that contradicts itself (Keras would load it and encode wrongly): an
+/// index 0 (the padding id), one index for two words, an `index_word` that is not the inverse of
+/// `word_index`, counts for a word without an index. The last is what a vocabulary trimmed to
+/// `num_words` looks like (every index below `num_words`): then it loads with
+/// [`TokenizerConfig::trim_vocabulary`] set.
+fn check_vocabulary(tok: &mut Tokenizer) -> Result<(), TextError> {
+    let bad = |m: String| Err(TextError::Json(m));
+    let mut owner: rustc_hash::FxHashMap<u32, &str> = rustc_hash::FxHashMap::default();
+    for (w, &i) in &tok.word_index {
+        if i == 0 {
+            return bad(format!(
+                "word_index gives {w:?} index 0, which is reserved for padding; indices start at 1"
+            ));
+        }
+        if let Some(other) = owner.insert(i, w) {
+            return bad(format!("word_index gives {other:?} and {w:?} the same index {i}"));
+        }
+    }
+    if tok.index_word.len() != tok.word_index.len() {
+        return bad(format!(
+            "index_word has {} entries but word_index {}; one must be the inverse of the other",
+            tok.index_word.len(),
+            tok.word_index.len()
+        ));
+    }
+    for (&i, w) in &tok.index_word {
+        if owner.get(&i) != Some(&w.as_str()) {
+            return bad(format!(
+                "index_word maps {i} to {w:?} but word_index maps {w:?} to {:?}",
+                tok.word_index.get(w)
+            ));
+        }
+    }
+    let unindexed = tok.words.keys().find(|w| !tok.word_index.contains_key(*w));
+    if let Some(w) = unindexed {
+        let limit = tok.config.num_words.filter(|&n| n > 0);
+        let trimmed = limit.is_some_and(|n| tok.word_index.values().all(|&i| (i as usize) < n));
+        if !trimmed {
+            return bad(format!("word_counts has {w:?}, which word_index lacks"));
+        }
+        tok.config.trim_vocabulary = true;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -71,6 +71,8 @@
 //! | negative index in `sequences_to_matrix` | writes to a column counted from the end | [`TextError::NegativeIndex`] |
 //! | `texts_to_sequences` with an oov token, never fitted | emits `None` | [`TextError::OovNotIndexed`] |
 //! | `fit_on_texts` after `tokenizer_from_json` | `KeyError` for new words | works |
+//! | tokenizer JSON whose vocabulary contradicts itself (index 0, one index for two words, `index_word` not the inverse of `word_index`, counts for unindexed words) | loads, then encodes wrongly | [`TextError::Json`] naming the entry |
+//! | a matrix or padded batch beyond [`MAX_ELEMENTS`] values (`num_words = 10¹²`, `maxlen = 2⁴⁰`) | aborts or raises `MemoryError` | [`TextError::TooLarge`] |
 //!
 //! The fixture harness (`cargo xtask parity`) counts the first three as skipped with this reason
 //! when a fixture records Keras's lenient output (on the visible set: 10 `pad_sequences` cases
@@ -104,6 +106,24 @@ pub use pad::{PadOptions, Padded, Side, pad_sequences, pad_sequences_vectors};
 pub use split::{DEFAULT_FILTERS, SplitMode, python_lower, text_to_word_sequence};
 pub use text::{AsText, TextRef, WordId};
 pub use tokenizer::{Matrix, MatrixMode, Tokenizer, TokenizerConfig};
+
+/// The most values one [`Matrix`] or [`Padded`] batch may hold (2³¹, e.g. 8 GiB of `f32`). A
+/// `num_words` or `maxlen` that would allocate more is an error ([`TextError::TooLarge`]), not an
+/// abort of the process.
+pub const MAX_ELEMENTS: usize = 1 << 31;
+
+/// `rows × cols × …` with overflow and [`MAX_ELEMENTS`] checked.
+pub(crate) fn checked_elements(what: &'static str, dims: &[usize]) -> Result<usize, TextError> {
+    let elements = dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
+    match elements {
+        Some(n) if n <= MAX_ELEMENTS => Ok(n),
+        _ => Err(TextError::TooLarge {
+            what,
+            dims: dims.to_vec(),
+            limit: MAX_ELEMENTS,
+        }),
+    }
+}
 
 /// The keras-preprocessing release whose behaviour this crate reproduces.
 pub const KERAS_PREPROCESSING_VERSION: &str = "1.1.2";

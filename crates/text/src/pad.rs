@@ -115,13 +115,18 @@ impl<T> Padded<T> {
         &self.data[r * w..(r + 1) * w]
     }
 
-    /// Whether timestep `t` of row `r` holds a real value (not padding).
+    /// Whether timestep `t` of row `r` holds a real value (not padding); `false` outside the
+    /// batch (`r >= rows` or `t >= cols`).
     pub fn is_real(&self, r: usize, t: usize) -> bool {
-        let len = self.lengths[r];
-        match self.padding {
-            Side::Post => t < len,
-            Side::Pre => t >= self.cols - len,
-        }
+        let Some(&len) = self.lengths.get(r) else {
+            return false;
+        };
+        let len = len.min(self.cols);
+        t < self.cols
+            && match self.padding {
+                Side::Post => t < len,
+                Side::Pre => t >= self.cols - len,
+            }
     }
 
     /// The mask `[rows * cols]`, row-major: `true` at real timesteps (what Keras's
@@ -145,8 +150,9 @@ fn pad_core<T: Clone + Send + Sync>(
         Some(m) => m,
         None => *lens.iter().max().ok_or(TextError::NoSequences)?,
     };
+    let total = crate::checked_elements("padded batch", &[n, cols, features])?;
     let w = cols * features;
-    let mut data = vec![opts.value.clone(); n * w];
+    let mut data = vec![opts.value.clone(); total];
     let lengths: Vec<usize> = lens.iter().map(|&len| len.min(cols)).collect();
     // Rows are independent: filled on all cores (this also spreads the first-touch page faults
     // of a large fresh matrix).

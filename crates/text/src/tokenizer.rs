@@ -629,7 +629,7 @@ impl Tokenizer {
             return Err(TextError::TfidfNotFitted);
         }
         let rows = sequences.len();
-        let mut data = vec![0.0f64; rows * cols];
+        let mut data = vec![0.0f64; crate::checked_elements("matrix", &[rows, cols])?];
         let mut touched: Vec<usize> = Vec::new();
         for (r, seq) in sequences.iter().enumerate() {
             let seq = seq.as_ref();

@@ -1,11 +1,13 @@
-//! Checkpoints: weights, optimizer state and history after an epoch, written so that a crash
-//! never leaves a torn checkpoint (each file to a temporary name and renamed; `state.json`, the
-//! commit record naming the other two, last).
+//! Checkpoints: weights, optimizer state and history after an epoch, written so that a crash or
+//! power cut never leaves a torn checkpoint: each file is written to a temporary name, synced and
+//! renamed, and the directory synced ([`rnnlab_layers::atomic_file`]); `state.json`, the commit
+//! record naming the other two, goes last.
 
 use std::path::Path;
 
 use burn::module::Module;
 use burn::optim::ModuleOptimizer;
+use rnnlab_layers::atomic_file;
 use serde::{Deserialize, Serialize};
 
 use crate::{History, TrainError};
@@ -26,8 +28,8 @@ fn err(path: &Path, e: impl std::fmt::Display) -> TrainError {
     }
 }
 
-fn rename_into_place(tmp: &Path, path: &Path) -> Result<(), TrainError> {
-    std::fs::rename(tmp, path).map_err(|e| err(path, e))
+fn commit(tmp: &Path, path: &Path) -> Result<(), TrainError> {
+    atomic_file::commit(tmp, path).map_err(|e| err(path, e))
 }
 
 pub(crate) fn write<M: Module>(
@@ -41,12 +43,14 @@ pub(crate) fn write<M: Module>(
     let previous = read(dir)?;
     let model_file = format!("model-{epoch}.bpk");
     let optimizer_file = format!("optimizer-{epoch}.bpk");
-    let tmp_model = dir.join(format!(".{model_file}.tmp"));
+    let model_path = dir.join(&model_file);
+    let tmp_model = atomic_file::temp_path(&model_path);
     model.clone().save_file(&tmp_model).map_err(|e| err(&tmp_model, e))?;
-    rename_into_place(&tmp_model, &dir.join(&model_file))?;
-    let tmp_optim = dir.join(format!(".{optimizer_file}.tmp"));
+    commit(&tmp_model, &model_path)?;
+    let optimizer_path = dir.join(&optimizer_file);
+    let tmp_optim = atomic_file::temp_path(&optimizer_path);
     optim.save(&tmp_optim).map_err(|e| err(&tmp_optim, e))?;
-    rename_into_place(&tmp_optim, &dir.join(&optimizer_file))?;
+    commit(&tmp_optim, &optimizer_path)?;
     let state = State {
         epoch,
         model_file,
@@ -54,9 +58,8 @@ pub(crate) fn write<M: Module>(
         history: history.clone(),
     };
     let json = serde_json::to_vec_pretty(&state).map_err(|e| err(dir, e))?;
-    let tmp_state = dir.join(".state.json.tmp");
-    std::fs::write(&tmp_state, json).map_err(|e| err(&tmp_state, e))?;
-    rename_into_place(&tmp_state, &dir.join("state.json"))?;
+    let state_path = dir.join("state.json");
+    atomic_file::write(&state_path, &json).map_err(|e| err(&state_path, e))?;
     // Only now is the new checkpoint committed: drop the previous epoch's files.
     if let Some(old) = previous.filter(|old| old.epoch != epoch) {
         std::fs::remove_file(dir.join(old.model_file)).ok();
@@ -65,10 +68,36 @@ pub(crate) fn write<M: Module>(
     Ok(())
 }
 
+/// A file name `state.json` may name: a plain name inside the checkpoint directory, never a
+/// path (the previous checkpoint's files are deleted after the next one is written).
+fn check_plain_name(state_path: &Path, name: &str) -> Result<(), TrainError> {
+    let mut parts = Path::new(name).components();
+    let plain = matches!(
+        (parts.next(), parts.next()),
+        (Some(std::path::Component::Normal(n)), None) if n == std::ffi::OsStr::new(name)
+    );
+    if plain && !name.starts_with('.') {
+        Ok(())
+    } else {
+        Err(err(
+            state_path,
+            format!("names {name:?}; checkpoint files must be plain file names inside the checkpoint directory"),
+        ))
+    }
+}
+
 pub(crate) fn read(dir: &Path) -> Result<Option<State>, TrainError> {
     let path = dir.join("state.json");
     match std::fs::read(&path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| err(&path, e)),
+        Ok(bytes) => {
+            let state: State = serde_json::from_slice(&bytes).map_err(|e| err(&path, e))?;
+            check_plain_name(&path, &state.model_file)?;
+            check_plain_name(&path, &state.optimizer_file)?;
+            if state.epoch == usize::MAX {
+                return Err(err(&path, format!("epoch {} is not a real epoch count", state.epoch)));
+            }
+            Ok(Some(state))
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(err(&path, e)),
     }

@@ -23,9 +23,16 @@ pub struct Dataset {
 }
 
 impl Dataset {
-    /// Wraps row-major buffers after checking them.
+    /// Wraps row-major buffers after checking them: lengths that agree with the shapes, and
+    /// only finite values (a NaN would make the loss NaN from the first batch on).
     pub fn new(x: Vec<f32>, x_shape: [usize; 3], y: Vec<f32>, y_width: usize) -> Result<Self, TrainError> {
-        let expected = x_shape.iter().product();
+        let expected = x_shape
+            .iter()
+            .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+            .ok_or(TrainError::Config {
+                what: "x shape",
+                why: format!("{x_shape:?} has more elements than fit in memory"),
+            })?;
         if x.len() != expected {
             return Err(TrainError::Shape {
                 what: "x",
@@ -48,6 +55,11 @@ impl Dataset {
                 x: x_shape[0],
                 y: y.len() / y_width,
             });
+        }
+        for (what, values) in [("x", &x), ("y", &y)] {
+            if let Some((index, &value)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+                return Err(TrainError::NonFiniteData { what, index, value });
+            }
         }
         Ok(Self { x, x_shape, y, y_width })
     }
@@ -120,8 +132,21 @@ impl Dataset {
         (part(0, n), part(n, self.len()))
     }
 
-    /// Gathers the samples `idx` into tensors on `device`.
-    pub fn batch(&self, idx: &[usize], device: &Device) -> (Tensor<3>, Tensor<2>) {
+    /// Gathers the samples `idx` into tensors on `device`; an index past the end is an error.
+    ///
+    /// ```
+    /// use rnnlab_train::{Dataset, TrainError};
+    /// let d = Dataset::new(vec![0.0; 6], [2, 3, 1], vec![1.0, 2.0], 1)?;
+    /// let device = rnnlab_layers::Backend::Flex.device()?;
+    /// let (x, y) = d.batch(&[1, 0], &device)?;
+    /// assert_eq!((x.dims(), y.dims()), ([2, 3, 1], [2, 1]));
+    /// assert!(matches!(d.batch(&[99], &device), Err(TrainError::SampleIndex { index: 99, len: 2 })));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn batch(&self, idx: &[usize], device: &Device) -> Result<(Tensor<3>, Tensor<2>), TrainError> {
+        if let Some(&index) = idx.iter().find(|&&i| i >= self.len()) {
+            return Err(TrainError::SampleIndex { index, len: self.len() });
+        }
         let [_, t, f] = self.x_shape;
         let row = t * f;
         let mut x = Vec::with_capacity(idx.len() * row);
@@ -130,9 +155,9 @@ impl Dataset {
             x.extend_from_slice(&self.x[i * row..(i + 1) * row]);
             y.extend_from_slice(&self.y[i * self.y_width..(i + 1) * self.y_width]);
         }
-        (
+        Ok((
             Tensor::from_data(TensorData::new(x, [idx.len(), t, f]), device),
             Tensor::from_data(TensorData::new(y, [idx.len(), self.y_width]), device),
-        )
+        ))
     }
 }

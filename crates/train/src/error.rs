@@ -49,17 +49,64 @@ pub enum TrainError {
         /// Why, and what to use instead.
         why: String,
     },
-    /// The loss became NaN or infinite (TerminateOnNaN); the weights from before that batch are kept.
+    /// The loss, the validation loss or a weight became NaN or infinite (TerminateOnNaN); the
+    /// weights from before the last optimizer step are kept.
     #[error(
-        "loss became {value} at epoch {epoch}, batch {batch}; training stopped and the last finite weights were kept (try a lower learning rate)"
+        "{what} became {value} at epoch {epoch}, batch {batch}; training stopped and the last finite weights were kept (try a lower learning rate)"
     )]
     NonFinite {
+        /// `"loss"`, `"val_loss"` or `"weights"`.
+        what: &'static str,
         /// 1-based epoch.
         epoch: usize,
-        /// 1-based batch.
+        /// 1-based batch (the epoch's last batch for `val_loss` and `weights`).
         batch: usize,
-        /// The loss value.
+        /// The offending value.
         value: f64,
+    },
+    /// A NaN or infinite value in a data set (the loss would be NaN from the first batch).
+    #[error("{what}[{index}] is {value}: training data must be finite; fill or drop missing values first")]
+    NonFiniteData {
+        /// `"x"` or `"y"`.
+        what: &'static str,
+        /// Flat row-major index of the first such value.
+        index: usize,
+        /// The value.
+        value: f32,
+    },
+    /// The model's output width differs from the targets' (it would broadcast or fail inside Burn).
+    #[error(
+        "the model outputs {model} value(s) per sample but the targets have {targets} ({loss}); \
+         make the last layer's units match the targets (a class-id loss needs one target per sample)"
+    )]
+    OutputWidth {
+        /// Values per sample the model outputs.
+        model: usize,
+        /// Target values per sample (what the loss needs).
+        targets: usize,
+        /// The loss.
+        loss: &'static str,
+    },
+    /// A class-id target that is not an integer in `0..classes`.
+    #[error(
+        "target {index} is {value}, not a class id in 0..{classes}; sparse categorical targets are \
+         integer class ids below the model's output width"
+    )]
+    ClassId {
+        /// Sample index.
+        index: usize,
+        /// The target value.
+        value: f32,
+        /// Classes (the model's output width).
+        classes: usize,
+    },
+    /// A sample index past the end of a data set.
+    #[error("sample index {index} is out of range for a data set of {len} samples")]
+    SampleIndex {
+        /// The index given.
+        index: usize,
+        /// Samples in the data set.
+        len: usize,
     },
     /// Writing or reading a checkpoint failed.
     #[error("checkpoint {path}: {message}")]
@@ -72,10 +119,7 @@ pub enum TrainError {
     /// The model failed (shape mistakes surface here).
     #[error("model: {0}")]
     Model(String),
-}
-
-impl From<rnnlab_layers::LayersError> for TrainError {
-    fn from(e: rnnlab_layers::LayersError) -> Self {
-        TrainError::Model(e.to_string())
-    }
+    /// A layer refused its input or configuration.
+    #[error(transparent)]
+    Layers(#[from] rnnlab_layers::LayersError),
 }

@@ -110,6 +110,37 @@ pub enum LrSchedule {
 }
 
 impl LrSchedule {
+    /// Checks that the schedule can only produce finite positive rates: a decay rate or factors
+    /// that are finite and positive, at least one decay step.
+    pub fn validate(&self) -> Result<(), TrainError> {
+        let bad = |why: String| {
+            Err(TrainError::Config {
+                what: "lr_schedule",
+                why,
+            })
+        };
+        match self {
+            LrSchedule::ExponentialDecay {
+                decay_rate,
+                decay_steps,
+                ..
+            } => {
+                if !(decay_rate.is_finite() && *decay_rate > 0.0) {
+                    return bad(format!("decay_rate {decay_rate} must be finite and positive"));
+                }
+                if *decay_steps == 0 {
+                    return bad("decay_steps must be at least 1".into());
+                }
+            }
+            LrSchedule::PerEpoch(factors) => {
+                if let Some((i, f)) = factors.iter().enumerate().find(|(_, f)| !(f.is_finite() && **f > 0.0)) {
+                    return bad(format!("factor {i} is {f}; every factor must be finite and positive"));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The rate for a 0-based optimizer `step` in a 1-based `epoch`.
     pub fn learning_rate(&self, base: f64, step: usize, epoch: usize) -> f64 {
         match self {
@@ -239,12 +270,30 @@ fn validate(train: &Dataset, valid: Option<&Dataset>, cfg: &FitConfig) -> Result
             why: "must be at least 1 (Keras default 32)".into(),
         });
     }
-    let lr = cfg.optimizer.learning_rate();
-    if lr.is_nan() || lr <= 0.0 {
+    cfg.optimizer.validate()?;
+    if let Some(s) = &cfg.lr_schedule {
+        s.validate()?;
+    }
+    if let Some(es) = &cfg.early_stopping
+        && !(es.min_delta.is_finite() && es.min_delta >= 0.0)
+    {
         return Err(TrainError::Config {
-            what: "learning_rate",
-            why: format!("{} is not positive", cfg.optimizer.learning_rate()),
+            what: "early_stopping.min_delta",
+            why: format!("{} must be finite and at least 0", es.min_delta),
         });
+    }
+    for m in &cfg.metrics {
+        if let Metric::LastTimeStepMse { horizon } = *m
+            && (horizon == 0 || horizon > train.y_width() || !train.y_width().is_multiple_of(horizon))
+        {
+            return Err(TrainError::Config {
+                what: "last_time_step_mse horizon",
+                why: format!(
+                    "{horizon} must be at least 1 and divide the target width {}",
+                    train.y_width()
+                ),
+            });
+        }
     }
     if let Some(v) = valid {
         if v.is_empty() {
@@ -261,6 +310,63 @@ fn validate(train: &Dataset, valid: Option<&Dataset>, cfg: &FitConfig) -> Result
         }
     }
     Ok(())
+}
+
+/// Runs the model on one sample and checks its output against what the loss needs of the
+/// targets: the same width, or for a class-id loss one target per sample holding an integer id
+/// below the output width. Done before the first step, so a mismatch is a typed error instead of
+/// silent broadcasting or a panic inside Burn.
+fn check_model_against_targets<M: Regressor>(
+    model: &M,
+    data: &Dataset,
+    loss: Loss,
+    device: &burn::tensor::Device,
+) -> Result<(), TrainError> {
+    let (x, _) = data.batch(&[0], device)?;
+    let width = model.forward_batch(x)?.dims()[1];
+    if loss == Loss::SparseCategoricalCrossentropy {
+        if data.y_width() != 1 {
+            return Err(TrainError::OutputWidth {
+                model: width,
+                targets: data.y_width(),
+                loss: loss.name(),
+            });
+        }
+        let bad = data
+            .y()
+            .iter()
+            .enumerate()
+            .find(|(_, v)| !(v.fract() == 0.0 && **v >= 0.0 && (**v as usize) < width));
+        if let Some((index, &value)) = bad {
+            return Err(TrainError::ClassId {
+                index,
+                value,
+                classes: width,
+            });
+        }
+    } else if width != data.y_width() {
+        return Err(TrainError::OutputWidth {
+            model: width,
+            targets: data.y_width(),
+            loss: loss.name(),
+        });
+    }
+    Ok(())
+}
+
+/// Whether every float parameter of `model` is finite.
+fn weights_finite<M: Module>(model: &M) -> bool {
+    struct AllFinite(bool);
+    impl burn::module::ModuleVisitor for AllFinite {
+        fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+            if self.0 {
+                self.0 = param.val().is_finite().all().into_scalar::<bool>();
+            }
+        }
+    }
+    let mut visitor = AllFinite(true);
+    model.visit(&mut visitor);
+    visitor.0
 }
 
 /// Trains `model` (on an autodiff device) and returns it with its [`History`].
@@ -351,6 +457,10 @@ pub fn fit_in_place<M: Regressor>(
             why: "fit needs the model on an autodiff device: build it on `device.autodiff()`".into(),
         });
     }
+    check_model_against_targets(&model.valid(), train, cfg.loss, &device.clone().inner())?;
+    if let Some(v) = valid {
+        check_model_against_targets(&model.valid(), v, cfg.loss, &device.clone().inner())?;
+    }
     device.seed(cfg.seed);
     let mut optim = cfg.optimizer.init();
     let lr = cfg.optimizer.learning_rate();
@@ -362,7 +472,7 @@ pub fn fit_in_place<M: Regressor>(
     {
         *model = checkpoint::load_model(model.clone(), dir, &state)?;
         optim = checkpoint::load_optimizer(optim, dir, &state)?;
-        first_epoch = state.epoch + 1;
+        first_epoch = state.epoch.saturating_add(1);
         history = state.history;
     }
     let steps = train.len().div_ceil(cfg.batch_size);
@@ -395,7 +505,7 @@ pub fn fit_in_place<M: Regressor>(
                 Some(s) => s.learning_rate(lr, (epoch - 1) * steps + bi, epoch),
                 None => lr,
             };
-            let (x, y) = train.batch(idx, &device);
+            let (x, y) = train.batch(idx, &device)?;
             let pred = model.forward_batch(x)?;
             let loss = cfg.loss.compute(pred.clone(), y.clone());
             let value = f64::from(loss.clone().into_scalar::<f32>());
@@ -406,6 +516,7 @@ pub fn fit_in_place<M: Regressor>(
                     *model = good;
                 }
                 return Err(TrainError::NonFinite {
+                    what: "loss",
                     epoch,
                     batch: bi + 1,
                     value,
@@ -413,13 +524,8 @@ pub fn fit_in_place<M: Regressor>(
             }
             if !cfg.metrics.is_empty() {
                 let pred_width = pred.dims()[1];
-                let p = pred
-                    .detach()
-                    .into_data()
-                    .convert::<f32>()
-                    .try_into_vec::<f32>()
-                    .unwrap_or_default();
-                let t = y.into_data().convert::<f32>().try_into_vec::<f32>().unwrap_or_default();
+                let p = read_f32(pred.detach())?;
+                let t = read_f32(y)?;
                 for (s, m) in metric_sums.iter_mut().zip(&cfg.metrics) {
                     *s += m.batch_sum(&p, pred_width, &t, train.y_width());
                 }
@@ -437,6 +543,19 @@ pub fn fit_in_place<M: Regressor>(
         if let Some(bar) = bar {
             bar.finish_and_clear();
         }
+        // A step can leave non-finite weights without a non-finite loss in this epoch (the
+        // epoch's last step): check them once per epoch, before anything is written.
+        if cfg.terminate_on_nan && !weights_finite(&*model) {
+            if let Some(good) = last_good.take() {
+                *model = good;
+            }
+            return Err(TrainError::NonFinite {
+                what: "weights",
+                epoch,
+                batch: steps,
+                value: f64::NAN,
+            });
+        }
         history.loss.push(loss_sum / train.len() as f64);
         history.lr.push(lr_now);
         for (m, s) in cfg.metrics.iter().zip(&metric_sums) {
@@ -448,6 +567,17 @@ pub fn fit_in_place<M: Regressor>(
         }
         if let Some(v) = valid {
             let eval = evaluate(&model.valid(), v, cfg.batch_size, cfg.loss, &cfg.metrics)?;
+            if cfg.terminate_on_nan && !eval.loss.is_finite() {
+                if let Some(good) = last_good.take() {
+                    *model = good;
+                }
+                return Err(TrainError::NonFinite {
+                    what: "val_loss",
+                    epoch,
+                    batch: steps,
+                    value: eval.loss,
+                });
+            }
             history.val_loss.push(eval.loss);
             for (m, val) in cfg.metrics.iter().zip(&eval.metrics) {
                 history.val_metrics.entry(m.name().into()).or_default().push(*val);
@@ -522,11 +652,15 @@ pub fn evaluate<M: Regressor>(
     loss: Loss,
     metrics: &[Metric],
 ) -> Result<Evaluation, TrainError> {
-    let pred = predict(model, data, batch_size)?;
+    if data.is_empty() {
+        return Err(TrainError::Empty("the data to evaluate"));
+    }
     let device = model.devices().into_iter().next().unwrap_or_default();
+    check_model_against_targets(model, data, loss, &device)?;
+    let pred = predict(model, data, batch_size)?;
     let w = data.y_width();
     let n = data.len();
-    let pw = pred.len() / n.max(1);
+    let pw = pred.len() / n;
     let p = Tensor::<2>::from_data(burn::tensor::TensorData::new(pred.clone(), [n, pw]), &device);
     let t = Tensor::<2>::from_data(burn::tensor::TensorData::new(data.y().to_vec(), [n, w]), &device);
     let loss = f64::from(loss.compute(p, t).into_scalar::<f32>());
@@ -550,9 +684,16 @@ pub fn predict<M: Regressor>(model: &M, data: &Dataset, batch_size: usize) -> Re
     let idx: Vec<usize> = (0..data.len()).collect();
     let mut out = Vec::with_capacity(data.len() * data.y_width());
     for chunk in idx.chunks(batch_size) {
-        let (x, _) = data.batch(chunk, &device);
-        let y = model.forward_batch(x)?;
-        out.extend(y.into_data().convert::<f32>().try_into_vec::<f32>().unwrap_or_default());
+        let (x, _) = data.batch(chunk, &device)?;
+        out.extend(read_f32(model.forward_batch(x)?)?);
     }
     Ok(out)
+}
+
+/// A tensor's values as `f32` on the host; a read failure is an error, never an empty vector.
+fn read_f32<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, TrainError> {
+    t.into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .map_err(|e| TrainError::Model(format!("reading a tensor back failed: {e:?}")))
 }

@@ -4,6 +4,8 @@ use burn::optim::{AdamState, AdaptiveMomentumState, LearningRate, ModuleOptimize
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
+use crate::TrainError;
+
 /// Which optimizer, with Keras's defaults.
 ///
 /// ```
@@ -61,6 +63,43 @@ impl OptimizerConfig {
             | OptimizerConfig::AdamPyTorch { learning_rate, .. }
             | OptimizerConfig::Sgd { learning_rate } => learning_rate,
         }
+    }
+
+    /// Checks the hyper-parameters: a finite positive learning rate, Adam's β₁ and β₂ in `[0, 1)`
+    /// and a finite ε ≥ 0 (β = 1 would divide by zero in the bias correction or never move).
+    pub fn validate(&self) -> Result<(), TrainError> {
+        let bad = |what: &'static str, why: String| Err(TrainError::Config { what, why });
+        let lr = self.learning_rate();
+        if !(lr.is_finite() && lr > 0.0) {
+            return bad(
+                "learning_rate",
+                format!("{lr} must be finite and positive (Keras default 0.001)"),
+            );
+        }
+        let epsilon = match *self {
+            OptimizerConfig::Adam {
+                beta_1,
+                beta_2,
+                epsilon,
+                ..
+            } => {
+                for (what, beta) in [("beta_1", beta_1), ("beta_2", beta_2)] {
+                    if !(0.0..1.0).contains(&beta) {
+                        return bad(what, format!("{beta} must be in [0, 1) (Keras defaults 0.9 and 0.999)"));
+                    }
+                }
+                epsilon
+            }
+            OptimizerConfig::AdamPyTorch { epsilon, .. } => epsilon,
+            OptimizerConfig::Sgd { .. } => 0.0,
+        };
+        if !(epsilon.is_finite() && epsilon >= 0.0) {
+            return bad(
+                "epsilon",
+                format!("{epsilon} must be finite and at least 0 (Keras default 1e-7)"),
+            );
+        }
+        Ok(())
     }
 
     /// The Burn optimizer for a whole module.
