@@ -39,7 +39,9 @@ pub(crate) use linear::linear;
 
 use crate::{Activation, LayersError, RnnOutput};
 
-/// Which time loop a recurrent layer runs (see the [module docs](self)).
+/// Which time loop a recurrent layer runs: **generic** (one tensor op after another per step, on
+/// every backend and cell) or **fused** (the whole loop as one op with a hand-written backward, for
+/// the built-in cells on flex and ndarray).
 ///
 /// ```
 /// use rnnlab_layers::{ScanMode, SimpleRnnConfig};
