@@ -184,11 +184,7 @@ pub fn run_dir(dir: &Path) -> Result<Report, HarnessError> {
 }
 
 /// Runs one text case file `fname` of the family folder `fam`.
-fn run_text_file(
-    fam: &Path,
-    fname: &str,
-    runner: FileRunner,
-) -> FileReport {
+fn run_text_file(fam: &Path, fname: &str, runner: FileRunner) -> FileReport {
     let mut report = FileReport {
         name: format!("{}/{fname}", file_name(fam)),
         ..Default::default()

@@ -18,7 +18,7 @@ fn flatten_dense_reaches_the_lectures_validation_mse() {
     let device = plain.autodiff();
     let model = Sequential::new(vec![
         Layer::Flatten(Flatten::default()),
-        Layer::Dense(DenseConfig::new(50, 1).init(&device)),
+        Layer::Dense(DenseConfig::new(50, 1).init(&device).unwrap()),
     ]);
     let (_, history) = fit(
         model,

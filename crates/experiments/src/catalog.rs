@@ -293,12 +293,16 @@ fn srnn(ctx: &Context, input: usize, units: usize, return_sequences: bool) -> Re
     Ok(Layer::SimpleRnn(cfg.init(&ctx.ad()).map_err(|e| e.to_string())?))
 }
 
-fn dense(ctx: &Context, input: usize, units: usize) -> Layer {
-    Layer::Dense(DenseConfig::new(input, units).init(&ctx.ad()))
+fn dense(ctx: &Context, input: usize, units: usize) -> Result<Layer, String> {
+    Ok(Layer::Dense(
+        DenseConfig::new(input, units)
+            .init(&ctx.ad())
+            .map_err(|e| e.to_string())?,
+    ))
 }
 
 fn linear(ctx: &mut Context) -> Result<Record, String> {
-    let model = seq(vec![Layer::Flatten(Flatten::default()), dense(ctx, N_STEPS, 1)]);
+    let model = seq(vec![Layer::Flatten(Flatten::default()), dense(ctx, N_STEPS, 1)?]);
     let data = &ctx.data()?.one_step.clone();
     let bands = vec![Band::new("val_mse", Some(0.0042), Some(0.0038))];
     Ok(train_record(ctx, "linear", model, data, 0.001, vec![], bands)?.0)
@@ -326,7 +330,7 @@ fn train_deep_rnn_dense(ctx: &mut Context) -> Result<(Record, Sequential), Strin
     let model = seq(vec![
         srnn(ctx, 1, 20, true)?,
         srnn(ctx, 20, 20, false)?,
-        dense(ctx, 20, 1),
+        dense(ctx, 20, 1)?,
     ]);
     let data = &ctx.data()?.one_step.clone();
     let bands = vec![Band::new("val_mse", Some(0.0036), Some(0.0026))];
@@ -418,7 +422,7 @@ fn seq2vec(ctx: &mut Context) -> Result<Record, String> {
     let model = seq(vec![
         srnn(ctx, 1, 20, true)?,
         srnn(ctx, 20, 20, false)?,
-        dense(ctx, 20, 10),
+        dense(ctx, 20, 10)?,
     ]);
     let data = &ctx.data()?.ten_ahead.clone();
     let bands = vec![Band::new("val_mse", Some(0.0083), Some(0.0092))];
@@ -444,7 +448,9 @@ fn seq2seq(ctx: &mut Context, name: &str, kind: Recurrent) -> Result<Record, Str
             Recurrent::Simple => layers.push(srnn(ctx, input, 20, true)?),
             Recurrent::SimpleBatchNorm => {
                 layers.push(srnn(ctx, input, 20, true)?);
-                layers.push(Layer::BatchNorm(BatchNormalizationConfig::new(20).init(&device)));
+                layers.push(Layer::BatchNorm(
+                    BatchNormalizationConfig::new(20).init(&device).map_err(e)?,
+                ));
             }
             Recurrent::LayerNorm => layers.push(Layer::LayerNormSimpleRnn(
                 LayerNormSimpleRnnCell::new(input, 20, &device)
@@ -465,7 +471,9 @@ fn seq2seq(ctx: &mut Context, name: &str, kind: Recurrent) -> Result<Record, Str
             )),
         }
     }
-    layers.push(Layer::TimeDistributed(DenseConfig::new(20, 10).init(&device)));
+    layers.push(Layer::TimeDistributed(
+        DenseConfig::new(20, 10).init(&device).map_err(e)?,
+    ));
     let bands = match kind {
         Recurrent::Simple => vec![
             Band::new("val_mse", Some(0.0169), Some(0.0170)),
@@ -535,7 +543,7 @@ fn text_pipeline(ctx: &mut Context) -> Result<Record, String> {
     let expected_row1 = [2u32, 4, 5, 9, 6];
     let device = ctx.device.clone();
     let e = |e: rnnlab_layers::LayersError| e.to_string();
-    let embedding = Layer::Embedding(rnnlab_layers::EmbeddingConfig::new(100, 3).init(&device));
+    let embedding = Layer::Embedding(rnnlab_layers::EmbeddingConfig::new(100, 3).init(&device).map_err(e)?);
     let lstm = Layer::Lstm(LstmConfig::new(3, 32).init(&device).map_err(e)?);
     let cfg = LstmConfig::new(3, 32);
     let bi = Layer::BidirectionalLstm(

@@ -125,7 +125,8 @@ pub fn sentiment_order(ctx: &mut Context) -> Result<Record, String> {
         Layer::Dense(
             DenseConfig::new(vocab, 1)
                 .with_activation(Activation::Sigmoid)
-                .init(&device),
+                .init(&device)
+                .map_err(le)?,
         ),
     ]);
     println!("bag of words (texts_to_matrix + Dense):");
@@ -153,7 +154,12 @@ pub fn sentiment_order(ctx: &mut Context) -> Result<Record, String> {
     let lstm = LstmConfig::new(16, 16);
     let seq_model = TokenModel {
         inner: Sequential::new(vec![
-            Layer::Embedding(EmbeddingConfig::new(vocab, 16).with_mask_zero(true).init(&device)),
+            Layer::Embedding(
+                EmbeddingConfig::new(vocab, 16)
+                    .with_mask_zero(true)
+                    .init(&device)
+                    .map_err(le)?,
+            ),
             Layer::BidirectionalLstm(
                 Bidirectional::new(
                     lstm.init(&device).map_err(le)?,
@@ -165,7 +171,8 @@ pub fn sentiment_order(ctx: &mut Context) -> Result<Record, String> {
             Layer::Dense(
                 DenseConfig::new(32, 1)
                     .with_activation(Activation::Sigmoid)
-                    .init(&device),
+                    .init(&device)
+                    .map_err(le)?,
             ),
         ]),
     };

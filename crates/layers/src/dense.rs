@@ -26,7 +26,7 @@ pub struct Dense {
 /// use rnnlab_layers::{Backend, DenseConfig};
 /// use rnnlab_layers::burn::tensor::Tensor;
 /// let device = Backend::Flex.device()?;
-/// let dense = DenseConfig::new(20, 10).init(&device);
+/// let dense = DenseConfig::new(20, 10).init(&device)?;
 /// let y = dense.forward3(Tensor::<3>::ones([2, 50, 20], &device)); // TimeDistributed(Dense(10))
 /// assert_eq!(y.dims(), [2, 50, 10]);
 /// assert_eq!(dense.param_count(), 210);
@@ -47,13 +47,16 @@ pub struct DenseConfig {
 }
 
 impl DenseConfig {
-    /// The layer with Keras's initializers.
-    pub fn init(&self, device: &Device) -> Dense {
-        Dense {
-            kernel: init::glorot_uniform(self.input_size, self.units, device),
-            bias: self.use_bias.then(|| init::vector(vec![0.0; self.units], device)),
+    /// The layer with Keras's initializers; a size of 0 or beyond
+    /// [`MAX_ELEMENTS`](crate::MAX_ELEMENTS) is an error.
+    pub fn init(&self, device: &Device) -> Result<Dense, LayersError> {
+        let (i, u) = (self.input_size, self.units);
+        crate::check_sizes("Dense", &[("input_size", i), ("units", u)], &[&[i, u]])?;
+        Ok(Dense {
+            kernel: init::glorot_uniform(i, u, device),
+            bias: self.use_bias.then(|| init::vector(vec![0.0; u], device)),
             activation: self.activation,
-        }
+        })
     }
 }
 

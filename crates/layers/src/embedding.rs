@@ -22,7 +22,7 @@ pub struct Embedding {
 ///
 /// ```
 /// use rnnlab_layers::{Backend, EmbeddingConfig};
-/// let emb = EmbeddingConfig::new(100, 3).init(&Backend::Flex.device()?);
+/// let emb = EmbeddingConfig::new(100, 3).init(&Backend::Flex.device()?)?;
 /// assert_eq!(emb.param_count(), 300); // the lecture's Embedding summary
 /// # Ok::<(), rnnlab_layers::LayersError>(())
 /// ```
@@ -38,12 +38,14 @@ pub struct EmbeddingConfig {
 }
 
 impl EmbeddingConfig {
-    /// The layer.
-    pub fn init(&self, device: &Device) -> Embedding {
-        Embedding {
-            embeddings: init::uniform_005(self.input_dim, self.output_dim, device),
+    /// The layer; a size of 0 or beyond [`MAX_ELEMENTS`](crate::MAX_ELEMENTS) is an error.
+    pub fn init(&self, device: &Device) -> Result<Embedding, LayersError> {
+        let (n, d) = (self.input_dim, self.output_dim);
+        crate::check_sizes("Embedding", &[("input_dim", n), ("output_dim", d)], &[&[n, d]])?;
+        Ok(Embedding {
+            embeddings: init::uniform_005(n, d, device),
             mask_zero: self.mask_zero,
-        }
+        })
     }
 }
 
@@ -52,6 +54,10 @@ impl Embedding {
     pub fn forward(&self, ids: Tensor<2, Int>) -> Result<Tensor<3>, LayersError> {
         let [b, t] = ids.dims();
         let [n, d] = self.embeddings.dims();
+        if b * t == 0 {
+            // Nothing to look up (and `max` of an empty tensor has no value).
+            return Ok(Tensor::zeros([b, t, d], &self.embeddings.device()));
+        }
         let flat = ids.reshape([b * t]);
         let max = flat.clone().max().into_scalar::<i64>();
         let min = flat.clone().min().into_scalar::<i64>();

@@ -87,10 +87,13 @@ impl GruConfig {
     }
 
     /// The cell with Keras's initializers.
-    pub fn init_cell(&self, device: &Device) -> GruCell {
-        let u = self.units;
+    /// A size of 0, or one whose weights would exceed [`MAX_ELEMENTS`](crate::MAX_ELEMENTS), is an
+    /// error (checked before anything is allocated).
+    pub fn init_cell(&self, device: &Device) -> Result<GruCell, LayersError> {
+        let (i, u) = (self.input_size, self.units);
+        crate::check_sizes("GRU", &[("input_size", i), ("units", u)], &[&[i, 3, u], &[u, 3, u]])?;
         let rows = if self.reset_after { 2 } else { 1 };
-        GruCell {
+        Ok(GruCell {
             kernel: init::glorot_uniform(self.input_size, 3 * u, device),
             recurrent_kernel: init::orthogonal(u, 3 * u, device),
             bias: self
@@ -101,12 +104,12 @@ impl GruConfig {
             reset_after: self.reset_after,
             input_size: self.input_size,
             units: u,
-        }
+        })
     }
 
     /// The layer.
     pub fn init(&self, device: &Device) -> Result<Rnn<GruCell>, LayersError> {
-        Rnn::new(self.init_cell(device), self.options())
+        Rnn::new(self.init_cell(device)?, self.options())
     }
 }
 

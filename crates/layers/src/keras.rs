@@ -76,7 +76,7 @@ impl Layer {
                 let mut cfg = SimpleRnnConfig::new(f, usize_of(c, "units", class)?);
                 cfg.activation = activation(c, "activation", Activation::Tanh)?;
                 cfg.use_bias = bool_or(c, "use_bias", true);
-                Layer::SimpleRnn(Rnn::new(cfg.init_cell(device), options(c))?)
+                Layer::SimpleRnn(Rnn::new(cfg.init_cell(device)?, options(c))?)
             }
             "LSTM" => {
                 let mut cfg = LstmConfig::new(f, usize_of(c, "units", class)?);
@@ -84,7 +84,7 @@ impl Layer {
                 cfg.recurrent_activation = activation(c, "recurrent_activation", Activation::Sigmoid)?;
                 cfg.use_bias = bool_or(c, "use_bias", true);
                 cfg.unit_forget_bias = bool_or(c, "unit_forget_bias", true);
-                Layer::Lstm(Rnn::new(cfg.init_cell(device), options(c))?)
+                Layer::Lstm(Rnn::new(cfg.init_cell(device)?, options(c))?)
             }
             "GRU" => {
                 let mut cfg = GruConfig::new(f, usize_of(c, "units", class)?);
@@ -92,7 +92,7 @@ impl Layer {
                 cfg.recurrent_activation = activation(c, "recurrent_activation", Activation::Sigmoid)?;
                 cfg.use_bias = bool_or(c, "use_bias", true);
                 cfg.reset_after = bool_or(c, "reset_after", true);
-                Layer::Gru(Rnn::new(cfg.init_cell(device), options(c))?)
+                Layer::Gru(Rnn::new(cfg.init_cell(device)?, options(c))?)
             }
             "RNN" => {
                 let cell = get(c, "cell", class)?;
@@ -139,26 +139,26 @@ impl Layer {
                 cfg.activation = activation(dc, "activation", Activation::Linear)?;
                 cfg.use_bias = bool_or(dc, "use_bias", true);
                 if class == "Dense" {
-                    Layer::Dense(cfg.init(device))
+                    Layer::Dense(cfg.init(device)?)
                 } else {
-                    Layer::TimeDistributed(cfg.init(device))
+                    Layer::TimeDistributed(cfg.init(device)?)
                 }
             }
             "Embedding" => Layer::Embedding(
                 EmbeddingConfig::new(usize_of(c, "input_dim", class)?, usize_of(c, "output_dim", class)?)
                     .with_mask_zero(bool_or(c, "mask_zero", false))
-                    .init(device),
+                    .init(device)?,
             ),
             "LayerNormalization" => Layer::LayerNorm(
                 LayerNormalizationConfig::new(f)
                     .with_epsilon(f64_or(c, "epsilon", 1e-3))
-                    .init(device),
+                    .init(device)?,
             ),
             "BatchNormalization" => Layer::BatchNorm(
                 BatchNormalizationConfig::new(f)
                     .with_epsilon(f64_or(c, "epsilon", 1e-3))
                     .with_momentum(f64_or(c, "momentum", 0.99))
-                    .init(device),
+                    .init(device)?,
             ),
             "Flatten" => Layer::Flatten(Flatten::default()),
             other => {

@@ -70,3 +70,28 @@ pub use scan::{FusedCell, FusedKind, SCAN_ENV, ScanMode, fused_available};
 pub use sequential::{Flatten, Input, Layer, LayerOutput, Sequential, set_training};
 pub use simple_rnn::{SimpleRnnCell, SimpleRnnConfig};
 pub use tensor::{AnyTensor, KerasArray};
+
+/// The most values one weight tensor may hold (2³¹ `f32`, 8 GiB). A layer size that would need
+/// more is an error ([`LayersError::Config`]) when the layer is built, not an abort of the process.
+pub const MAX_ELEMENTS: usize = 1 << 31;
+
+/// Checks a layer's sizes before anything is allocated: every size at least 1, and every weight
+/// tensor (`dims`, one shape per weight) within [`MAX_ELEMENTS`].
+pub(crate) fn check_sizes(layer: &str, sizes: &[(&str, usize)], weights: &[&[usize]]) -> Result<(), LayersError> {
+    if let Some((name, _)) = sizes.iter().find(|(_, n)| *n == 0) {
+        return Err(LayersError::Config {
+            what: format!("{layer} {name}"),
+            why: "must be at least 1".into(),
+        });
+    }
+    for dims in weights {
+        let elements = dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
+        if elements.is_none_or(|n| n > MAX_ELEMENTS) {
+            return Err(LayersError::Config {
+                what: format!("{layer} size"),
+                why: format!("a weight of shape {dims:?} would hold more than {MAX_ELEMENTS} values; use fewer units"),
+            });
+        }
+    }
+    Ok(())
+}

@@ -82,13 +82,16 @@ impl LstmConfig {
     }
 
     /// The cell with Keras's initializers.
-    pub fn init_cell(&self, device: &Device) -> LstmCell {
-        let u = self.units;
+    /// A size of 0, or one whose weights would exceed [`MAX_ELEMENTS`](crate::MAX_ELEMENTS), is an
+    /// error (checked before anything is allocated).
+    pub fn init_cell(&self, device: &Device) -> Result<LstmCell, LayersError> {
+        let (i, u) = (self.input_size, self.units);
+        crate::check_sizes("LSTM", &[("input_size", i), ("units", u)], &[&[i, 4, u], &[u, 4, u]])?;
         let mut bias = vec![0.0; 4 * u];
         if self.unit_forget_bias {
             bias[u..2 * u].iter_mut().for_each(|b| *b = 1.0);
         }
-        LstmCell {
+        Ok(LstmCell {
             kernel: init::glorot_uniform(self.input_size, 4 * u, device),
             recurrent_kernel: init::orthogonal(u, 4 * u, device),
             bias: self.use_bias.then(|| init::vector(bias, device)),
@@ -96,12 +99,12 @@ impl LstmConfig {
             recurrent_activation: self.recurrent_activation,
             input_size: self.input_size,
             units: u,
-        }
+        })
     }
 
     /// The layer.
     pub fn init(&self, device: &Device) -> Result<Rnn<LstmCell>, LayersError> {
-        Rnn::new(self.init_cell(device), self.options())
+        Rnn::new(self.init_cell(device)?, self.options())
     }
 }
 

@@ -24,7 +24,7 @@ pub struct LayerNormalization {
 ///
 /// ```
 /// use rnnlab_layers::{Backend, LayerNormalizationConfig};
-/// let ln = LayerNormalizationConfig::new(20).init(&Backend::Flex.device()?);
+/// let ln = LayerNormalizationConfig::new(20).init(&Backend::Flex.device()?)?;
 /// assert_eq!(ln.epsilon, 1e-3);
 /// # Ok::<(), rnnlab_layers::LayersError>(())
 /// ```
@@ -38,13 +38,14 @@ pub struct LayerNormalizationConfig {
 }
 
 impl LayerNormalizationConfig {
-    /// The layer.
-    pub fn init(&self, device: &Device) -> LayerNormalization {
-        LayerNormalization {
+    /// The layer; zero channels or a negative or non-finite `epsilon` is an error.
+    pub fn init(&self, device: &Device) -> Result<LayerNormalization, LayersError> {
+        check_norm("LayerNormalization", self.channels, self.epsilon, None)?;
+        Ok(LayerNormalization {
             gamma: init::vector(vec![1.0; self.channels], device),
             beta: init::vector(vec![0.0; self.channels], device),
             epsilon: self.epsilon,
-        }
+        })
     }
 }
 
@@ -109,7 +110,7 @@ pub struct BatchNormalization {
 ///
 /// ```
 /// use rnnlab_layers::{Backend, BatchNormalizationConfig};
-/// let bn = BatchNormalizationConfig::new(20).init(&Backend::Flex.device()?);
+/// let bn = BatchNormalizationConfig::new(20).init(&Backend::Flex.device()?)?;
 /// assert_eq!((bn.momentum, bn.epsilon), (0.99, 1e-3));
 /// # Ok::<(), rnnlab_layers::LayersError>(())
 /// ```
@@ -126,10 +127,12 @@ pub struct BatchNormalizationConfig {
 }
 
 impl BatchNormalizationConfig {
-    /// The layer.
-    pub fn init(&self, device: &Device) -> BatchNormalization {
+    /// The layer; zero channels, a negative or non-finite `epsilon` or a `momentum` outside
+    /// `[0, 1]` is an error.
+    pub fn init(&self, device: &Device) -> Result<BatchNormalization, LayersError> {
+        check_norm("BatchNormalization", self.channels, self.epsilon, Some(self.momentum))?;
         let c = self.channels;
-        BatchNormalization {
+        Ok(BatchNormalization {
             gamma: init::vector(vec![1.0; c], device),
             beta: init::vector(vec![0.0; c], device),
             moving_mean: RunningState::new(Tensor::zeros([c], device)),
@@ -137,7 +140,7 @@ impl BatchNormalizationConfig {
             momentum: self.momentum,
             epsilon: self.epsilon,
             training: Param::from_bool(true),
-        }
+        })
     }
 }
 
@@ -218,4 +221,27 @@ impl BatchNormalization {
         self.moving_variance = RunningState::new(self.moving_variance.value().require_grad());
         self
     }
+}
+
+/// The sizes and constants every normalization layer needs.
+fn check_norm(layer: &str, channels: usize, epsilon: f64, momentum: Option<f64>) -> Result<(), LayersError> {
+    crate::check_sizes(layer, &[("channels", channels)], &[&[channels]])?;
+    let bad = |what: &str, why: String| {
+        Err(LayersError::Config {
+            what: format!("{layer} {what}"),
+            why,
+        })
+    };
+    if !(epsilon.is_finite() && epsilon >= 0.0) {
+        return bad(
+            "epsilon",
+            format!("{epsilon} must be finite and at least 0 (Keras default 1e-3)"),
+        );
+    }
+    if let Some(m) = momentum
+        && !(0.0..=1.0).contains(&m)
+    {
+        return bad("momentum", format!("{m} must be in [0, 1] (Keras default 0.99)"));
+    }
+    Ok(())
 }

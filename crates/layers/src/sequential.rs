@@ -330,7 +330,7 @@ fn bi_set<C: Module + Cell>(
 /// let model = Sequential::new(vec![
 ///     Layer::SimpleRnn(SimpleRnnConfig::new(1, 20).with_return_sequences(true).init(&device)?),
 ///     Layer::SimpleRnn(SimpleRnnConfig::new(20, 20).init(&device)?),
-///     Layer::Dense(DenseConfig::new(20, 1).init(&device)),
+///     Layer::Dense(DenseConfig::new(20, 1).init(&device)?),
 /// ]);
 /// let y = model.forward1(Tensor::<3>::zeros([4, 50, 1], &device).into())?;
 /// assert_eq!(y.dims(), [4, 1]);

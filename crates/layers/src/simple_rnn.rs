@@ -73,21 +73,28 @@ impl SimpleRnnConfig {
     }
 
     /// The cell alone, with Keras's initializers (glorot_uniform, orthogonal, zeros).
-    pub fn init_cell(&self, device: &Device) -> SimpleRnnCell {
-        let u = self.units;
-        SimpleRnnCell {
+    /// A size of 0, or one whose weights would exceed [`MAX_ELEMENTS`](crate::MAX_ELEMENTS), is an
+    /// error (checked before anything is allocated).
+    pub fn init_cell(&self, device: &Device) -> Result<SimpleRnnCell, LayersError> {
+        let (i, u) = (self.input_size, self.units);
+        crate::check_sizes(
+            "SimpleRNN",
+            &[("input_size", i), ("units", u)],
+            &[&[i, 1, u], &[u, 1, u]],
+        )?;
+        Ok(SimpleRnnCell {
             kernel: init::glorot_uniform(self.input_size, u, device),
             recurrent_kernel: init::orthogonal(u, u, device),
             bias: self.use_bias.then(|| init::vector(vec![0.0; u], device)),
             activation: self.activation,
             input_size: self.input_size,
             units: u,
-        }
+        })
     }
 
     /// The layer.
     pub fn init(&self, device: &Device) -> Result<Rnn<SimpleRnnCell>, LayersError> {
-        Rnn::new(self.init_cell(device), self.options())
+        Rnn::new(self.init_cell(device)?, self.options())
     }
 }
 

@@ -103,6 +103,23 @@ impl KerasArray {
         Ok(())
     }
 
+    /// The values as `f32` after checking the shape; a value that is not a finite `f32` (NaN,
+    /// infinite, or beyond `f32`'s range like 1e40) is an error.
+    fn finite_values(&self, what: &str, expected: &[usize]) -> Result<Vec<f32>, LayersError> {
+        self.check(what, expected)?;
+        let data: Vec<f32> = self.data.iter().map(|&v| v as f32).collect();
+        if let Some(i) = data.iter().position(|v| !v.is_finite()) {
+            return Err(LayersError::Config {
+                what: format!("weight {what} ({})", self.name),
+                why: format!(
+                    "value {i} is {}, which is not a finite f32; weights must be finite",
+                    self.data[i]
+                ),
+            });
+        }
+        Ok(data)
+    }
+
     /// As a rank-`D` tensor of the expected shape on `device`.
     pub fn tensor<const D: usize>(
         &self,
@@ -110,8 +127,7 @@ impl KerasArray {
         expected: [usize; D],
         device: &Device,
     ) -> Result<Tensor<D>, LayersError> {
-        self.check(what, &expected)?;
-        let data: Vec<f32> = self.data.iter().map(|&v| v as f32).collect();
+        let data = self.finite_values(what, &expected)?;
         Ok(Tensor::from_data(TensorData::new(data, expected), device))
     }
 
@@ -122,8 +138,7 @@ impl KerasArray {
         expected: [usize; D],
         device: &Device,
     ) -> Result<burn::module::Param<Tensor<D>>, LayersError> {
-        self.check(what, &expected)?;
-        let data: Vec<f32> = self.data.iter().map(|&v| v as f32).collect();
+        let data = self.finite_values(what, &expected)?;
         Ok(burn::module::Param::from_data(TensorData::new(data, expected), device))
     }
 }

@@ -55,7 +55,7 @@ fn main() {
                 .unwrap(),
         ),
         Layer::SimpleRnn(SimpleRnnConfig::new(20, 1).init(&device).unwrap()),
-        Layer::Dense(DenseConfig::new(1, 1).init(&device)),
+        Layer::Dense(DenseConfig::new(1, 1).init(&device).unwrap()),
     ]);
     let loop_only = epoch_seconds(noop, &train);
     let real = epoch_seconds(deep, &train);

@@ -381,7 +381,7 @@ fn weights_finite<M: Module>(model: &M) -> bool {
 /// let xs: Vec<f32> = (0..64).map(|i| i as f32 / 64.0).collect();
 /// let ys: Vec<f32> = xs.iter().map(|x| 2.0 * x + 1.0).collect();
 /// let data = Dataset::new(xs, [64, 1, 1], ys, 1)?;
-/// let model = Sequential::new(vec![Layer::Flatten(Flatten::default()), Layer::Dense(DenseConfig::new(1, 1).init(&device))]);
+/// let model = Sequential::new(vec![Layer::Flatten(Flatten::default()), Layer::Dense(DenseConfig::new(1, 1).init(&device)?)]);
 /// let cfg = FitConfig::new(1000)
 ///     .with_optimizer(OptimizerConfig::adam(0.05))
 ///     .with_lr_schedule(LrSchedule::ExponentialDecay { decay_rate: 0.5, decay_steps: 500, staircase: false })
@@ -412,7 +412,7 @@ pub fn fit<M: Regressor>(
 /// use rnnlab_train::{fit_in_place, Dataset, FitConfig, OptimizerConfig, TrainError, Verbosity};
 /// let device = Backend::Flex.device()?.autodiff();
 /// let data = Dataset::new((0..64).map(|i| i as f32).collect(), [64, 1, 1], vec![1e3; 64], 1)?;
-/// let mut model = Sequential::new(vec![Layer::Flatten(Flatten::default()), Layer::Dense(DenseConfig::new(1, 1).init(&device))]);
+/// let mut model = Sequential::new(vec![Layer::Flatten(Flatten::default()), Layer::Dense(DenseConfig::new(1, 1).init(&device)?)]);
 /// let cfg = FitConfig::new(5).with_optimizer(OptimizerConfig::sgd(1e6)).with_verbosity(Verbosity::Quiet);
 /// assert!(matches!(fit_in_place(&mut model, &data, None, &cfg), Err(TrainError::NonFinite { .. })));
 /// let w = model.layers[1].keras_weights()[0].to_vec();

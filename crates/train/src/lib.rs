@@ -16,7 +16,7 @@
 //! let (train, valid) = (Dataset::from_windows(&parts.train)?, Dataset::from_windows(&parts.valid)?);
 //! let device = Backend::Flex.device()?.autodiff();
 //! // keras.models.Sequential([Flatten(input_shape=[50, 1]), Dense(1)])
-//! let model = Sequential::new(vec![Layer::Flatten(Flatten::default()), Layer::Dense(DenseConfig::new(50, 1).init(&device))]);
+//! let model = Sequential::new(vec![Layer::Flatten(Flatten::default()), Layer::Dense(DenseConfig::new(50, 1).init(&device)?)]);
 //! let (model, history) = fit(model, &train, Some(&valid), &FitConfig::new(2).with_verbosity(Verbosity::Quiet))?;
 //! assert_eq!(history.val_loss.len(), 2);
 //! let eval = evaluate(&burn::module::Module::valid(&model), &valid, 32, Loss::Mse, &[])?;

@@ -16,7 +16,7 @@ fn rnn_model() -> Sequential {
     let d = device();
     Sequential::new(vec![
         Layer::SimpleRnn(SimpleRnnConfig::new(1, 5).init(&d).unwrap()),
-        Layer::Dense(DenseConfig::new(5, 1).init(&d)),
+        Layer::Dense(DenseConfig::new(5, 1).init(&d).unwrap()),
     ])
 }
 
@@ -49,7 +49,7 @@ fn configuration_mistakes_fail_before_training() {
     let model = || {
         Sequential::new(vec![
             Layer::Flatten(Flatten::default()),
-            Layer::Dense(DenseConfig::new(4, 1).init(&d)),
+            Layer::Dense(DenseConfig::new(4, 1).init(&d).unwrap()),
         ])
     };
     let quiet = FitConfig::new(1).with_verbosity(Verbosity::Quiet);
@@ -67,7 +67,7 @@ fn configuration_mistakes_fail_before_training() {
         Err(TrainError::LengthMismatch { .. })
     ));
     let plain = Sequential::new(vec![Layer::Dense(
-        DenseConfig::new(4, 1).init(&Backend::Flex.device().unwrap()),
+        DenseConfig::new(4, 1).init(&Backend::Flex.device().unwrap()).unwrap(),
     )]);
     assert!(matches!(
         fit(plain, &toy(8), None, &quiet),
@@ -86,8 +86,18 @@ fn sparse_categorical_crossentropy_learns_three_classes() {
     let d = device();
     let model = Sequential::new(vec![
         Layer::Flatten(Flatten::default()),
-        Layer::Dense(DenseConfig::new(1, 16).with_activation(Activation::Tanh).init(&d)),
-        Layer::Dense(DenseConfig::new(16, 3).with_activation(Activation::Softmax).init(&d)),
+        Layer::Dense(
+            DenseConfig::new(1, 16)
+                .with_activation(Activation::Tanh)
+                .init(&d)
+                .unwrap(),
+        ),
+        Layer::Dense(
+            DenseConfig::new(16, 3)
+                .with_activation(Activation::Softmax)
+                .init(&d)
+                .unwrap(),
+        ),
     ]);
     let cfg = FitConfig::new(60)
         .with_verbosity(Verbosity::Quiet)

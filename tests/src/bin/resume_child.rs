@@ -21,7 +21,7 @@ fn main() {
     let data = Dataset::new(x, [n, 10, 1], y, 1).expect("consistent toy data");
     let model = Sequential::new(vec![
         Layer::SimpleRnn(SimpleRnnConfig::new(1, 16).init(&device).expect("valid config")),
-        Layer::Dense(DenseConfig::new(16, 1).init(&device)),
+        Layer::Dense(DenseConfig::new(16, 1).init(&device).unwrap()),
     ]);
     let cfg = FitConfig::new(epochs)
         .with_optimizer(OptimizerConfig::adam(0.01))

@@ -149,7 +149,7 @@ fn rnnlab_model(model: Model, scan: ScanMode, d: &Device) -> Result<Sequential, 
                     .init(d)
                     .map_err(e)?,
             ),
-            Layer::TimeDistributed(DenseConfig::new(20, 10).init(d)),
+            Layer::TimeDistributed(DenseConfig::new(20, 10).init(d).unwrap()),
         ],
     }))
 }

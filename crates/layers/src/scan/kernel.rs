@@ -192,7 +192,8 @@ impl GateFn {
             GateFn::Tanh => math::map_in_place(values, math::tanh::<FUSED>),
             GateFn::Sigmoid => math::map_in_place(values, math::sigmoid::<FUSED>),
             GateFn::HardSigmoid => math::map_in_place(values, |x| (x / 6.0 + 0.5).clamp(0.0, 1.0)),
-            GateFn::Relu => math::map_in_place(values, |x| x.max(0.0)),
+            // Not `x.max(0.0)`, which maps NaN to 0: NaN passes, as in Burn's relu.
+            GateFn::Relu => math::map_in_place(values, |x| if x.is_nan() || x > 0.0 { x } else { 0.0 }),
             GateFn::Linear => {}
         }
     }
@@ -204,7 +205,7 @@ impl GateFn {
             GateFn::Tanh => zip.for_each(|((g, y), o)| *o = g * (1.0 - y * y)),
             GateFn::Sigmoid => zip.for_each(|((g, y), o)| *o = g * (y * (1.0 - y))),
             GateFn::HardSigmoid => zip.for_each(|((g, y), o)| *o = if *y > 0.0 && *y < 1.0 { g / 6.0 } else { 0.0 }),
-            GateFn::Relu => zip.for_each(|((g, y), o)| *o = if *y > 0.0 { *g } else { 0.0 }),
+            GateFn::Relu => zip.for_each(|((g, y), o)| *o = if y.is_nan() || *y > 0.0 { *g } else { 0.0 }),
             GateFn::Linear => zip.for_each(|((g, _), o)| *o = *g),
         }
     }

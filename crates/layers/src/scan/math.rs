@@ -28,12 +28,16 @@ fn reduce<const FUSED: bool>(x: f32) -> (f32, f32) {
     (r, f32::from_bits(exponent as u32))
 }
 
-/// `e^x` for `x` clamped to `[-87, 88]` (the normal `f32` range).
+/// `e^x` for `x` clamped to `[-87, 88]` (the normal `f32` range), infinity past `ln(f32::MAX)`;
+/// NaN stays NaN (`f32::clamp` keeps it).
 #[inline(always)]
 pub(crate) fn exp<const FUSED: bool>(x: f32) -> f32 {
     let (r, scale) = reduce::<FUSED>(x.clamp(-87.0, 88.0));
     // Taylor to r^7: truncation error < 6e-9 on |r| <= 0.347.
-    horner::<FUSED, 8>(r, &const { taylor(0) }) * scale
+    let e = horner::<FUSED, 8>(r, &const { taylor(0) }) * scale;
+    // Past ln(f32::MAX) the true value overflows: infinity, as `f32::exp` gives, so that
+    // `sigmoid(-inf)` is exactly 0 on both paths (0·inf is NaN there too, not a tiny number).
+    if x > 88.722_84 { f32::INFINITY } else { e }
 }
 
 /// `1 / k!` for `k = 0..=8`.
@@ -77,10 +81,11 @@ pub(crate) fn sigmoid<const FUSED: bool>(x: f32) -> f32 {
     1.0 / (1.0 + exp::<FUSED>(-x))
 }
 
-/// `e^x - 1` for `x <= 0` (clamped to `-87`), accurate near 0 where `exp(x) - 1` cancels.
+/// `e^x - 1` for `x <= 0` (clamped to `-87`), accurate near 0 where `exp(x) - 1` cancels. NaN
+/// stays NaN (`f32::max` would turn it into the bound).
 #[inline(always)]
 fn expm1_nonpositive<const FUSED: bool>(x: f32) -> f32 {
-    let (r, scale) = reduce::<FUSED>(x.max(-87.0));
+    let (r, scale) = reduce::<FUSED>(if x < -87.0 { -87.0 } else { x });
     // e^r - 1 = r + r²·(1/2 + r/6 + …), Taylor to r^8: relative truncation error < 1e-9.
     let p = mul_add::<FUSED>(r * r, horner::<FUSED, 7>(r, &const { taylor(2) }), r);
     // e^x - 1 = 2^n·(e^r - 1) + (2^n - 1); 2^n - 1 is exact for n >= -24, about -1 below.
@@ -129,6 +134,29 @@ mod tests {
 
     // Each check runs both forms: `FUSED = true` is what CPUs with FMA run (here through a
     // software `mul_add` where the test binary lacks FMA: same results, only slower).
+
+    #[test]
+    fn nan_stays_nan_and_infinities_saturate() {
+        for (fused, e, t, s) in [
+            (
+                false,
+                exp::<false> as fn(f32) -> f32,
+                tanh::<false> as fn(f32) -> f32,
+                sigmoid::<false> as fn(f32) -> f32,
+            ),
+            (true, exp::<true>, tanh::<true>, sigmoid::<true>),
+        ] {
+            assert!(
+                e(f32::NAN).is_nan() && t(f32::NAN).is_nan() && s(f32::NAN).is_nan(),
+                "fused {fused}"
+            );
+            assert!(t(-f32::NAN).is_nan(), "fused {fused}");
+            assert_eq!((t(f32::INFINITY), t(f32::NEG_INFINITY)), (1.0, -1.0), "fused {fused}");
+            assert_eq!(s(f32::INFINITY), 1.0, "fused {fused}");
+            assert_eq!(s(f32::NEG_INFINITY), 0.0, "fused {fused}");
+            assert_eq!(e(f32::INFINITY), f32::INFINITY, "fused {fused}");
+        }
+    }
 
     #[test]
     fn exp_is_within_two_ulp_of_std() {
