@@ -28,6 +28,23 @@
 //! assert_eq!(y.dims(), [32, 1]);
 //! # Ok::<(), rnnlab_layers::LayersError>(())
 //! ```
+//!
+//! ## What bad input gets
+//!
+//! A [`LayersError`] that names the bad value, never a panic inside Burn or an abort:
+//!
+//! - building a layer (`init`): a size of 0, a weight beyond [`MAX_ELEMENTS`] values (checked
+//!   before anything is allocated), a dropout rate outside `[0, 1)`, a normalization `epsilon`
+//!   or `momentum` out of range;
+//! - calling it: inputs, states and masks of the wrong rank or shape, token ids outside the
+//!   vocabulary (an empty token batch is fine and gives an empty output);
+//! - Keras weights: the wrong number of arrays, a wrong shape, a value that is not a finite
+//!   `f32` (NaN, infinite, `1e40`);
+//! - numbers: a NaN or infinite input propagates through the fused scan exactly as through the
+//!   generic per-step path (both give NaN where Burn's ops give NaN), so training's
+//!   TerminateOnNaN sees it;
+//! - files: weights are written atomically and durably ([`atomic_file`]); a truncated or foreign
+//!   file is an [`LayersError::Io`].
 #![warn(missing_docs)]
 
 mod activation;

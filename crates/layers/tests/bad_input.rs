@@ -106,3 +106,40 @@ fn empty_token_batches_embed_to_empty_outputs() {
         assert_eq!(out.dims(), [dims[0], dims[1], 3]);
     }
 }
+
+mod weights_file {
+    use super::device;
+    use proptest::prelude::*;
+    use rnnlab_layers::{LstmConfig, load_weights, save_weights};
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+        /// A weights file with bytes overwritten or cut off loads into an error, or into a layer
+        /// of the right shapes; never a panic.
+        #[test]
+        fn corrupted_weight_files_load_or_fail_typed(
+            edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..4),
+            truncate in any::<Option<prop::sample::Index>>(),
+        ) {
+            let d = device();
+            let layer = LstmConfig::new(2, 3).init(&d).unwrap();
+            let path = std::env::temp_dir().join(format!("rnnlab-fuzz-weights-{}.bpk", std::process::id()));
+            save_weights(&layer, &path).unwrap();
+            let mut bytes = std::fs::read(&path).unwrap();
+            for (at, byte) in edits {
+                let i = at.index(bytes.len());
+                bytes[i] = byte;
+            }
+            if let Some(at) = truncate {
+                bytes.truncate(at.index(bytes.len()));
+            }
+            std::fs::write(&path, bytes).unwrap();
+            let loaded = load_weights(LstmConfig::new(2, 3).init(&d).unwrap(), &path);
+            std::fs::remove_file(&path).ok();
+            if let Ok(l) = loaded {
+                prop_assert_eq!(l.cell.kernel.val().dims(), [2, 12]);
+            }
+        }
+    }
+}

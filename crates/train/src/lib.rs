@@ -23,6 +23,25 @@
 //! assert!(eval.loss.is_finite());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! ## What bad input gets
+//!
+//! A [`TrainError`] that names the bad value and what to do, before the first step; nothing
+//! reachable from this API panics on user input:
+//!
+//! - [`Dataset::new`]: lengths that disagree with the shapes, and any NaN or infinite value
+//!   ([`TrainError::NonFiniteData`]); [`Dataset::batch`]: an index past the end;
+//! - [`fit`]: a learning rate that is not finite and positive, Adam's β outside `[0, 1)` or a
+//!   negative ε, a schedule with non-finite or non-positive factors, a NaN `min_delta`, a
+//!   `last_time_step_mse` horizon that does not divide the targets, a model whose output width
+//!   differs from the targets' ([`TrainError::OutputWidth`], checked on one sample first), class
+//!   ids that are not integers below the output width ([`TrainError::ClassId`]);
+//! - during training (TerminateOnNaN, on by default): a non-finite loss, validation loss or
+//!   weight stops `fit` with [`TrainError::NonFinite`] and the weights from before the last step;
+//! - checkpoints: a `state.json` naming anything but a plain file inside the checkpoint
+//!   directory, or a corrupt file, is a [`TrainError::Checkpoint`]; files are written atomically
+//!   and durably ([`rnnlab_layers::atomic_file`]);
+//! - [`evaluate`] on an empty data set is [`TrainError::Empty`].
 #![warn(missing_docs)]
 
 mod checkpoint;
