@@ -37,11 +37,17 @@ pub fn save_weights<M: Module>(module: &M, path: impl AsRef<Path>) -> Result<(),
     atomic_file::commit(&tmp, path).map_err(|e| io(e.to_string()))
 }
 
-/// Loads weights saved by [`save_weights`] into a module of the same structure.
+/// Loads weights saved by [`save_weights`] into a module of the same structure; a missing,
+/// truncated, corrupt or foreign file is an [`LayersError::Io`].
 pub fn load_weights<M: Module>(module: M, path: impl AsRef<Path>) -> Result<M, LayersError> {
     let path = path.as_ref();
-    module.try_load_file(path).map_err(|e| LayersError::Io {
+    let io = |message: String| LayersError::Io {
         path: path.display().to_string(),
-        message: e.to_string(),
-    })
+        message,
+    };
+    // Some corrupt files make Burn's loader panic rather than fail: that is an error here too.
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| module.try_load_file(path))) {
+        Ok(loaded) => loaded.map_err(|e| io(e.to_string())),
+        Err(_) => Err(io("the file is corrupt (its records do not match the module)".into())),
+    }
 }

@@ -103,12 +103,21 @@ pub(crate) fn read(dir: &Path) -> Result<Option<State>, TrainError> {
     }
 }
 
+/// Runs one of Burn's record loaders on `path`. Some corrupt files make them panic (an `expect`
+/// on a missing parameter id) instead of returning an error: that panic becomes a typed error too.
+fn load_guarded<T, E: std::fmt::Display>(path: &Path, load: impl FnOnce() -> Result<T, E>) -> Result<T, TrainError> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(load)) {
+        Ok(loaded) => loaded.map_err(|e| err(path, e)),
+        Err(_) => Err(err(path, "the file is corrupt (its records do not match the model)")),
+    }
+}
+
 pub(crate) fn load_model<M: Module>(model: M, dir: &Path, state: &State) -> Result<M, TrainError> {
     let path = dir.join(&state.model_file);
-    model.try_load_file(&path).map_err(|e| err(&path, e))
+    load_guarded(&path, || model.try_load_file(&path))
 }
 
 pub(crate) fn load_optimizer(optim: ModuleOptimizer, dir: &Path, state: &State) -> Result<ModuleOptimizer, TrainError> {
     let path = dir.join(&state.optimizer_file);
-    optim.load(&path).map_err(|e| err(&path, e))
+    load_guarded(&path, || optim.load(&path))
 }

@@ -220,7 +220,7 @@ fn a_checkpoint_naming_a_file_outside_its_directory_is_refused_and_nothing_is_de
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
     /// A checkpoint whose `state.json` or weight files have bytes overwritten or cut: resuming
     /// gives a typed error or trains on; it never panics.
