@@ -31,7 +31,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let backends: Vec<&str> = rnnlab_conformance::layers::backends()
+    let backends: Vec<String> = rnnlab_conformance::layers::backends()
         .iter()
         .map(|b| b.name())
         .collect();

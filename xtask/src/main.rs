@@ -10,7 +10,8 @@ const HELP: &str = "\
 cargo xtask <task> [args]
 
 Tasks:
-  experiment all|<name>... [--backend flex|ndarray|wgpu|tch] [--fusion] [--epochs N] [--seed S] [--quick] [--out DIR]
+  experiment all|<name>... [--backend flex|ndarray|wgpu|tch|tch-cpu|tch-cuda[:N]|cuda[:N]] [--fusion]
+             [--epochs N] [--seed S] [--quick] [--out DIR]
         Rerun the lecture's experiments; results go to docs/results/<backend>/ (or DIR).
         --fusion builds Burn's kernel fusion in (wgpu; results go to docs/results/<backend>-fusion/).
   experiment --list
@@ -153,24 +154,30 @@ fn experiment(args: &[String]) -> Result<(), String> {
     }
     let mut cmd = cargo();
     cmd.args(["run", "--release", "-p", "rnnlab-experiments"]);
-    let features = if fusion {
-        format!("{backend},fusion")
-    } else {
-        backend.clone()
+    // The cargo feature of a backend name: `tch-cpu`, `tch-cuda:1` → tch; `cuda:1` → cuda.
+    let family = backend.split(':').next().unwrap_or_default();
+    let feature = match family {
+        "tch" | "tch-cpu" | "tch-cuda" => "tch",
+        other => other,
     };
-    match backend.as_str() {
+    let features = if fusion {
+        format!("{feature},fusion")
+    } else {
+        feature.to_string()
+    };
+    match feature {
         // The default features are flex: the same build as the tests, so Burn is compiled once.
         "flex" if !fusion => {}
-        "flex" | "ndarray" | "wgpu" | "tch" => {
+        "flex" | "ndarray" | "wgpu" | "tch" | "cuda" => {
             cmd.args(["--no-default-features", "--features", &features]);
         }
-        other => {
+        _ => {
             return Err(format!(
-                "unknown backend {other:?}: expected flex, ndarray, wgpu or tch"
+                "unknown backend {backend:?}: expected flex, ndarray, wgpu, tch, tch-cpu, tch-cuda[:N] or cuda[:N]"
             ));
         }
     }
-    if backend == "tch" && std::env::var_os("LIBTORCH").is_none() && std::env::var_os("LIBTORCH_USE_PYTORCH").is_none()
+    if feature == "tch" && std::env::var_os("LIBTORCH").is_none() && std::env::var_os("LIBTORCH_USE_PYTORCH").is_none()
     {
         eprintln!(
             "xtask: the tch backend needs libtorch. Install PyTorch 2.9.0 (`pip install torch==2.9.0`) and set \

@@ -73,12 +73,14 @@ fn real_main() -> Result<(), String> {
             })
             .collect::<Result<_, _>>()?
     };
-    let device = backend.device().map_err(|e| e.to_string())?;
+    let resolved = backend.select().map_err(|e| e.to_string())?;
+    println!("backend {backend}: {}", resolved.description);
+    let device = resolved.device;
     let out = out.unwrap_or_else(|| {
         let dir = if cfg!(feature = "fusion") {
             format!("{}-fusion", backend.name())
         } else {
-            backend.name().to_string()
+            backend.name()
         };
         Path::new("docs").join("results").join(dir)
     });
@@ -94,6 +96,7 @@ fn real_main() -> Result<(), String> {
     }
     let results = Results::new(
         backend,
+        resolved.description,
         seed,
         quick,
         records,

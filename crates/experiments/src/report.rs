@@ -175,7 +175,9 @@ fn fmt(v: Option<f64>) -> String {
 
 #[derive(Serialize)]
 pub struct Results {
-    pub backend: &'static str,
+    pub backend: String,
+    /// The device the backend resolved to, in words (`libtorch CPU (no usable CUDA device: …)`).
+    pub device: String,
     /// Built with Burn's kernel fusion (cargo feature `fusion`; changes only GPU backends).
     pub fusion: bool,
     pub git_rev: String,
@@ -190,6 +192,7 @@ pub struct Results {
 impl Results {
     pub fn new(
         backend: Backend,
+        device: String,
         seed: u32,
         quick: bool,
         experiments: Vec<Record>,
@@ -198,6 +201,7 @@ impl Results {
     ) -> Self {
         Self {
             backend: backend.name(),
+            device,
             fusion: cfg!(feature = "fusion"),
             git_rev: git_rev(),
             seed,
@@ -210,12 +214,13 @@ impl Results {
 
     fn markdown(&self) -> String {
         let mut md = format!(
-            "# rnnlab results — backend `{}`{}\n\nGit revision `{}`, seed {}, total wall time {:.0} s{}.\n\n\
+            "# rnnlab results — backend `{}`{}\n\nDevice: {}. Git revision `{}`, seed {}, total wall time {:.0} s{}.\n\n\
              Bands: the lecture/HOML figure and the Keras-3.15-here figure, widened by 35% on each side.\n\n\
              | name | metric | rnnlab | lecture / HOML | Keras 3.15 here | in band | s/epoch | params |\n\
              | --- | --- | --- | --- | --- | --- | --- | --- |\n",
             self.backend,
             if self.fusion { " with Burn's kernel fusion" } else { "" },
+            self.device,
             self.git_rev,
             self.seed,
             self.total_seconds,

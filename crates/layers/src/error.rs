@@ -5,7 +5,7 @@ use thiserror::Error;
 #[non_exhaustive]
 pub enum LayersError {
     /// A backend name that rnnlab does not know.
-    #[error("unknown backend {name:?}: expected one of flex, ndarray, wgpu, tch")]
+    #[error("unknown backend {name:?}: expected one of flex, ndarray, wgpu, tch, tch-cpu, tch-cuda[:N], cuda[:N]")]
     UnknownBackend {
         /// The name given.
         name: String,
@@ -17,6 +17,17 @@ pub enum LayersError {
         backend: &'static str,
         /// The cargo feature that enables it.
         feature: &'static str,
+    },
+    /// A CUDA device was asked for explicitly and cannot be used (no driver, no device, no
+    /// CUDA libraries); rnnlab never falls back to the CPU silently.
+    #[error("backend {backend}: no usable CUDA device ({reason}). {hint}")]
+    GpuUnavailable {
+        /// The backend asked for (`tch-cuda`, `cuda:1`).
+        backend: String,
+        /// What the backend reported.
+        reason: String,
+        /// What it needs, and the CPU alternative.
+        hint: &'static str,
     },
     /// An input, state, mask or weight with the wrong shape.
     #[error("{what}: expected shape {expected}, got {got:?}")]

@@ -10,7 +10,8 @@
 //!   [`LayerNormSimpleRnnCell`] (written the way a user writes their own cell).
 //! - Neighbours: [`Dense`] (also `TimeDistributed`), [`Embedding`] (`mask_zero`),
 //!   [`LayerNormalization`], [`BatchNormalization`], [`Sequential`] with `summary()`.
-//! - [`Backend`] picks flex / ndarray / wgpu / tch at run time; the same model code runs on all.
+//! - [`Backend`] picks flex / ndarray / wgpu / tch (CPU or CUDA) / cuda at run time; the same
+//!   model code runs on all.
 //!
 //! ```
 //! use rnnlab_layers::{Backend, DenseConfig, Layer, Sequential, SimpleRnnConfig};
@@ -69,7 +70,7 @@ mod simple_rnn;
 mod tensor;
 
 pub use activation::Activation;
-pub use backend::Backend;
+pub use backend::{Backend, SelectedDevice, TchDevice};
 pub use bidirectional::{Bidirectional, BidirectionalOutput, MergeMode};
 pub use burn;
 pub use cell::{Cell, project_gates, recurrent_gates};
