@@ -242,10 +242,19 @@ fn probe_gpu(choice: Choice) -> Result<(), String> {
         Ok(Err(e)) => Err(e),
         Err(panic) => Err(panic
             .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .map(|s| concise(s))
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| concise(s)))
             .unwrap_or_else(|| "the backend failed to start".into())),
     }
+}
+
+/// The first line of a backend's panic message, without the `unwrap` wrapper around it
+/// (libtorch appends a C++ backtrace of thirty frames).
+fn concise(message: &str) -> String {
+    let inner = message.split_once("Torch(\"").map_or(message, |(_, rest)| rest);
+    let line = inner.split(['\n']).next().unwrap_or(inner);
+    let line = line.split("\\n").next().unwrap_or(line);
+    line.trim_end_matches(['"', ')']).trim().to_string()
 }
 
 impl fmt::Display for Backend {
@@ -364,6 +373,17 @@ mod tests {
             Ok(())
         });
         assert_eq!(asked.get(), Some(Choice::Cuda(3)));
+    }
+
+    #[test]
+    fn a_panic_message_is_cut_to_its_first_line() {
+        let libtorch = "called `Result::unwrap()` on an `Err` value: Torch(\"Found no NVIDIA driver on your system. \
+                        Please check that you have an NVIDIA GPU\\nException raised from device_count_impl\\nframe #0: …\")";
+        assert_eq!(
+            concise(libtorch),
+            "Found no NVIDIA driver on your system. Please check that you have an NVIDIA GPU"
+        );
+        assert_eq!(concise("CUDA_ERROR_NO_DEVICE\nmore"), "CUDA_ERROR_NO_DEVICE");
     }
 
     #[test]
