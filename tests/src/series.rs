@@ -79,7 +79,10 @@ fn rand_case(c: &RandCase) -> Outcome {
 fn gen_case(c: &GenCase) -> Outcome {
     let mut rng = NumpyRandom::new(c.seed);
     rng.rand(c.prior_rand_draws);
-    let s = generate_time_series(&mut rng, c.batch_size, c.n_steps);
+    let s = match generate_time_series(&mut rng, c.batch_size, c.n_steps) {
+        Ok(s) => s,
+        Err(e) => return Outcome::Fail(e.to_string()),
+    };
     if s.shape().as_slice() != [c.batch_size, c.n_steps, 1] || c.shape != s.shape() {
         return Outcome::Fail(format!("shape {:?}, want {:?}", s.shape(), c.shape));
     }
@@ -117,7 +120,10 @@ fn gen_case(c: &GenCase) -> Outcome {
 }
 
 fn naive_case(c: &NaiveCase) -> Outcome {
-    let series = generate_time_series(&mut NumpyRandom::new(c.seed), c.split.iter().sum(), c.n_steps + c.ahead);
+    let series = match generate_time_series(&mut NumpyRandom::new(c.seed), c.split.iter().sum(), c.n_steps + c.ahead) {
+        Ok(s) => s,
+        Err(e) => return Outcome::Fail(e.to_string()),
+    };
     let split = Split::Counts {
         train: c.split[0],
         valid: c.split[1],

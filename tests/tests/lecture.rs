@@ -5,7 +5,7 @@ use rnnlab_train::{Dataset, FitConfig, Verbosity, fit};
 
 #[test]
 fn flatten_dense_reaches_the_lectures_validation_mse() {
-    let series = generate_time_series(&mut NumpyRandom::new(42), 10_000, 51);
+    let series = generate_time_series(&mut NumpyRandom::new(42), 10_000, 51).unwrap();
     let parts = series
         .windows(WindowSpec::vector(50, 1))
         .unwrap()

@@ -143,7 +143,8 @@ impl Context {
             let (n, split) = self.series_count();
             let build = |ahead: usize, spec: WindowSpec| -> Result<(Dataset, Dataset), String> {
                 // Each lecture cell reseeds: np.random.seed(42); generate_time_series(10000, n_steps + ahead)
-                let series = generate_time_series(&mut NumpyRandom::new(self.seed), n, N_STEPS + ahead);
+                let series = generate_time_series(&mut NumpyRandom::new(self.seed), n, N_STEPS + ahead)
+                    .map_err(|e| e.to_string())?;
                 let parts = series
                     .windows(spec)
                     .and_then(|w| w.split(split))
@@ -235,7 +236,8 @@ fn naive(ctx: &mut Context) -> Result<Record, String> {
     let (n, split) = ctx.series_count();
     let seed = ctx.seed;
     let mse = |ahead: usize| -> Result<f64, String> {
-        let series = generate_time_series(&mut NumpyRandom::new(seed), n, N_STEPS + ahead);
+        let series =
+            generate_time_series(&mut NumpyRandom::new(seed), n, N_STEPS + ahead).map_err(|e| e.to_string())?;
         let parts = series
             .windows(WindowSpec::vector(N_STEPS, ahead))
             .and_then(|w| w.split(split));

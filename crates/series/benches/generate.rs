@@ -12,12 +12,12 @@ const NUMPY_MS: f64 = 20.6;
 
 fn bench(c: &mut Criterion) {
     c.bench_function("generate_time_series(10000, 51)", |b| {
-        b.iter(|| generate_time_series(&mut NumpyRandom::new(42), 10_000, 51))
+        b.iter(|| generate_time_series(&mut NumpyRandom::new(42), 10_000, 51).unwrap())
     });
     let t = std::time::Instant::now();
     let reps = 20;
     for _ in 0..reps {
-        std::hint::black_box(generate_time_series(&mut NumpyRandom::new(42), 10_000, 51));
+        std::hint::black_box(generate_time_series(&mut NumpyRandom::new(42), 10_000, 51).unwrap());
     }
     let ms = t.elapsed().as_secs_f64() * 1000.0 / reps as f64;
     println!("rnnlab {ms:.2} ms vs NumPy {NUMPY_MS} ms: {:.1}x", NUMPY_MS / ms);

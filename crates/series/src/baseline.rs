@@ -8,7 +8,7 @@ use crate::{Array, SeriesError, TargetKind, Windows};
 ///
 /// ```
 /// use rnnlab_series::{generate_time_series, naive_forecast, NumpyRandom, WindowSpec};
-/// let w = generate_time_series(&mut NumpyRandom::new(1), 4, 11).windows(WindowSpec::vector(10, 1))?;
+/// let w = generate_time_series(&mut NumpyRandom::new(1), 4, 11)?.windows(WindowSpec::vector(10, 1))?;
 /// let pred = naive_forecast(&w)?;
 /// assert_eq!(pred.get(&[2, 0]), w.x.get(&[2, 9, 0]));
 /// # Ok::<(), rnnlab_series::SeriesError>(())

@@ -1,19 +1,24 @@
 //! The lecture's `generate_time_series`.
 
-use crate::{NumpyRandom, Series};
+use crate::{NumpyRandom, Series, SeriesError};
 
 /// The lecture's `generate_time_series(batch_size, n_steps)`: two sine waves with random
 /// frequencies and offsets plus uniform noise, drawn from `rng` in NumPy's order (one
 /// `rand(4, batch, 1)`, then `rand(batch, n_steps)`), computed in f64, returned as f32
-/// `[batch_size, n_steps, 1]`.
+/// `[batch_size, n_steps, 1]`. Sizes whose values would exceed [`MAX_ELEMENTS`](crate::MAX_ELEMENTS)
+/// are an error (NumPy raises `MemoryError`), not an abort.
 ///
 /// ```
 /// use rnnlab_series::{generate_time_series, NumpyRandom};
 /// let mut rng = NumpyRandom::new(42); // np.random.seed(42)
-/// let series = generate_time_series(&mut rng, 10_000, 51);
+/// let series = generate_time_series(&mut rng, 10_000, 51)?;
 /// assert_eq!(series.shape(), [10_000, 51, 1]);
+/// assert!(generate_time_series(&mut rng, usize::MAX, 2).is_err());
+/// # Ok::<(), rnnlab_series::SeriesError>(())
 /// ```
-pub fn generate_time_series(rng: &mut NumpyRandom, batch_size: usize, n_steps: usize) -> Series {
+pub fn generate_time_series(rng: &mut NumpyRandom, batch_size: usize, n_steps: usize) -> Result<Series, SeriesError> {
+    SeriesError::checked_elements("generated series", &[batch_size, n_steps])?;
+    SeriesError::checked_elements("generator parameters", &[4, batch_size])?;
     let params = rng.rand(4 * batch_size);
     let (freq1, rest) = params.split_at(batch_size);
     let (freq2, rest) = rest.split_at(batch_size);
@@ -32,7 +37,7 @@ pub fn generate_time_series(rng: &mut NumpyRandom, batch_size: usize, n_steps: u
         *v += 0.1 * (rng.next_f64() - 0.5);
     }
     let data = data.into_iter().map(|v| v as f32).collect();
-    Series::from_parts(batch_size, n_steps, 1, data)
+    Ok(Series::from_parts(batch_size, n_steps, 1, data))
 }
 
 /// `np.linspace(0, 1, n)` for the cases the generator needs, with NumPy's formula

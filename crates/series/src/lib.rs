@@ -20,7 +20,8 @@
 //! a CSV cell that is empty, not a number, `NaN`, infinite or beyond `f32`'s range is an error
 //! naming its row and column (never a NaN in the data); a row wider or narrower than the header
 //! is an error; a column selected by a name the header repeats is an error; sizes are multiplied
-//! with overflow checks, and an array beyond [`MAX_ELEMENTS`] values is an error, not an abort;
+//! with overflow checks, and an array beyond [`MAX_ELEMENTS`] values (generated series, sliding
+//! windows, sequence targets) is an error, not an abort;
 //! [`StandardScaler`] parameters (also deserialized ones) are validated.
 //!
 //! ## The lecture's first cells
@@ -39,7 +40,7 @@
 //!
 //! let n_steps = 50;
 //! let mut rng = NumpyRandom::new(42);
-//! let series = generate_time_series(&mut rng, 10_000, n_steps + 1);
+//! let series = generate_time_series(&mut rng, 10_000, n_steps + 1)?;
 //! let data = series.windows(WindowSpec::vector(n_steps, 1))?.split(Split::LECTURE)?;
 //! assert_eq!(data.train.x.shape(), &[7000, 50, 1]);
 //! assert_eq!(data.valid.y.shape(), &[2000, 1]);
@@ -47,7 +48,7 @@
 //! assert!((mse - 0.020211367).abs() < 1e-7, "{mse}");
 //!
 //! // Ten steps ahead (a fresh seed-42 draw of 60 steps): naive MSE 0.25697407.
-//! let series = generate_time_series(&mut NumpyRandom::new(42), 10_000, n_steps + 10);
+//! let series = generate_time_series(&mut NumpyRandom::new(42), 10_000, n_steps + 10)?;
 //! let data = series.windows(WindowSpec::vector(n_steps, 10))?.split(Split::LECTURE)?;
 //! assert!((naive_mse(&data.valid)? - 0.25697407).abs() < 1e-6);
 //! # Ok::<(), rnnlab_series::SeriesError>(())

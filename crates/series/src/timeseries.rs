@@ -283,8 +283,10 @@ impl TimeSeries {
             });
         }
         let f = self.features();
+        let windows = (self.n_steps - length) / stride + 1;
+        let elements = SeriesError::checked_elements("sliding windows", &[windows, length, f])?;
         let starts: Vec<usize> = (0..=self.n_steps - length).step_by(stride).collect();
-        let mut data = Vec::with_capacity(starts.len() * length * f);
+        let mut data = Vec::with_capacity(elements);
         for &s in &starts {
             data.extend_from_slice(&self.data[s * f..(s + length) * f]);
         }

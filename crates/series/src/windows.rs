@@ -84,7 +84,7 @@ impl Series {
     ///
     /// ```
     /// use rnnlab_series::{generate_time_series, NumpyRandom, WindowSpec};
-    /// let series = generate_time_series(&mut NumpyRandom::new(42), 100, 60);
+    /// let series = generate_time_series(&mut NumpyRandom::new(42), 100, 60)?;
     /// let w = series.windows(WindowSpec::vector(50, 10))?; // X = series[:, :50], Y = series[:, -10:, 0]
     /// assert_eq!(w.x.shape(), &[100, 50, 1]);
     /// assert_eq!(w.y.shape(), &[100, 10]);
@@ -291,7 +291,7 @@ impl Windows {
     ///
     /// ```
     /// use rnnlab_series::{generate_time_series, NumpyRandom, Split, WindowSpec};
-    /// let series = generate_time_series(&mut NumpyRandom::new(42), 10_000, 51);
+    /// let series = generate_time_series(&mut NumpyRandom::new(42), 10_000, 51)?;
     /// let parts = series.windows(WindowSpec::vector(50, 1))?.split(Split::LECTURE)?;
     /// assert_eq!((parts.train.len(), parts.valid.len(), parts.test.len()), (7000, 2000, 1000));
     /// # Ok::<(), rnnlab_series::SeriesError>(())

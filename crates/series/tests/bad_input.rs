@@ -76,7 +76,7 @@ fn repeated_header_names_are_ambiguous() {
 
 #[test]
 fn sizes_that_overflow_are_errors() {
-    let series = generate_time_series(&mut NumpyRandom::new(1), 2, 11);
+    let series = generate_time_series(&mut NumpyRandom::new(1), 2, 11).unwrap();
     assert!(matches!(
         series.windows(WindowSpec::vector(usize::MAX, 1)).unwrap_err(),
         SeriesError::TooShort { needed: usize::MAX, .. }
@@ -200,4 +200,24 @@ proptest! {
             Err(e) => prop_assert!(!e.to_string().is_empty()),
         }
     }
+}
+
+#[test]
+fn generated_and_sliding_sizes_beyond_the_limit_are_errors() {
+    let mut rng = NumpyRandom::new(1);
+    assert!(matches!(
+        generate_time_series(&mut rng, usize::MAX, 2).unwrap_err(),
+        SeriesError::Overflow { .. }
+    ));
+    assert!(matches!(
+        generate_time_series(&mut rng, 1 << 20, 1 << 20).unwrap_err(),
+        SeriesError::TooLarge { .. }
+    ));
+    // 500 001 windows of 500 000 steps would be 2.5e11 values.
+    let long = TimeSeries::new(vec!["x".into()], vec![0.0; 1_000_000]).unwrap();
+    assert!(matches!(
+        long.sliding_windows(500_000, 1).unwrap_err(),
+        SeriesError::TooLarge { .. }
+    ));
+    assert_eq!(long.sliding_windows(999_999, 1).unwrap().shape(), [2, 999_999, 1]);
 }

@@ -30,7 +30,7 @@ fn epoch_seconds<M: Regressor>(model: M, data: &Dataset) -> f64 {
 }
 
 fn main() {
-    let series = generate_time_series(&mut NumpyRandom::new(42), 10_000, 51);
+    let series = generate_time_series(&mut NumpyRandom::new(42), 10_000, 51).unwrap();
     let parts = series
         .windows(WindowSpec::vector(50, 1))
         .unwrap()

@@ -66,6 +66,11 @@ impl Dataset {
 
     /// From forecasting windows of `rnnlab-series`.
     pub fn from_windows(w: &rnnlab_series::Windows) -> Result<Self, TrainError> {
+        // The fields are public: hand-built windows may disagree with their spec.
+        w.validate().map_err(|e| TrainError::Config {
+            what: "windows",
+            why: e.to_string(),
+        })?;
         let s = w.x.shape();
         let n = s[0];
         let width = w.y.data().len().checked_div(n).unwrap_or(1);

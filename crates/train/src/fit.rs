@@ -282,19 +282,7 @@ fn validate(train: &Dataset, valid: Option<&Dataset>, cfg: &FitConfig) -> Result
             why: format!("{} must be finite and at least 0", es.min_delta),
         });
     }
-    for m in &cfg.metrics {
-        if let Metric::LastTimeStepMse { horizon } = *m
-            && (horizon == 0 || horizon > train.y_width() || !train.y_width().is_multiple_of(horizon))
-        {
-            return Err(TrainError::Config {
-                what: "last_time_step_mse horizon",
-                why: format!(
-                    "{horizon} must be at least 1 and divide the target width {}",
-                    train.y_width()
-                ),
-            });
-        }
-    }
+    check_metrics(&cfg.metrics, train.y_width())?;
     if let Some(v) = valid {
         if v.is_empty() {
             return Err(TrainError::Empty("the validation data"));
@@ -306,6 +294,21 @@ fn validate(train: &Dataset, valid: Option<&Dataset>, cfg: &FitConfig) -> Result
                 valid_y: v.y_width(),
                 train_x: ts[1..].to_vec(),
                 train_y: train.y_width(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Checks that every metric can be computed on targets `y_width` wide.
+fn check_metrics(metrics: &[Metric], y_width: usize) -> Result<(), TrainError> {
+    for m in metrics {
+        if let Metric::LastTimeStepMse { horizon } = *m
+            && (horizon == 0 || horizon > y_width || !y_width.is_multiple_of(horizon))
+        {
+            return Err(TrainError::Config {
+                what: "last_time_step_mse horizon",
+                why: format!("{horizon} must be at least 1 and divide the target width {y_width}"),
             });
         }
     }
@@ -655,6 +658,7 @@ pub fn evaluate<M: Regressor>(
     if data.is_empty() {
         return Err(TrainError::Empty("the data to evaluate"));
     }
+    check_metrics(metrics, data.y_width())?;
     let device = model.devices().into_iter().next().unwrap_or_default();
     check_model_against_targets(model, data, loss, &device)?;
     let pred = predict(model, data, batch_size)?;

@@ -11,7 +11,7 @@
 //! use rnnlab_series::{generate_time_series, NumpyRandom, Split, WindowSpec};
 //! use rnnlab_train::{evaluate, fit, Dataset, FitConfig, Loss, Verbosity};
 //!
-//! let series = generate_time_series(&mut NumpyRandom::new(42), 1000, 51);
+//! let series = generate_time_series(&mut NumpyRandom::new(42), 1000, 51)?;
 //! let parts = series.windows(WindowSpec::vector(50, 1))?.split(Split::Fractions { train: 0.7, valid: 0.2 })?;
 //! let (train, valid) = (Dataset::from_windows(&parts.train)?, Dataset::from_windows(&parts.valid)?);
 //! let device = Backend::Flex.device()?.autodiff();

@@ -251,3 +251,30 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn hand_built_windows_and_metrics_are_checked() {
+    let flat = rnnlab_series::Windows {
+        x: rnnlab_series::Array::new(vec![2, 3], vec![0.0; 6]).unwrap(),
+        y: rnnlab_series::Array::new(vec![2, 1], vec![0.0; 2]).unwrap(),
+        spec: rnnlab_series::WindowSpec::vector(3, 1),
+    };
+    assert!(matches!(
+        Dataset::from_windows(&flat),
+        Err(TrainError::Config { what: "windows", .. })
+    ));
+    let plain = Sequential::new(vec![
+        Layer::Flatten(Flatten::default()),
+        Layer::Dense(DenseConfig::new(4, 1).init(&Backend::Flex.device().unwrap()).unwrap()),
+    ]);
+    assert!(matches!(
+        evaluate(
+            &plain,
+            &data(4, 1),
+            32,
+            Loss::Mse,
+            &[Metric::LastTimeStepMse { horizon: 0 }]
+        ),
+        Err(TrainError::Config { .. })
+    ));
+}

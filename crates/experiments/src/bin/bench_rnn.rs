@@ -99,7 +99,7 @@ fn data(model: Model, quick: bool) -> Result<Dataset, String> {
         Model::DeepRnn => (1, WindowSpec::vector(50, 1)),
         Model::Seq2SeqLstm => (10, WindowSpec::sequence(50, 10)),
     };
-    let series = generate_time_series(&mut NumpyRandom::new(42), n, 50 + ahead);
+    let series = generate_time_series(&mut NumpyRandom::new(42), n, 50 + ahead).map_err(|e| e.to_string())?;
     let parts = series
         .windows(spec)
         .and_then(|w| w.split(split))
