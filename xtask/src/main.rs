@@ -11,8 +11,10 @@ cargo xtask <task> [args]
 
 Tasks:
   experiment all|<name>... [--backend flex|ndarray|wgpu|tch|tch-cpu|tch-cuda[:N]|cuda[:N]] [--fusion]
-             [--epochs N] [--seed S] [--quick] [--out DIR]
+             [--epochs N] [--seed S] [--seeds N] [--quick] [--out DIR]
         Rerun the lecture's experiments; results go to docs/results/<backend>/ (or DIR).
+        --seeds N trains each experiment with seeds S, S+1, …, S+N-1 and reports the median, min
+        and max of every figure (the band check applies to the median).
         --fusion builds Burn's kernel fusion in (wgpu; results go to docs/results/<backend>-fusion/).
   experiment --list
         List the experiments.
@@ -145,7 +147,7 @@ fn experiment(args: &[String]) -> Result<(), String> {
                 pass.push(a.clone());
                 pass.push(absolute(it.next().ok_or("--out needs a directory")?)?);
             }
-            "--epochs" | "--seed" => {
+            "--epochs" | "--seed" | "--seeds" => {
                 pass.push(a.clone());
                 pass.push(it.next().ok_or(format!("{a} needs a value"))?.clone());
             }

@@ -110,6 +110,8 @@ pub struct Context {
     pub out: PathBuf,
     /// Plots written so far: (file name, caption), embedded in results.md.
     pub plots: Vec<(String, String)>,
+    /// Whether runs draw their plots (only the first seed's of a multi-seed run do).
+    pub draw_plots: bool,
     data: Option<Data>,
     deep_rnn_dense: Option<Sequential>,
 }
@@ -125,6 +127,7 @@ impl Context {
             epochs,
             out,
             plots: Vec::new(),
+            draw_plots: true,
             data: None,
             deep_rnn_dense: None,
         }
@@ -163,6 +166,16 @@ impl Context {
         Ok(self.data.as_ref().expect("built above"))
     }
 
+    /// Switches the run to another seed: the data (drawn from the seed, as the lecture's
+    /// `np.random.seed`) and the models trained for later experiments are built anew.
+    pub fn set_seed(&mut self, seed: u32) {
+        if seed != self.seed {
+            self.seed = seed;
+            self.data = None;
+            self.deep_rnn_dense = None;
+        }
+    }
+
     /// Seeds the generators of initial weights (the same on every backend) and of the device
     /// (dropout) from the run's seed.
     pub fn reseed(&self) {
@@ -171,6 +184,9 @@ impl Context {
 
     /// Renders `panels` to `<out>/<file>` and remembers it for the report.
     fn plot(&mut self, file: &str, caption: &str, panels: &[Panel], width: u32) -> Result<(), String> {
+        if !self.draw_plots {
+            return Ok(());
+        }
         render(&self.out.join(file), panels, width, 360)?;
         self.plots.push((file.to_string(), caption.to_string()));
         Ok(())

@@ -14,8 +14,8 @@ use rnnlab_layers::Backend;
 use crate::catalog::{Context, EXPERIMENTS};
 use crate::report::{Results, write_results};
 
-const USAGE: &str =
-    "usage: rnnlab-experiments all|<name>... [--backend B] [--epochs N] [--seed S] [--quick] [--out DIR] [--list]";
+const USAGE: &str = "usage: rnnlab-experiments all|<name>... [--backend B] [--epochs N] [--seed S] [--seeds N] [--quick] \
+                     [--out DIR] [--list]";
 
 fn main() -> ExitCode {
     match real_main() {
@@ -31,6 +31,7 @@ fn real_main() -> Result<(), String> {
     let mut names: Vec<String> = Vec::new();
     let mut backend = Backend::Flex;
     let mut seed = 42u32;
+    let mut seeds = 1u32;
     let mut quick = false;
     let mut epochs: Option<usize> = None;
     let mut out: Option<PathBuf> = None;
@@ -40,6 +41,7 @@ fn real_main() -> Result<(), String> {
         match a.as_str() {
             "--backend" => backend = value("--backend")?.parse().map_err(|e| format!("{e}"))?,
             "--seed" => seed = value("--seed")?.parse().map_err(|e| format!("--seed: {e}"))?,
+            "--seeds" => seeds = value("--seeds")?.parse().map_err(|e| format!("--seeds: {e}"))?,
             "--epochs" => epochs = Some(value("--epochs")?.parse().map_err(|e| format!("--epochs: {e}"))?),
             "--quick" => quick = true,
             "--out" => out = Some(PathBuf::from(value("--out")?)),
@@ -57,6 +59,15 @@ fn real_main() -> Result<(), String> {
             name => names.push(name.to_string()),
         }
     }
+    if seeds == 0 {
+        return Err(format!("--seeds must be at least 1\n{USAGE}"));
+    }
+    let run_seeds: Vec<u32> = (0..seeds)
+        .map(|k| {
+            seed.checked_add(k)
+                .ok_or(format!("--seed {seed} plus --seeds {seeds} passes u32::MAX"))
+        })
+        .collect::<Result<_, _>>()?;
     if names.is_empty() {
         return Err(format!("name the experiments to run, or `all` (see --list)\n{USAGE}"));
     }
@@ -86,18 +97,37 @@ fn real_main() -> Result<(), String> {
     });
     let mut ctx = Context::new(device, seed, quick, epochs, out.clone());
     let started = std::time::Instant::now();
-    let mut records = Vec::new();
-    for e in selected {
-        println!("== {} ({})", e.name, e.model);
-        ctx.reseed(); // every experiment's weights are reproducible on their own
-        let record = (e.run)(&mut ctx).map_err(|err| format!("{}: {err}", e.name))?;
-        println!("{}", record.one_line());
-        records.push(record);
+    // Seeds outer, experiments inner: each seed's data is drawn once and shared by its
+    // experiments, as in a single-seed run. Only the first seed draws plots.
+    let mut runs: Vec<Vec<report::Record>> = vec![Vec::new(); selected.len()];
+    for (k, &s) in run_seeds.iter().enumerate() {
+        ctx.set_seed(s);
+        ctx.draw_plots = k == 0;
+        if run_seeds.len() > 1 {
+            println!("=== seed {s} ({}/{})", k + 1, run_seeds.len());
+        }
+        for (e, runs) in selected.iter().zip(runs.iter_mut()) {
+            println!("== {} ({})", e.name, e.model);
+            ctx.reseed(); // every experiment's weights are reproducible on their own
+            let record = (e.run)(&mut ctx).map_err(|err| format!("{}: {err}", e.name))?;
+            println!("{}", record.one_line());
+            runs.push(record);
+        }
+    }
+    let records: Vec<report::Record> = runs
+        .into_iter()
+        .map(|r| report::Record::over_seeds(r, &run_seeds))
+        .collect();
+    if run_seeds.len() > 1 {
+        println!("=== medians over seeds {run_seeds:?}");
+        for r in &records {
+            println!("{}", r.one_line());
+        }
     }
     let results = Results::new(
         backend,
         resolved.description,
-        seed,
+        run_seeds,
         quick,
         records,
         ctx.plots.clone(),

@@ -86,6 +86,55 @@ pub struct Record {
     pub in_band: Option<bool>,
     #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
     pub extra: serde_json::Map<String, serde_json::Value>,
+    /// With `--seeds N > 1`: every figure's median, min and max over the seeds. The record's
+    /// own figures are then the medians (the band check applies to them); its history is the
+    /// first seed's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seeds: Option<SeedSpread>,
+}
+
+/// Median, min and max of one figure over the seeds.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Spread {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+    /// One value per seed, in seed order.
+    pub values: Vec<f64>,
+}
+
+impl Spread {
+    /// `None` without values; the median of an even count is the mean of the middle two.
+    pub fn of(values: Vec<f64>) -> Option<Self> {
+        let mut sorted = values.clone();
+        sorted.sort_by(f64::total_cmp);
+        let n = sorted.len();
+        let median = match n {
+            0 => return None,
+            _ if n % 2 == 1 => sorted[n / 2],
+            _ => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+        };
+        Some(Self {
+            median,
+            min: sorted[0],
+            max: sorted[n - 1],
+            values,
+        })
+    }
+}
+
+/// The spread of every figure of one experiment over the seeds.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SeedSpread {
+    pub seeds: Vec<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub val_mse: Option<Spread>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub val_last_time_step_mse: Option<Spread>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accuracy: Option<Spread>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seconds_per_epoch: Option<Spread>,
 }
 
 impl Record {
@@ -109,6 +158,7 @@ impl Record {
             bands,
             in_band: None,
             extra: Default::default(),
+            seeds: None,
         };
         r.in_band = r.check();
         r
@@ -127,6 +177,7 @@ impl Record {
             bands,
             in_band: None,
             extra: Default::default(),
+            seeds: None,
         };
         r.in_band = r.check();
         r
@@ -141,13 +192,65 @@ impl Record {
     }
 
     fn check(&self) -> Option<bool> {
+        self.check_with(|b| self.value(b.metric))
+    }
+
+    /// The band check with the value each band is compared with.
+    fn check_with(&self, value: impl Fn(&Band) -> Option<f64>) -> Option<bool> {
         let checks: Vec<bool> = self
             .bands
             .iter()
-            .filter_map(|b| Some((self.value(b.metric)?, b.limits()?)))
+            .filter_map(|b| Some((value(b)?, b.limits()?)))
             .map(|(v, (lo, hi))| (lo..=hi).contains(&v))
             .collect();
         (!checks.is_empty()).then(|| checks.iter().all(|&c| c))
+    }
+
+    /// One experiment's records, one per seed, as one record of medians with the spread (a
+    /// single seed's record is returned as it is).
+    pub fn over_seeds(mut runs: Vec<Record>, seeds: &[u32]) -> Record {
+        if runs.len() < 2 {
+            return runs.pop().expect("at least one seed ran");
+        }
+        let spread = |f: fn(&Record) -> Option<f64>| Spread::of(runs.iter().filter_map(f).collect());
+        let spread = SeedSpread {
+            seeds: seeds.to_vec(),
+            val_mse: spread(|r| r.val_mse),
+            val_last_time_step_mse: spread(|r| r.val_last_time_step_mse),
+            accuracy: spread(|r| r.accuracy),
+            seconds_per_epoch: spread(|r| r.seconds_per_epoch),
+        };
+        let mut first = runs.swap_remove(0);
+        let own = first.clone();
+        let median = |s: &Option<Spread>| s.as_ref().map(|s| s.median);
+        first.val_mse = median(&spread.val_mse);
+        first.val_last_time_step_mse = median(&spread.val_last_time_step_mse);
+        first.accuracy = median(&spread.accuracy);
+        first.seconds_per_epoch = median(&spread.seconds_per_epoch);
+        first.seeds = Some(spread);
+        // An exact figure (the naive baseline, NumPy's numbers) belongs to its seed: the first
+        // seed's value is checked; every other band checks the median.
+        first.in_band = first.check_with(|b| {
+            if b.exact {
+                own.value(b.metric)
+            } else {
+                first.value(b.metric)
+            }
+        });
+        first
+    }
+
+    /// `median (min–max)` of a figure over the seeds, or the single value.
+    fn shown(&self, metric: &str) -> String {
+        let spread = self.seeds.as_ref().and_then(|s| match metric {
+            "val_mse" => s.val_mse.as_ref(),
+            "val_last_time_step_mse" => s.val_last_time_step_mse.as_ref(),
+            _ => None,
+        });
+        match spread {
+            Some(s) => format!("{:.6} ({:.6}–{:.6})", s.median, s.min, s.max),
+            None => fmt(self.value(metric)),
+        }
     }
 
     pub fn one_line(&self) -> String {
@@ -182,6 +285,8 @@ pub struct Results {
     pub fusion: bool,
     pub git_rev: String,
     pub seed: u32,
+    /// Every seed run (`--seeds N`: seed, seed + 1, …); figures are medians over them.
+    pub seeds: Vec<u32>,
     pub quick: bool,
     pub total_seconds: f64,
     pub experiments: Vec<Record>,
@@ -193,7 +298,7 @@ impl Results {
     pub fn new(
         backend: Backend,
         device: String,
-        seed: u32,
+        seeds: Vec<u32>,
         quick: bool,
         experiments: Vec<Record>,
         plots: Vec<(String, String)>,
@@ -204,7 +309,8 @@ impl Results {
             device,
             fusion: cfg!(feature = "fusion"),
             git_rev: git_rev(),
-            seed,
+            seed: seeds.first().copied().unwrap_or_default(),
+            seeds,
             quick,
             total_seconds,
             experiments,
@@ -213,8 +319,16 @@ impl Results {
     }
 
     fn markdown(&self) -> String {
+        let seeds = match self.seeds.as_slice() {
+            [first, .., last] => format!(
+                "seeds {first}–{last} (rnnlab figures: median (min–max) over the {} seeds; the band check applies \
+                 to the median; plots and histories from seed {first})",
+                self.seeds.len()
+            ),
+            _ => format!("seed {}", self.seed),
+        };
         let mut md = format!(
-            "# rnnlab results — backend `{}`{}\n\nDevice: {}. Git revision `{}`, seed {}, total wall time {:.0} s{}.\n\n\
+            "# rnnlab results — backend `{}`{}\n\nDevice: {}. Git revision `{}`, {}, total wall time {:.0} s{}.\n\n\
              Bands: the lecture/HOML figure and the Keras-3.15-here figure, widened by 35% on each side.\n\n\
              | name | metric | rnnlab | lecture / HOML | Keras 3.15 here | in band | s/epoch | params |\n\
              | --- | --- | --- | --- | --- | --- | --- | --- |\n",
@@ -222,7 +336,7 @@ impl Results {
             if self.fusion { " with Burn's kernel fusion" } else { "" },
             self.device,
             self.git_rev,
-            self.seed,
+            seeds,
             self.total_seconds,
             if self.quick {
                 " — quick smoke run (2 epochs, 1 000 series): not comparable"
@@ -258,7 +372,7 @@ impl Results {
                     "| {} | {} | {} | {lecture} | {keras} | {ok} | {spe} | {} |\n",
                     r.name,
                     b.metric,
-                    fmt(v),
+                    r.shown(b.metric),
                     r.params
                 ));
             }
@@ -298,4 +412,67 @@ pub fn write_results(out: &Path, results: &Results) -> std::io::Result<()> {
     let json = serde_json::to_string_pretty(results).map_err(std::io::Error::other)?;
     write_atomic(&out.join("results.json"), json.as_bytes())?;
     write_atomic(&out.join("results.md"), results.markdown().as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(val_mse: f64, seconds: f64) -> Record {
+        let history = History {
+            seconds: vec![seconds],
+            loss: vec![val_mse],
+            ..Default::default()
+        };
+        Record::trained(
+            "x",
+            val_mse,
+            None,
+            10,
+            history,
+            vec![Band::new("val_mse", Some(0.01), None)],
+        )
+    }
+
+    #[test]
+    fn spread_is_median_min_max_in_seed_order() {
+        let s = Spread::of(vec![0.3, 0.1, 0.2]).unwrap();
+        assert_eq!((s.median, s.min, s.max), (0.2, 0.1, 0.3));
+        assert_eq!(s.values, vec![0.3, 0.1, 0.2]);
+        assert_eq!(Spread::of(vec![4.0, 1.0, 3.0, 2.0]).unwrap().median, 2.5);
+        assert_eq!(Spread::of(vec![]), None);
+    }
+
+    #[test]
+    fn the_band_check_applies_to_the_median_over_seeds() {
+        // Band: 0.01 widened to [0.0074, 0.0135]. One lucky seed in band, the median outside.
+        let runs = vec![run(0.010, 1.0), run(0.030, 2.0), run(0.020, 3.0)];
+        assert_eq!(runs[0].in_band, Some(true));
+        let r = Record::over_seeds(runs, &[42, 43, 44]);
+        assert_eq!(r.val_mse, Some(0.020));
+        assert_eq!(r.in_band, Some(false));
+        assert_eq!(r.seconds_per_epoch, Some(2.0));
+        let spread = r.seeds.as_ref().unwrap();
+        assert_eq!(spread.seeds, vec![42, 43, 44]);
+        assert_eq!(spread.val_mse.as_ref().unwrap().min, 0.010);
+        assert_eq!(r.shown("val_mse"), "0.020000 (0.010000–0.030000)");
+        // An exact band checks the first seed's own value, not the median.
+        let exact = |v: f64| {
+            Record::trained(
+                "n",
+                v,
+                None,
+                0,
+                History::default(),
+                vec![Band::new("val_mse", Some(0.02), None).exact()],
+            )
+        };
+        let r = Record::over_seeds(vec![exact(0.02), exact(0.03), exact(0.01)], &[42, 43, 44]);
+        assert_eq!((r.val_mse, r.in_band), (Some(0.02), Some(true)));
+        let r = Record::over_seeds(vec![exact(0.03), exact(0.02), exact(0.02)], &[1, 2, 3]);
+        assert_eq!((r.val_mse, r.in_band), (Some(0.02), Some(false)));
+        // One seed: the record as it is.
+        let single = Record::over_seeds(vec![run(0.010, 1.0)], &[42]);
+        assert!(single.seeds.is_none() && single.in_band == Some(true));
+    }
 }
