@@ -9,7 +9,9 @@ use rnnlab_layers::{
     Activation, Bidirectional, DenseConfig, EmbeddingConfig, Flatten, Input, Layer, LstmConfig, MergeMode, Sequential,
 };
 use rnnlab_text::{MatrixMode, PadOptions, Tokenizer, TokenizerConfig, pad_sequences};
-use rnnlab_train::{Dataset, FitConfig, Loss, Metric, OptimizerConfig, Regressor, TrainError, evaluate, fit};
+use rnnlab_train::{
+    Dataset, FitConfig, Loss, Metric, OptimizerConfig, Regressor, SplitMix64, TrainError, evaluate, fit,
+};
 
 use crate::catalog::Context;
 use crate::report::Record;
@@ -23,21 +25,8 @@ const ASPECTS: [(&str, &str); 4] = [
     ("연기는", "연기가"),
 ];
 
-/// A small deterministic generator (SplitMix64) so the corpus is the same on every run.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) % n as u64) as usize
-    }
-}
-
 /// `(text, label, order_sensitive)`.
-fn review(rng: &mut Rng) -> (String, f32, bool) {
+fn review(rng: &mut SplitMix64) -> (String, f32, bool) {
     let (good, bad) = (GOOD[rng.below(4)], BAD[rng.below(4)]);
     let (a1, a2) = (ASPECTS[rng.below(4)], ASPECTS[rng.below(4)]);
     match rng.below(4) {
@@ -92,7 +81,8 @@ impl Regressor for TokenModel {
 
 pub fn sentiment_order(ctx: &mut Context) -> Result<Record, String> {
     let n = if ctx.quick { 600 } else { 4000 };
-    let mut rng = Rng(u64::from(ctx.seed));
+    // The corpus is the same on every run of a seed.
+    let mut rng = SplitMix64::new(u64::from(ctx.seed));
     let corpus: Vec<(String, f32, bool)> = (0..n).map(|_| review(&mut rng)).collect();
     let split = n * 3 / 4;
     let (train, test) = corpus.split_at(split);

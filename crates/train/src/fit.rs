@@ -9,7 +9,7 @@ use burn::tensor::Tensor;
 use rnnlab_layers::{AnyTensor, Input, Sequential};
 use serde::{Deserialize, Serialize};
 
-use crate::{Dataset, History, Loss, Metric, OptimizerConfig, TrainError, checkpoint};
+use crate::{Dataset, History, Loss, Metric, OptimizerConfig, SplitMix64, TrainError, checkpoint};
 
 /// A model the training loop can drive: inputs `[batch, time, features]` to outputs
 /// `[batch, width]` (sequence outputs flattened row-major).
@@ -236,27 +236,6 @@ impl FitConfig {
     pub fn with_early_stopping(mut self, e: EarlyStopping) -> Self {
         self.early_stopping = Some(e);
         self
-    }
-}
-
-/// SplitMix64: a small, fast, seedable generator for shuffling (same seed, same order).
-#[derive(Clone, Debug)]
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn shuffle(&mut self, v: &mut [usize]) {
-        for i in (1..v.len()).rev() {
-            let j = (self.next() % (i as u64 + 1)) as usize;
-            v.swap(i, j);
-        }
     }
 }
 
@@ -488,7 +467,7 @@ pub fn fit_in_place<M: Regressor>(
         // Each epoch's order depends only on (seed, epoch), so a resumed run shuffles the same.
         let mut order: Vec<usize> = (0..train.len()).collect();
         if cfg.shuffle {
-            SplitMix64(cfg.seed ^ (epoch as u64).wrapping_mul(0xD1B5_4A32_D192_ED03)).shuffle(&mut order);
+            SplitMix64::new(cfg.seed ^ (epoch as u64).wrapping_mul(0xD1B5_4A32_D192_ED03)).shuffle(&mut order);
         }
         let mut loss_sum = 0.0;
         let mut metric_sums = vec![0.0; cfg.metrics.len()];

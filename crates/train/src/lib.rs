@@ -51,6 +51,7 @@ mod fit;
 mod history;
 mod metrics;
 mod optim;
+mod rng;
 
 pub use data::Dataset;
 pub use error::TrainError;
@@ -60,4 +61,5 @@ pub use fit::{
 pub use history::History;
 pub use metrics::{Loss, Metric};
 pub use optim::{KerasAdam, OptimizerConfig};
+pub use rng::SplitMix64;
 pub use rnnlab_layers::Backend;
