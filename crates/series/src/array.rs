@@ -20,10 +20,7 @@ pub struct Array {
 impl Array {
     /// Wraps `data` with `shape`; the element count must match.
     pub fn new(shape: Vec<usize>, data: Vec<f32>) -> Result<Self, SeriesError> {
-        let expected = shape
-            .iter()
-            .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-            .ok_or(SeriesError::Overflow { what: "array shape" })?;
+        let expected = SeriesError::checked_product("array shape", &shape)?;
         if expected != data.len() {
             return Err(SeriesError::ShapeMismatch {
                 shape,

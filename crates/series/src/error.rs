@@ -200,12 +200,17 @@ pub enum SeriesError {
 }
 
 impl SeriesError {
-    /// The product of `dims`, or [`SeriesError::Overflow`] / [`SeriesError::TooLarge`] naming `what`.
-    pub(crate) fn checked_elements(what: &'static str, dims: &[usize]) -> Result<usize, SeriesError> {
-        let elements = dims
-            .iter()
+    /// The product of `dims`, or [`SeriesError::Overflow`] naming `what`.
+    pub(crate) fn checked_product(what: &'static str, dims: &[usize]) -> Result<usize, SeriesError> {
+        dims.iter()
             .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-            .ok_or(SeriesError::Overflow { what })?;
+            .ok_or(SeriesError::Overflow { what })
+    }
+
+    /// [`checked_product`](Self::checked_product) for an allocation: also
+    /// [`SeriesError::TooLarge`] beyond [`MAX_ELEMENTS`](crate::MAX_ELEMENTS).
+    pub(crate) fn checked_elements(what: &'static str, dims: &[usize]) -> Result<usize, SeriesError> {
+        let elements = Self::checked_product(what, dims)?;
         if elements > crate::MAX_ELEMENTS {
             return Err(SeriesError::TooLarge {
                 what,

@@ -23,10 +23,7 @@ pub struct Series {
 impl Series {
     /// Wraps row-major data `[batch, n_steps, features]`.
     pub fn new(batch: usize, n_steps: usize, features: usize, data: Vec<f32>) -> Result<Self, SeriesError> {
-        let expected = [batch, n_steps, features]
-            .iter()
-            .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-            .ok_or(SeriesError::Overflow { what: "series shape" })?;
+        let expected = SeriesError::checked_product("series shape", &[batch, n_steps, features])?;
         if data.len() != expected {
             return Err(SeriesError::ShapeMismatch {
                 shape: vec![batch, n_steps, features],

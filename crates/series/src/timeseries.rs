@@ -303,14 +303,8 @@ fn resolve_columns(
     let label = |i: usize| header.and_then(|h| h.get(i).cloned()).unwrap_or_else(|| i.to_string());
     if wanted.is_empty() {
         // Every column, by position; a repeated header name would make the loaded names ambiguous.
-        if let Some(h) = header
-            && let Some(name) = h.iter().find(|n| h.iter().filter(|x| x == n).count() > 1)
-        {
-            let count = h.iter().filter(|x| *x == name).count();
-            return Err(SeriesError::DuplicateColumn {
-                name: name.clone(),
-                count,
-            });
+        if let Some(h) = header {
+            h.iter().try_for_each(|name| unique_in_header(h, name))?;
         }
         return Ok(((0..width).collect(), (0..width).map(label).collect()));
     }
@@ -330,10 +324,7 @@ fn resolve_columns(
             Column::Name(n) => match header {
                 None => return Err(SeriesError::NameWithoutHeader { name: n.clone() }),
                 Some(h) => {
-                    let count = h.iter().filter(|x| *x == n).count();
-                    if count > 1 {
-                        return Err(SeriesError::DuplicateColumn { name: n.clone(), count });
-                    }
+                    unique_in_header(h, n)?;
                     h.iter()
                         .position(|x| x == n)
                         .ok_or_else(|| SeriesError::UnknownColumn {
@@ -347,6 +338,17 @@ fn resolve_columns(
     }
     let names = idx.iter().map(|&i| label(i)).collect();
     Ok((idx, names))
+}
+
+/// A header name that appears more than once cannot select a column.
+fn unique_in_header(header: &[String], name: &str) -> Result<(), SeriesError> {
+    match header.iter().filter(|x| *x == name).count() {
+        count @ 2.. => Err(SeriesError::DuplicateColumn {
+            name: name.to_string(),
+            count,
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// Per-feature standardization `(v - mean) / std`, fitted on training data only.

@@ -227,10 +227,7 @@ impl Tokenizer {
             tok.index_word.insert(i, w.to_string());
         }
         for (w, v) in inner("word_index")? {
-            let index = to_u32("word_index", uint("word_index", &v)?)?;
-            if tok.word_index.insert(w.clone(), index).is_some() {
-                return Err(bad(format!("word_index: {w:?} appears twice")));
-            }
+            tok.word_index.insert(w, to_u32("word_index", uint("word_index", &v)?)?);
         }
         check_vocabulary(&mut tok)?;
         Ok(tok)

@@ -93,8 +93,17 @@ pub(crate) fn read(dir: &Path) -> Result<Option<State>, TrainError> {
             let state: State = serde_json::from_slice(&bytes).map_err(|e| err(&path, e))?;
             check_plain_name(&path, &state.model_file)?;
             check_plain_name(&path, &state.optimizer_file)?;
-            if state.epoch == usize::MAX {
-                return Err(err(&path, format!("epoch {} is not a real epoch count", state.epoch)));
+            // Each epoch appends one entry to the history it records: an epoch count that
+            // disagrees (a hand-edited or foreign state) cannot be resumed from.
+            if state.history.loss.len() != state.epoch {
+                return Err(err(
+                    &path,
+                    format!(
+                        "says epoch {} but holds {} epoch(s) of history",
+                        state.epoch,
+                        state.history.loss.len()
+                    ),
+                ));
             }
             Ok(Some(state))
         }

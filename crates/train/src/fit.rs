@@ -336,6 +336,26 @@ fn check_model_against_targets<M: Regressor>(
     Ok(())
 }
 
+/// TerminateOnNaN: puts back the weights from before the last optimizer step (when there was
+/// one) and returns the error naming what went non-finite.
+fn stop_non_finite<M>(
+    model: &mut M,
+    last_good: &mut Option<M>,
+    what: &'static str,
+    (epoch, batch): (usize, usize),
+    value: f64,
+) -> TrainError {
+    if let Some(good) = last_good.take() {
+        *model = good;
+    }
+    TrainError::NonFinite {
+        what,
+        epoch,
+        batch,
+        value,
+    }
+}
+
 /// Whether every float parameter of `model` is finite.
 fn weights_finite<M: Module>(model: &M) -> bool {
     struct AllFinite(bool);
@@ -454,7 +474,7 @@ pub fn fit_in_place<M: Regressor>(
     {
         *model = checkpoint::load_model(model.clone(), dir, &state)?;
         optim = checkpoint::load_optimizer(optim, dir, &state)?;
-        first_epoch = state.epoch.saturating_add(1);
+        first_epoch = state.epoch + 1; // below usize::MAX: one history entry per epoch
         history = state.history;
     }
     let steps = train.len().div_ceil(cfg.batch_size);
@@ -494,15 +514,7 @@ pub fn fit_in_place<M: Regressor>(
             if cfg.terminate_on_nan && !value.is_finite() {
                 // The current weights produced a non-finite loss: go back to the ones before the
                 // last update, which produced a finite one.
-                if let Some(good) = last_good.take() {
-                    *model = good;
-                }
-                return Err(TrainError::NonFinite {
-                    what: "loss",
-                    epoch,
-                    batch: bi + 1,
-                    value,
-                });
+                return Err(stop_non_finite(model, &mut last_good, "loss", (epoch, bi + 1), value));
             }
             if !cfg.metrics.is_empty() {
                 let pred_width = pred.dims()[1];
@@ -528,15 +540,13 @@ pub fn fit_in_place<M: Regressor>(
         // A step can leave non-finite weights without a non-finite loss in this epoch (the
         // epoch's last step): check them once per epoch, before anything is written.
         if cfg.terminate_on_nan && !weights_finite(&*model) {
-            if let Some(good) = last_good.take() {
-                *model = good;
-            }
-            return Err(TrainError::NonFinite {
-                what: "weights",
-                epoch,
-                batch: steps,
-                value: f64::NAN,
-            });
+            return Err(stop_non_finite(
+                model,
+                &mut last_good,
+                "weights",
+                (epoch, steps),
+                f64::NAN,
+            ));
         }
         history.loss.push(loss_sum / train.len() as f64);
         history.lr.push(lr_now);
@@ -548,17 +558,16 @@ pub fn fit_in_place<M: Regressor>(
                 .push(s / train.len() as f64);
         }
         if let Some(v) = valid {
-            let eval = evaluate(&model.valid(), v, cfg.batch_size, cfg.loss, &cfg.metrics)?;
+            // Checked against the model once, before the first epoch.
+            let eval = evaluate_unchecked(&model.valid(), v, cfg.batch_size, cfg.loss, &cfg.metrics)?;
             if cfg.terminate_on_nan && !eval.loss.is_finite() {
-                if let Some(good) = last_good.take() {
-                    *model = good;
-                }
-                return Err(TrainError::NonFinite {
-                    what: "val_loss",
-                    epoch,
-                    batch: steps,
-                    value: eval.loss,
-                });
+                return Err(stop_non_finite(
+                    model,
+                    &mut last_good,
+                    "val_loss",
+                    (epoch, steps),
+                    eval.loss,
+                ));
             }
             history.val_loss.push(eval.loss);
             for (m, val) in cfg.metrics.iter().zip(&eval.metrics) {
@@ -640,6 +649,19 @@ pub fn evaluate<M: Regressor>(
     check_metrics(metrics, data.y_width())?;
     let device = model.devices().into_iter().next().unwrap_or_default();
     check_model_against_targets(model, data, loss, &device)?;
+    evaluate_unchecked(model, data, batch_size, loss, metrics)
+}
+
+/// [`evaluate`] on data already checked against the model and the metrics (`fit`'s validation
+/// data, every epoch).
+fn evaluate_unchecked<M: Regressor>(
+    model: &M,
+    data: &Dataset,
+    batch_size: usize,
+    loss: Loss,
+    metrics: &[Metric],
+) -> Result<Evaluation, TrainError> {
+    let device = model.devices().into_iter().next().unwrap_or_default();
     let pred = predict(model, data, batch_size)?;
     let w = data.y_width();
     let n = data.len();
