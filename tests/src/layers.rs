@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use crate::{Outcome, close_slices};
 use rnnlab_layers::burn::tensor::{Device, Int, Tensor, TensorData};
-use rnnlab_layers::{AnyTensor, Backend, Input, KerasArray, Layer, Sequential, set_training};
+use rnnlab_layers::{AnyTensor, Backend, Input, KerasArray, Sequential, Shape, ValueKind, set_training};
 
 /// f32 tolerance of the fixtures' README.
 pub const TOLERANCE: f64 = 1e-5;
@@ -121,7 +121,7 @@ fn compare(what: &str, got: Option<&AnyTensor>, want: &Named) -> Result<(), Stri
             if dims.iter().product::<usize>() != n {
                 return Err(format!("{what}: shape {dims:?}, want {:?}", want.shape));
             }
-            t.to_vec()
+            t.to_vec().map_err(|e| format!("{what}: {e}"))?
         }
         None => vec![0.0; n], // no gradient reached it: Keras's is then exactly zero
     };
@@ -134,17 +134,21 @@ fn run_case(case: &Case, backend: Backend) -> Result<(), String> {
         return Err("model, weights and weight gradients differ in length".into());
     }
     let x = &case.inputs.x;
-    let mut features = *x.shape.last().ok_or("x has no shape")?;
-    let mut layers = Vec::new();
-    for (spec, weights) in case.model.iter().zip(&case.weights) {
-        let layer = Layer::from_keras_spec(spec, features, &device).map_err(|e| e.to_string())?;
-        let layer = layer.with_keras_weights(weights, &device).map_err(|e| e.to_string())?;
-        features = layer.output_features(features);
-        layers.push(layer);
-    }
+    // The model's input shape: any batch and number of steps, the fixture's feature size.
+    let input_shape = if x.dtype.starts_with("int") {
+        Shape::tokens(None)
+    } else {
+        let mut dims: Vec<Option<usize>> = x.shape[1..].iter().map(|&d| Some(d)).collect();
+        if dims.len() == 2 {
+            dims[0] = None;
+        }
+        Shape::new(dims, ValueKind::Float)
+    };
+    let model = Sequential::from_keras_specs(input_shape, &case.model, &device)
+        .and_then(|m| m.with_keras_weights(&case.weights, &device))
+        .map_err(|e| e.to_string())?;
     // Inference mode first: mapping the module re-creates its running statistics untracked.
-    let mut model = set_training(Sequential::new(layers), false);
-    model.layers = model.layers.into_iter().map(Layer::with_tracked_statistics).collect();
+    let model = set_training(model, false).with_tracked_statistics();
 
     let (input, x_tensor) = if x.dtype.starts_with("int") {
         let ids: Vec<i64> = x.data.iter().map(|&v| v as i64).collect();
@@ -190,7 +194,7 @@ fn run_case(case: &Case, backend: Backend) -> Result<(), String> {
         }
         close_slices(
             &format!("output {k} ({})", want.name),
-            &got.to_vec(),
+            &got.to_vec().map_err(|e| e.to_string())?,
             &want.data,
             TOLERANCE,
         )?;
@@ -215,7 +219,7 @@ fn run_case(case: &Case, backend: Backend) -> Result<(), String> {
             want,
         )?;
     }
-    for (l, (layer, wants)) in model.layers.iter().zip(&case.grads.weights).enumerate() {
+    for (l, (layer, wants)) in model.layers().iter().zip(&case.grads.weights).enumerate() {
         let weights = layer.keras_weights();
         if weights.len() != wants.len() {
             return Err(format!(

@@ -1,5 +1,5 @@
 //! Cross-crate: the lecture's linear model on the seed-42 series (series → layers → train).
-use rnnlab_layers::{Backend, DenseConfig, Flatten, Layer, Sequential};
+use rnnlab_layers::{Backend, DenseConfig, FlattenConfig, Sequential, Shape};
 use rnnlab_series::{NumpyRandom, Split, WindowSpec, generate_time_series};
 use rnnlab_train::{Dataset, FitConfig, Verbosity, fit};
 
@@ -16,10 +16,11 @@ fn flatten_dense_reaches_the_lectures_validation_mse() {
     let plain = Backend::Flex.device().unwrap();
     rnnlab_layers::seed(&plain, 42); // reproducible initial weights
     let device = plain.autodiff();
-    let model = Sequential::new(vec![
-        Layer::Flatten(Flatten::default()),
-        Layer::Dense(DenseConfig::new(50, 1).init(&device).unwrap()),
-    ]);
+    let model = Sequential::builder(Shape::sequence_of(50, 1))
+        .add(FlattenConfig)
+        .add(DenseConfig::new(1))
+        .build(&device)
+        .unwrap();
     let (_, history) = fit(
         model,
         &train,

@@ -3,14 +3,12 @@
 //! "나쁜 점은 없고 좋은 점이 많다") or double negation ("재미가 없는 부분이 하나도 없습니다" is
 //! positive). A bag-of-words model cannot separate them; a model that reads the order can.
 
-use burn::module::Module;
-use burn::tensor::{Int, Tensor};
 use rnnlab_layers::{
-    Activation, Bidirectional, DenseConfig, EmbeddingConfig, Flatten, Input, Layer, LstmConfig, MergeMode, Sequential,
+    Activation, BidirectionalConfig, DenseConfig, EmbeddingConfig, FlattenConfig, LstmConfig, Sequential, Shape,
 };
 use rnnlab_text::{MatrixMode, PadOptions, Tokenizer, TokenizerConfig, pad_sequences};
 use rnnlab_train::{
-    Dataset, FitConfig, Loss, Metric, OptimizerConfig, Regressor, SplitMix64, TrainError, evaluate, fit,
+    Dataset, Features, FitConfig, Loss, Metric, OptimizerConfig, SplitMix64, Targets, TrainError, evaluate, fit,
 };
 
 use crate::catalog::Context;
@@ -26,7 +24,7 @@ const ASPECTS: [(&str, &str); 4] = [
 ];
 
 /// `(text, label, order_sensitive)`.
-fn review(rng: &mut SplitMix64) -> (String, f32, bool) {
+fn review(rng: &mut SplitMix64) -> (String, u32, bool) {
     let (good, bad) = (GOOD[rng.below(4)], BAD[rng.below(4)]);
     let (a1, a2) = (ASPECTS[rng.below(4)], ASPECTS[rng.below(4)]);
     match rng.below(4) {
@@ -34,17 +32,13 @@ fn review(rng: &mut SplitMix64) -> (String, f32, bool) {
         0 => {
             let positive = rng.below(2) == 0;
             let adj = if positive { good } else { bad };
-            (format!("정말 {adj} 영화 입니다"), f32::from(u8::from(positive)), false)
+            (format!("정말 {adj} 영화 입니다"), u32::from(positive), false)
         }
         // Double negation: "{bad} 부분이 하나도 없습니다" is positive.
         1 => {
             let positive = rng.below(2) == 0;
             let adj = if positive { bad } else { good };
-            (
-                format!("{adj} {} 하나도 없습니다", a1.1),
-                f32::from(u8::from(positive)),
-                true,
-            )
+            (format!("{adj} {} 하나도 없습니다", a1.1), u32::from(positive), true)
         }
         // Same words, opposite order: "{x} 점은 없고 {y} 점이 많다" takes y's sentiment.
         _ => {
@@ -52,29 +46,9 @@ fn review(rng: &mut SplitMix64) -> (String, f32, bool) {
             let (x, y) = if positive { (bad, good) } else { (good, bad) };
             (
                 format!("{x} {} 없고 {y} {} 많다", a1.0, a2.1),
-                f32::from(u8::from(positive)),
+                u32::from(positive),
                 true,
             )
-        }
-    }
-}
-
-/// Token ids fed as floats `[batch, time, 1]` and looked up by the first (Embedding) layer.
-#[derive(Module, Debug)]
-struct TokenModel {
-    inner: Sequential,
-}
-
-impl Regressor for TokenModel {
-    fn forward_batch(&self, x: Tensor<3>) -> Result<Tensor<2>, TrainError> {
-        let [b, t, _] = x.dims();
-        let ids: Tensor<2, Int> = x.reshape([b, t]).int();
-        match self.inner.forward1(Input::Tokens(ids))? {
-            rnnlab_layers::AnyTensor::D2(y) => Ok(y),
-            other => Err(TrainError::Model(format!(
-                "expected [batch, 1], got {:?}",
-                other.dims()
-            ))),
         }
     }
 }
@@ -83,7 +57,7 @@ pub fn sentiment_order(ctx: &mut Context) -> Result<Record, String> {
     let n = if ctx.quick { 600 } else { 4000 };
     // The corpus is the same on every run of a seed.
     let mut rng = SplitMix64::new(u64::from(ctx.seed));
-    let corpus: Vec<(String, f32, bool)> = (0..n).map(|_| review(&mut rng)).collect();
+    let corpus: Vec<(String, u32, bool)> = (0..n).map(|_| review(&mut rng)).collect();
     let split = n * 3 / 4;
     let (train, test) = corpus.split_at(split);
     let texts: Vec<&str> = train.iter().map(|r| r.0.as_str()).collect();
@@ -91,7 +65,7 @@ pub fn sentiment_order(ctx: &mut Context) -> Result<Record, String> {
     tok.fit_on_texts(&texts).map_err(|e| e.to_string())?;
     let vocab = tok.word_index().len() + 1;
     // The test split is the order-sensitive sentences only (double negation, same words reordered).
-    let hard: Vec<&(String, f32, bool)> = test.iter().filter(|r| r.2).collect();
+    let hard: Vec<&(String, u32, bool)> = test.iter().filter(|r| r.2).collect();
     let e = |e: TrainError| e.to_string();
     let le = |e: rnnlab_layers::LayersError| e.to_string();
     let device = ctx.device.clone().autodiff();
@@ -102,27 +76,27 @@ pub fn sentiment_order(ctx: &mut Context) -> Result<Record, String> {
         .with_seed(u64::from(ctx.seed));
 
     // Bag of words: texts_to_matrix(binary) -> Dense(1, sigmoid).
-    let bow = |rows: &[&(String, f32, bool)]| -> Result<Dataset, String> {
+    let bow = |rows: &[&(String, u32, bool)]| -> Result<Dataset, String> {
         let m = tok
             .texts_to_matrix(rows.iter().map(|r| r.0.as_str()), MatrixMode::Binary)
             .map_err(|e| e.to_string())?;
         let x: Vec<f32> = m.data.iter().map(|&v| v as f32).collect();
-        Dataset::new(x, [m.rows, 1, m.cols], rows.iter().map(|r| r.1).collect(), 1).map_err(e)
+        let features = Features::Floats {
+            values: x,
+            shape: [m.rows, 1, m.cols],
+        };
+        Dataset::from_parts(features, Targets::Classes(rows.iter().map(|r| r.1).collect())).map_err(e)
     };
-    let train_rows: Vec<&(String, f32, bool)> = train.iter().collect();
-    let bow_model = Sequential::new(vec![
-        Layer::Flatten(Flatten::default()),
-        Layer::Dense(
-            DenseConfig::new(vocab, 1)
-                .with_activation(Activation::Sigmoid)
-                .init(&device)
-                .map_err(le)?,
-        ),
-    ]);
+    let train_rows: Vec<&(String, u32, bool)> = train.iter().collect();
+    let bow_model = Sequential::builder(Shape::sequence_of(1, vocab))
+        .add(FlattenConfig)
+        .add(DenseConfig::new(1).with_activation(Activation::Sigmoid))
+        .build(&device)
+        .map_err(le)?;
     println!("bag of words (texts_to_matrix + Dense):");
     let (bow_model, _) = fit(bow_model, &bow(&train_rows)?, None, &cfg).map_err(e)?;
     let bow_acc = evaluate(
-        &bow_model.valid(),
+        &bow_model,
         &bow(&hard)?,
         32,
         Loss::BinaryCrossentropy,
@@ -133,44 +107,28 @@ pub fn sentiment_order(ctx: &mut Context) -> Result<Record, String> {
 
     // Sequence: pad_sequences -> Embedding -> Bidirectional(LSTM) -> Dense(1, sigmoid).
     let maxlen = 6;
-    let seqs = |rows: &[&(String, f32, bool)]| -> Result<Dataset, String> {
+    let seqs = |rows: &[&(String, u32, bool)]| -> Result<Dataset, String> {
         let s = tok
             .texts_to_sequences(rows.iter().map(|r| r.0.as_str()))
             .map_err(|e| e.to_string())?;
         let p = pad_sequences(&s, &PadOptions::default().maxlen(maxlen)).map_err(|e| e.to_string())?;
-        let x: Vec<f32> = p.data.iter().map(|&v| v as f32).collect();
-        Dataset::new(x, [p.rows, maxlen, 1], rows.iter().map(|r| r.1).collect(), 1).map_err(e)
+        let features = Features::Tokens {
+            ids: p.data,
+            shape: [p.rows, maxlen],
+        };
+        Dataset::from_parts(features, Targets::Classes(rows.iter().map(|r| r.1).collect())).map_err(e)
     };
-    let lstm = LstmConfig::new(16, 16);
-    let seq_model = TokenModel {
-        inner: Sequential::new(vec![
-            Layer::Embedding(
-                EmbeddingConfig::new(vocab, 16)
-                    .with_mask_zero(true)
-                    .init(&device)
-                    .map_err(le)?,
-            ),
-            Layer::BidirectionalLstm(
-                Bidirectional::new(
-                    lstm.init(&device).map_err(le)?,
-                    lstm.init(&device).map_err(le)?,
-                    MergeMode::Concat,
-                )
-                .map_err(le)?,
-            ),
-            Layer::Dense(
-                DenseConfig::new(32, 1)
-                    .with_activation(Activation::Sigmoid)
-                    .init(&device)
-                    .map_err(le)?,
-            ),
-        ]),
-    };
+    let seq_model = Sequential::builder(Shape::tokens(Some(maxlen)))
+        .add(EmbeddingConfig::new(vocab, 16).with_mask_zero(true))
+        .add(BidirectionalConfig::new(LstmConfig::new(16)))
+        .add(DenseConfig::new(1).with_activation(Activation::Sigmoid))
+        .build(&device)
+        .map_err(le)?;
     println!("Embedding(mask_zero) + Bidirectional(LSTM(16)) + Dense:");
-    let params = seq_model.inner.param_count();
+    let params = seq_model.param_count();
     let (seq_model, history) = fit(seq_model, &seqs(&train_rows)?, None, &cfg).map_err(e)?;
     let seq_acc = evaluate(
-        &seq_model.valid(),
+        &seq_model,
         &seqs(&hard)?,
         32,
         Loss::BinaryCrossentropy,

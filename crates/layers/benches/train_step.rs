@@ -7,7 +7,7 @@ use burn::module::Module;
 use burn::nn::{Lstm as BurnLstm, LstmConfig as BurnLstmConfig, Rnn as BurnRnn, RnnConfig as BurnRnnConfig};
 use burn::tensor::{Device, Distribution, Tensor};
 use criterion::{Criterion, criterion_group, criterion_main};
-use rnnlab_layers::{Backend, Layer, LstmConfig, Sequential, SimpleRnnConfig};
+use rnnlab_layers::{Backend, LstmConfig, Sequential, Shape, SimpleRnnConfig};
 
 #[derive(Module, Debug)]
 struct BurnDeepRnn {
@@ -24,24 +24,21 @@ struct BurnDeepLstm {
 }
 
 fn rnnlab_deep_rnn(d: &Device) -> Sequential {
-    Sequential::new(vec![
-        Layer::SimpleRnn(SimpleRnnConfig::new(1, 20).with_return_sequences(true).init(d).unwrap()),
-        Layer::SimpleRnn(
-            SimpleRnnConfig::new(20, 20)
-                .with_return_sequences(true)
-                .init(d)
-                .unwrap(),
-        ),
-        Layer::SimpleRnn(SimpleRnnConfig::new(20, 1).init(d).unwrap()),
-    ])
+    Sequential::builder(Shape::sequence(1))
+        .add(SimpleRnnConfig::new(20).with_return_sequences(true))
+        .add(SimpleRnnConfig::new(20).with_return_sequences(true))
+        .add(SimpleRnnConfig::new(1))
+        .build(d)
+        .unwrap()
 }
 
 fn rnnlab_deep_lstm(d: &Device) -> Sequential {
-    Sequential::new(vec![
-        Layer::Lstm(LstmConfig::new(1, 20).with_return_sequences(true).init(d).unwrap()),
-        Layer::Lstm(LstmConfig::new(20, 20).with_return_sequences(true).init(d).unwrap()),
-        Layer::Lstm(LstmConfig::new(20, 1).init(d).unwrap()),
-    ])
+    Sequential::builder(Shape::sequence(1))
+        .add(LstmConfig::new(20).with_return_sequences(true))
+        .add(LstmConfig::new(20).with_return_sequences(true))
+        .add(LstmConfig::new(1))
+        .build(d)
+        .unwrap()
 }
 
 fn step_rnnlab(model: &Sequential, x: &Tensor<3>, y: &Tensor<2>) {

@@ -4,7 +4,10 @@ use burn::module::Module;
 use burn::tensor::{Bool, Tensor};
 use serde::{Deserialize, Serialize};
 
-use crate::{AnyTensor, Cell, LayersError, Rnn};
+use burn::tensor::Device;
+use serde_json::json;
+
+use crate::{AnyTensor, Cell, Input, KerasArray, Layer, LayerConfig, LayerOutput, LayersError, Rnn, Shape};
 
 /// How the forward and backward outputs are combined.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,29 +44,80 @@ impl MergeMode {
             }
         })
     }
+
+    /// Keras's name (`None` for [`MergeMode::None`]).
+    pub fn keras_name(self) -> Option<&'static str> {
+        match self {
+            MergeMode::Concat => Some("concat"),
+            MergeMode::Sum => Some("sum"),
+            MergeMode::Mul => Some("mul"),
+            MergeMode::Ave => Some("ave"),
+            MergeMode::None => None,
+        }
+    }
 }
 
 /// Keras `Bidirectional(layer, merge_mode)`: a forward copy and a backward (`go_backwards`) copy
 /// with their own weights. With `return_sequences` the backward outputs are flipped back to input
-/// time order before merging, and masked steps output 0.
+/// time order before merging, and masked steps output 0. Built in one call by
+/// [`BidirectionalConfig`].
+#[derive(Module, Debug)]
+pub struct Bidirectional<C: Cell> {
+    forward_layer: Rnn<C>,
+    backward_layer: Rnn<C>,
+    #[module(skip)]
+    merge_mode: MergeMode,
+}
+
+/// Keras `Bidirectional(layer, merge_mode="concat")` of any recurrent layer config: one call
+/// builds both copies, each with its own initial weights.
 ///
 /// ```
-/// use rnnlab_layers::{Backend, Bidirectional, LstmConfig, MergeMode};
+/// use rnnlab_layers::{Backend, BidirectionalConfig, Layer, LayerConfig, LstmConfig, MergeMode, Shape};
 /// let device = Backend::Flex.device()?;
-/// let cfg = LstmConfig::new(16, 64).with_return_sequences(true);
-/// let bi = Bidirectional::new(cfg.init(&device)?, cfg.init(&device)?, MergeMode::Concat)?;
+/// let bi = BidirectionalConfig::new(LstmConfig::new(64).with_return_sequences(true))
+///     .init(&Shape::sequence(16), &device)?;
 /// assert_eq!(bi.param_count(), 2 * 20_736);
+/// assert_eq!(bi.output_shape(&Shape::sequence(16))?, Shape::sequence(128));
+/// let sum = BidirectionalConfig::new(LstmConfig::new(64)).with_merge_mode(MergeMode::Sum);
+/// assert_eq!(sum.init(&Shape::sequence(16), &device)?.output_shape(&Shape::sequence(16))?, Shape::vector(64));
 /// # Ok::<(), rnnlab_layers::LayersError>(())
 /// ```
-#[derive(Module, Debug)]
-pub struct Bidirectional<C: Module + Cell> {
-    /// The forward copy.
-    pub forward_layer: Rnn<C>,
-    /// The backward copy (always runs with `go_backwards`).
-    pub backward_layer: Rnn<C>,
-    /// How outputs are merged.
-    #[module(skip)]
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct BidirectionalConfig<L> {
+    /// The wrapped recurrent layer's config.
+    pub layer: L,
+    /// How the two directions' outputs are merged (default concat).
     pub merge_mode: MergeMode,
+}
+
+impl<L> BidirectionalConfig<L> {
+    /// Wraps a recurrent layer config, merging by concatenation.
+    pub fn new(layer: L) -> Self {
+        Self {
+            layer,
+            merge_mode: MergeMode::Concat,
+        }
+    }
+
+    /// Sets the merge mode.
+    pub fn with_merge_mode(mut self, merge_mode: MergeMode) -> Self {
+        self.merge_mode = merge_mode;
+        self
+    }
+}
+
+impl<C: Cell, L: LayerConfig<Layer = Rnn<C>>> LayerConfig for BidirectionalConfig<L> {
+    type Layer = Bidirectional<C>;
+
+    fn init(&self, input: &Shape, device: &Device) -> Result<Bidirectional<C>, LayersError> {
+        Bidirectional::new(
+            self.layer.init(input, device)?,
+            self.layer.init(input, device)?,
+            self.merge_mode,
+        )
+    }
 }
 
 /// What a `Bidirectional` layer returns.
@@ -77,18 +131,25 @@ pub struct BidirectionalOutput {
     pub backward_states: Vec<Tensor<2>>,
 }
 
-impl<C: Module + Cell> Bidirectional<C> {
+impl<C: Cell> Bidirectional<C> {
     /// Pairs two layers of the same shape; the second is switched to `go_backwards`.
     pub fn new(forward_layer: Rnn<C>, mut backward_layer: Rnn<C>, merge_mode: MergeMode) -> Result<Self, LayersError> {
-        if forward_layer.return_sequences != backward_layer.return_sequences
-            || forward_layer.cell.units() != backward_layer.cell.units()
+        let (f, b) = (forward_layer.options(), backward_layer.options());
+        if f.return_sequences != b.return_sequences
+            || f.return_state != b.return_state
+            || forward_layer.cell().units() != backward_layer.cell().units()
+            || forward_layer.cell().input_size() != backward_layer.cell().input_size()
         {
             return Err(LayersError::Config {
                 what: "Bidirectional".into(),
-                why: "both copies need the same units and return_sequences".into(),
+                why: "both copies need the same sizes, return_sequences and return_state".into(),
             });
         }
-        backward_layer.go_backwards = !forward_layer.go_backwards;
+        let backward_options = crate::RnnOptions {
+            go_backwards: !f.go_backwards,
+            ..b
+        };
+        backward_layer = backward_layer.with_options(backward_options)?;
         Ok(Self {
             forward_layer,
             backward_layer,
@@ -96,9 +157,19 @@ impl<C: Module + Cell> Bidirectional<C> {
         })
     }
 
-    /// Trainable parameters.
-    pub fn param_count(&self) -> usize {
-        self.num_params()
+    /// The forward copy.
+    pub fn forward_layer(&self) -> &Rnn<C> {
+        &self.forward_layer
+    }
+
+    /// The backward copy (runs with `go_backwards`).
+    pub fn backward_layer(&self) -> &Rnn<C> {
+        &self.backward_layer
+    }
+
+    /// How outputs are merged.
+    pub fn merge_mode(&self) -> MergeMode {
+        self.merge_mode
     }
 
     /// Runs both directions and merges. `initial_state` is `[forward states…, backward states…]`.
@@ -111,7 +182,7 @@ impl<C: Module + Cell> Bidirectional<C> {
         let (fwd_init, bwd_init) = match initial_state {
             None => (None, None),
             Some(mut s) => {
-                let n = self.forward_layer.cell.state_count();
+                let n = self.forward_layer.cell().state_count();
                 if s.len() != 2 * n {
                     return Err(LayersError::Count {
                         what: "Bidirectional initial states".into(),
@@ -123,7 +194,7 @@ impl<C: Module + Cell> Bidirectional<C> {
                 (Some(s), Some(bwd))
             }
         };
-        let seq = self.forward_layer.return_sequences;
+        let seq = self.forward_layer.options().return_sequences;
         let f = self.forward_layer.run(x.clone(), fwd_init, mask.clone(), seq)?;
         let b = self.backward_layer.run(x, bwd_init, mask, seq)?;
         let (fo, bo) = match (f.sequence, b.sequence) {
@@ -151,5 +222,71 @@ fn merge<const D: usize>(mode: MergeMode, a: Tensor<D>, b: Tensor<D>) -> Tensor<
         MergeMode::Mul => a * b,
         MergeMode::Ave => (a + b) / 2.0,
         MergeMode::None => unreachable!("handled by the caller"),
+    }
+}
+
+impl<C: Cell> Layer for Bidirectional<C> {
+    fn keras_class(&self) -> String {
+        "Bidirectional".into()
+    }
+
+    fn keras_config(&self) -> serde_json::Value {
+        json!({
+            "layer": { "class": Layer::keras_class(&self.forward_layer), "config": self.forward_layer.keras_config() },
+            "merge_mode": self.merge_mode.keras_name(),
+        })
+    }
+
+    fn output_shape(&self, input: &Shape) -> Result<Shape, LayersError> {
+        let one = self.forward_layer.output_shape(input)?;
+        let units = self.forward_layer.cell().units();
+        Ok(match self.merge_mode {
+            MergeMode::Concat => one.with_last(2 * units),
+            _ => one,
+        })
+    }
+
+    fn forward(
+        &self,
+        input: Input,
+        initial_state: Option<Vec<Tensor<2>>>,
+        mask: Option<Tensor<2, Bool>>,
+    ) -> Result<LayerOutput, LayersError> {
+        let x = input.into_float("Bidirectional")?.into_3d("Bidirectional")?;
+        let options = self.forward_layer.options();
+        let out = Bidirectional::forward(self, x, initial_state, mask.clone())?;
+        let mut outputs = out.outputs;
+        if options.return_state {
+            outputs.extend(
+                out.forward_states
+                    .into_iter()
+                    .chain(out.backward_states)
+                    .map(AnyTensor::D2),
+            );
+        }
+        Ok(LayerOutput {
+            outputs,
+            mask: if options.return_sequences { mask } else { None },
+        })
+    }
+
+    fn keras_weights(&self) -> Vec<AnyTensor> {
+        let mut w = self.forward_layer.keras_weights();
+        w.extend(self.backward_layer.keras_weights());
+        w
+    }
+
+    fn with_keras_weights(mut self, arrays: &[KerasArray], device: &Device) -> Result<Self, LayersError> {
+        if !arrays.len().is_multiple_of(2) {
+            return Err(LayersError::Count {
+                what: "Bidirectional weight arrays (one half per direction)".into(),
+                expected: arrays.len() + 1,
+                got: arrays.len(),
+            });
+        }
+        let n = arrays.len() / 2;
+        self.forward_layer = self.forward_layer.with_keras_weights(&arrays[..n], device)?;
+        self.backward_layer = self.backward_layer.with_keras_weights(&arrays[n..], device)?;
+        Ok(self)
     }
 }

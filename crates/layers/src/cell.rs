@@ -3,7 +3,16 @@
 use burn::module::{Module, ModuleDisplay};
 use burn::tensor::{Device, Tensor};
 
-use crate::{AnyTensor, FusedCell, KerasArray, LayersError};
+use crate::scan::FusedCell;
+use crate::{AnyTensor, KerasArray, LayersError};
+
+/// Keeps the fused kernels to the built-in cells: a method taking [`Sealed`] cannot be written
+/// outside this crate, so a user cell always runs its own [`Cell::step`].
+pub(crate) mod sealed {
+    /// A token only this crate can name.
+    #[derive(Clone, Copy, Debug)]
+    pub struct Sealed;
+}
 
 /// One step of a recurrent layer, Keras's `RNN(cell)` idea in Rust.
 ///
@@ -13,8 +22,13 @@ use crate::{AnyTensor, FusedCell, KerasArray, LayersError};
 /// ([`step`](Cell::step)). The [`Rnn`](crate::Rnn) driver adds everything else — time loop,
 /// `go_backwards`, masks, initial states, dropout, `return_sequences` / `return_state` — and
 /// [`Bidirectional`](crate::Bidirectional) wraps any `Rnn`. A user-defined cell gets all of it;
-/// see [`LayerNormSimpleRnnCell`](crate::LayerNormSimpleRnnCell) for the lecture's example.
-pub trait Cell: Module + ModuleDisplay {
+/// see [`LayerNormSimpleRnnCell`](crate::LayerNormSimpleRnnCell) for the lecture's example and
+/// `examples/custom_cell.rs` for a cell written outside the library, stacked in a
+/// [`Sequential`](crate::Sequential) and trained with `fit`.
+///
+/// A cell is built by a [`CellConfig`] (its sizes except the input's, which the model infers);
+/// [`RnnConfig`](crate::RnnConfig) turns that into a layer config with Keras's `RNN` options.
+pub trait Cell: Module + ModuleDisplay + 'static {
     /// Features per input time step.
     fn input_size(&self) -> usize;
     /// Units: the width of the output and of every state.
@@ -28,8 +42,13 @@ pub trait Cell: Module + ModuleDisplay {
     fn gate_count(&self) -> usize {
         1
     }
-    /// Keras's class name for summaries (`"SimpleRNN"`).
+    /// Keras's class name: the layer's for the built-in cells (`"SimpleRNN"`), the cell's for
+    /// others (`"LNSimpleRNNCell"`, shown as `RNN(LNSimpleRNNCell)`).
     fn keras_class(&self) -> &'static str;
+    /// The cell's Keras config (default `{"units": units}`); a cell with more options adds them.
+    fn keras_config(&self) -> serde_json::Value {
+        serde_json::json!({ "units": self.units() })
+    }
     /// Projects every time step's input at once.
     ///
     /// `inputs` holds the time-major input `[time, batch, features]` once, or — with per-gate
@@ -46,10 +65,17 @@ pub trait Cell: Module + ModuleDisplay {
         states: &[Tensor<2>],
         recurrent_masks: Option<&[Tensor<2>]>,
     ) -> (Tensor<2>, Vec<Tensor<2>>);
-    /// The cell's form for the fused scan ([`ScanMode`](crate::ScanMode)), if it has one. The
-    /// default `None` runs the cell through [`step`](Cell::step) on every backend.
-    fn fused(&self) -> Option<FusedCell> {
+    /// The built-in cells' form for the fused scan ([`ScanMode`](crate::ScanMode)). Sealed: every
+    /// other cell runs through [`step`](Cell::step) on every backend.
+    #[doc(hidden)]
+    fn fused(&self, _: sealed::Sealed) -> Option<FusedCell> {
         None
+    }
+    /// Whether this is a built-in cell whose Keras layer has its own class (`SimpleRNN`, not
+    /// `RNN(SimpleRNNCell)`). Sealed like [`fused`](Cell::fused).
+    #[doc(hidden)]
+    fn is_keras_layer(&self, _: sealed::Sealed) -> bool {
+        false
     }
     /// The weights in Keras's `get_weights()` order.
     fn keras_weights(&self) -> Vec<AnyTensor>;
@@ -63,6 +89,22 @@ pub trait Cell: Module + ModuleDisplay {
             .map(|_| Tensor::zeros([batch, self.units()], device))
             .collect()
     }
+}
+
+/// Builds a [`Cell`] for inputs of `input_size` features: the cell's part of a recurrent layer's
+/// config (units, activations), with the input size left to the model.
+///
+/// ```
+/// use rnnlab_layers::{Backend, Cell, CellConfig, LstmConfig};
+/// let cell = LstmConfig::new(20).init_cell(1, &Backend::Flex.device()?)?;
+/// assert_eq!((cell.input_size(), cell.units(), cell.state_count()), (1, 20, 2));
+/// # Ok::<(), rnnlab_layers::LayersError>(())
+/// ```
+pub trait CellConfig {
+    /// The cell this config builds.
+    type Cell: Cell;
+    /// The cell with its initial weights; sizes that cannot work are an error.
+    fn init_cell(&self, input_size: usize, device: &Device) -> Result<Self::Cell, LayersError>;
 }
 
 /// `x @ kernel + bias` for every time step, `[time, batch, features] -> [time, batch, cols]`.

@@ -4,8 +4,11 @@ use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::tensor::{Bool, Device, Int, Tensor};
 
+use serde_json::json;
+
+use crate::layer::no_state;
 use crate::tensor::expect_arrays;
-use crate::{AnyTensor, KerasArray, LayersError, init};
+use crate::{AnyTensor, Input, KerasArray, Layer, LayerConfig, LayerOutput, LayersError, Shape, ValueKind, init};
 
 /// Keras `Embedding(input_dim, output_dim, mask_zero)`: `out[b, t] = embeddings[ids[b, t]]`,
 /// initialized U(−0.05, 0.05). With `mask_zero`, id 0 is padding: [`Embedding::mask`] marks it
@@ -14,16 +17,16 @@ use crate::{AnyTensor, KerasArray, LayersError, init};
 pub struct Embedding {
     /// `embeddings [input_dim, output_dim]`.
     pub embeddings: Param<Tensor<2>>,
-    /// Whether id 0 means padding.
-    pub mask_zero: bool,
+    mask_zero: bool,
 }
 
 /// Config of [`Embedding`].
 ///
 /// ```
-/// use rnnlab_layers::{Backend, EmbeddingConfig};
-/// let emb = EmbeddingConfig::new(100, 3).init(&Backend::Flex.device()?)?;
+/// use rnnlab_layers::{Backend, EmbeddingConfig, Layer, LayerConfig, Shape};
+/// let emb = EmbeddingConfig::new(100, 3).init(&Shape::tokens(None), &Backend::Flex.device()?)?;
 /// assert_eq!(emb.param_count(), 300); // the lecture's Embedding summary
+/// assert_eq!(emb.output_shape(&Shape::tokens(None))?, Shape::sequence(3));
 /// # Ok::<(), rnnlab_layers::LayersError>(())
 /// ```
 #[derive(Config, Debug)]
@@ -37,9 +40,13 @@ pub struct EmbeddingConfig {
     pub mask_zero: bool,
 }
 
-impl EmbeddingConfig {
-    /// The layer; a size of 0 or beyond [`MAX_ELEMENTS`](crate::MAX_ELEMENTS) is an error.
-    pub fn init(&self, device: &Device) -> Result<Embedding, LayersError> {
+impl LayerConfig for EmbeddingConfig {
+    type Layer = Embedding;
+
+    /// The layer for token ids `[time]`; a size of 0 or beyond
+    /// [`MAX_ELEMENTS`](crate::MAX_ELEMENTS) is an error.
+    fn init(&self, input: &Shape, device: &Device) -> Result<Embedding, LayersError> {
+        token_steps(input)?;
         let (n, d) = (self.input_dim, self.output_dim);
         crate::check_sizes("Embedding", &[("input_dim", n), ("output_dim", d)], &[&[n, d]])?;
         Ok(Embedding {
@@ -75,18 +82,63 @@ impl Embedding {
         self.mask_zero.then(|| ids.clone().not_equal_elem(0))
     }
 
-    /// Trainable parameters.
-    pub fn param_count(&self) -> usize {
-        self.num_params()
+    /// Whether id 0 means padding.
+    pub fn mask_zero(&self) -> bool {
+        self.mask_zero
+    }
+}
+
+/// The number of steps of a token-id input `[time]`.
+fn token_steps(input: &Shape) -> Result<Option<usize>, LayersError> {
+    match (input.kind(), input.dims()) {
+        (ValueKind::TokenIds, [time]) => Ok(*time),
+        _ => Err(input.refused("Embedding", "token ids [batch, time]")),
+    }
+}
+
+impl Layer for Embedding {
+    fn keras_class(&self) -> String {
+        "Embedding".into()
     }
 
-    /// Weights in Keras order.
-    pub fn keras_weights(&self) -> Vec<AnyTensor> {
+    fn keras_config(&self) -> serde_json::Value {
+        let [n, d] = self.embeddings.dims();
+        json!({ "input_dim": n, "output_dim": d, "mask_zero": self.mask_zero })
+    }
+
+    fn output_shape(&self, input: &Shape) -> Result<Shape, LayersError> {
+        let time = token_steps(input)?;
+        Ok(Shape::new(
+            vec![time, Some(self.embeddings.dims()[1])],
+            ValueKind::Float,
+        ))
+    }
+
+    fn forward(
+        &self,
+        input: Input,
+        initial_state: Option<Vec<Tensor<2>>>,
+        _mask: Option<Tensor<2, Bool>>,
+    ) -> Result<LayerOutput, LayersError> {
+        no_state("Embedding", &initial_state)?;
+        match input {
+            Input::Tokens(ids) => {
+                let mask = self.mask(&ids);
+                Ok(LayerOutput::single(AnyTensor::D3(Embedding::forward(self, ids)?), mask))
+            }
+            Input::Float(_) => Err(LayersError::InputKind {
+                layer: "Embedding".into(),
+                got: "float features".into(),
+                hint: "give it token ids (Tensor<2, Int>)".into(),
+            }),
+        }
+    }
+
+    fn keras_weights(&self) -> Vec<AnyTensor> {
         vec![AnyTensor::D2(self.embeddings.val())]
     }
 
-    /// Replaces the weights with `[embeddings]`.
-    pub fn with_keras_weights(mut self, arrays: &[KerasArray], device: &Device) -> Result<Self, LayersError> {
+    fn with_keras_weights(mut self, arrays: &[KerasArray], device: &Device) -> Result<Self, LayersError> {
         let [n, d] = self.embeddings.dims();
         self.embeddings = expect_arrays("Embedding", arrays, 1)?[0].param("embeddings", [n, d], device)?;
         Ok(self)

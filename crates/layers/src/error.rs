@@ -77,6 +77,13 @@ pub enum LayersError {
         /// What to do.
         hint: String,
     },
+    /// A tensor could not be read back to the host.
+    #[error("reading a tensor back from the device failed")]
+    TensorRead {
+        /// Burn's reason.
+        #[source]
+        source: std::sync::Arc<burn::tensor::DataError>,
+    },
     /// Saving or loading weights failed.
     #[error("weights file {path}: {message}")]
     Io {

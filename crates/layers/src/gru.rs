@@ -4,10 +4,13 @@ use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor};
 
+use crate::cell::sealed::Sealed;
 use crate::cell::{Cell, project_gates, recurrent_gates};
-use crate::rnn::rnn_options_of;
+use crate::rnn::{recurrent_layer_config, rnn_options_of};
+use crate::scan::{FusedCell, FusedKind};
 use crate::tensor::expect_arrays;
-use crate::{Activation, AnyTensor, FusedCell, FusedKind, KerasArray, LayersError, Rnn, RnnOptions, ScanMode, init};
+use crate::{Activation, AnyTensor, CellConfig, KerasArray, LayersError, RnnOptions, ScanMode, init};
+use serde_json::json;
 
 /// The GRU cell in Keras's layout: `kernel [F, 3u]`, `recurrent_kernel [u, 3u]`, gate blocks
 /// z, r, h. The bias is stored as `[2, 3u]` (input row, recurrent row) with `reset_after`, and
@@ -37,15 +40,13 @@ pub struct GruCell {
 /// Keras `GRU(units, …)`.
 ///
 /// ```
-/// use rnnlab_layers::{Backend, GruConfig};
-/// let layer = GruConfig::new(1, 20).init(&Backend::Flex.device()?)?;
+/// use rnnlab_layers::{Backend, GruConfig, Layer, LayerConfig, Shape};
+/// let layer = GruConfig::new(20).init(&Shape::sequence(1), &Backend::Flex.device()?)?;
 /// assert_eq!(layer.param_count(), 1380);
 /// # Ok::<(), rnnlab_layers::LayersError>(())
 /// ```
 #[derive(Config, Debug)]
 pub struct GruConfig {
-    /// Features per time step.
-    pub input_size: usize,
     /// Units.
     pub units: usize,
     /// Default `tanh`.
@@ -85,32 +86,6 @@ impl GruConfig {
     pub fn options(&self) -> RnnOptions {
         rnn_options_of!(self)
     }
-
-    /// The cell with Keras's initializers.
-    /// A size of 0, or one whose weights would exceed [`MAX_ELEMENTS`](crate::MAX_ELEMENTS), is an
-    /// error (checked before anything is allocated).
-    pub fn init_cell(&self, device: &Device) -> Result<GruCell, LayersError> {
-        let (i, u) = (self.input_size, self.units);
-        crate::check_sizes("GRU", &[("input_size", i), ("units", u)], &[&[i, 3, u], &[u, 3, u]])?;
-        let rows = if self.reset_after { 2 } else { 1 };
-        Ok(GruCell {
-            kernel: init::glorot_uniform(self.input_size, 3 * u, device),
-            recurrent_kernel: init::orthogonal(u, 3 * u, device),
-            bias: self
-                .use_bias
-                .then(|| Param::from_tensor(Tensor::zeros([rows, 3 * u], device))),
-            activation: self.activation,
-            recurrent_activation: self.recurrent_activation,
-            reset_after: self.reset_after,
-            input_size: self.input_size,
-            units: u,
-        })
-    }
-
-    /// The layer.
-    pub fn init(&self, device: &Device) -> Result<Rnn<GruCell>, LayersError> {
-        Rnn::new(self.init_cell(device)?, self.options())
-    }
 }
 
 impl GruCell {
@@ -121,6 +96,32 @@ impl GruCell {
         })
     }
 }
+
+impl CellConfig for GruConfig {
+    type Cell = GruCell;
+
+    /// The cell with Keras's initializers. A size of 0, or one whose weights would exceed
+    /// [`MAX_ELEMENTS`](crate::MAX_ELEMENTS), is an error (checked before anything is allocated).
+    fn init_cell(&self, input_size: usize, device: &Device) -> Result<GruCell, LayersError> {
+        let (i, u) = (input_size, self.units);
+        crate::check_sizes("GRU", &[("input_size", i), ("units", u)], &[&[i, 3, u], &[u, 3, u]])?;
+        let rows = if self.reset_after { 2 } else { 1 };
+        Ok(GruCell {
+            kernel: init::glorot_uniform(input_size, 3 * u, device),
+            recurrent_kernel: init::orthogonal(u, 3 * u, device),
+            bias: self
+                .use_bias
+                .then(|| Param::from_tensor(Tensor::zeros([rows, 3 * u], device))),
+            activation: self.activation,
+            recurrent_activation: self.recurrent_activation,
+            reset_after: self.reset_after,
+            input_size,
+            units: u,
+        })
+    }
+}
+
+recurrent_layer_config!(GruConfig, "GRU");
 
 impl Cell for GruCell {
     fn input_size(&self) -> usize {
@@ -172,7 +173,19 @@ impl Cell for GruCell {
         let h_new = z.clone() * h.clone() + (z.neg() + 1.0) * cand;
         (h_new.clone(), vec![h_new])
     }
-    fn fused(&self) -> Option<FusedCell> {
+    fn keras_config(&self) -> serde_json::Value {
+        json!({
+            "units": self.units,
+            "activation": self.activation.keras_name(),
+            "recurrent_activation": self.recurrent_activation.keras_name(),
+            "use_bias": self.bias.is_some(),
+            "reset_after": self.reset_after,
+        })
+    }
+    fn is_keras_layer(&self, _: Sealed) -> bool {
+        true
+    }
+    fn fused(&self, _: Sealed) -> Option<FusedCell> {
         Some(FusedCell {
             kind: if self.reset_after {
                 FusedKind::GruResetAfter

@@ -29,14 +29,14 @@ static INIT_RNG: Mutex<Option<StdRng>> = Mutex::new(None);
 ///
 /// ```
 /// use rnnlab_layers::burn::tensor::Tensor;
-/// use rnnlab_layers::{Backend, DenseConfig};
+/// use rnnlab_layers::{Backend, DenseConfig, LayerConfig, Shape};
 ///
 /// let device = Backend::Flex.device()?;
 /// let x = Tensor::<2>::ones([1, 3], &device);
 /// rnnlab_layers::seed(&device, 42);
-/// let a = DenseConfig::new(3, 4).init(&device)?.forward2(x.clone()).into_data();
+/// let a = DenseConfig::new(4).init(&Shape::vector(3), &device)?.forward2(x.clone()).into_data();
 /// rnnlab_layers::seed(&device, 42);
-/// let b = DenseConfig::new(3, 4).init(&device)?.forward2(x).into_data();
+/// let b = DenseConfig::new(4).init(&Shape::vector(3), &device)?.forward2(x).into_data();
 /// assert_eq!(a, b);
 /// # Ok::<(), rnnlab_layers::LayersError>(())
 /// ```

@@ -10,13 +10,13 @@ use crate::{LayersError, atomic_file};
 /// [`atomic_file`]): a crash leaves the old file or the new one, never a torn one.
 ///
 /// ```
-/// use rnnlab_layers::{load_weights, save_weights, Backend, LstmConfig};
+/// use rnnlab_layers::{load_weights, save_weights, Backend, LayerConfig, LstmConfig, Shape};
 /// let device = Backend::Flex.device()?;
-/// let layer = LstmConfig::new(2, 3).init(&device)?;
+/// let layer = LstmConfig::new(3).init(&Shape::sequence(2), &device)?;
 /// let path = std::env::temp_dir().join(format!("rnnlab-doc-{}.bpk", std::process::id()));
 /// save_weights(&layer, &path)?;
-/// let fresh = load_weights(LstmConfig::new(2, 3).init(&device)?, &path)?;
-/// assert_eq!(fresh.cell.kernel.val().to_data(), layer.cell.kernel.val().to_data());
+/// let fresh = load_weights(LstmConfig::new(3).init(&Shape::sequence(2), &device)?, &path)?;
+/// assert_eq!(fresh.cell().kernel.val().to_data(), layer.cell().kernel.val().to_data());
 /// # std::fs::remove_file(&path).ok();
 /// # Ok::<(), rnnlab_layers::LayersError>(())
 /// ```

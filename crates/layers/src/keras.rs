@@ -3,11 +3,11 @@
 use burn::tensor::Device;
 use serde_json::Value;
 
-use crate::sequential::Layer;
+use crate::layer::{DynLayer, boxed_layer};
 use crate::{
-    Activation, BatchNormalizationConfig, Bidirectional, DenseConfig, EmbeddingConfig, Flatten, GruConfig,
-    LayerNormSimpleRnnCell, LayerNormalizationConfig, LayersError, LstmConfig, MergeMode, Rnn, RnnOptions, ScanMode,
-    SimpleRnnConfig,
+    Activation, BatchNormalizationConfig, BidirectionalConfig, DenseConfig, EmbeddingConfig, FlattenConfig, GruConfig,
+    LayerConfig, LayerNormSimpleRnnCellConfig, LayerNormalizationConfig, LayersError, LstmConfig, MergeMode, RnnConfig,
+    RnnOptions, ScanMode, Sequential, Shape, SimpleRnnConfig, TimeDistributedConfig,
 };
 
 fn get<'a>(config: &'a Value, key: &str, class: &str) -> Result<&'a Value, LayersError> {
@@ -54,126 +54,196 @@ fn options(config: &Value) -> RnnOptions {
     }
 }
 
-impl Layer {
-    /// Builds a layer from a Keras spec for an input with `input_features` features (ignored by
-    /// `Embedding`). Weights are freshly initialized; load Keras's with
-    /// [`with_keras_weights`](Layer::with_keras_weights).
-    ///
-    /// ```
-    /// use rnnlab_layers::{Backend, Layer};
-    /// let spec = serde_json::json!({"class": "LSTM", "config": {"units": 20, "return_sequences": true}});
-    /// let layer = Layer::from_keras_spec(&spec, 1, &Backend::Flex.device()?)?;
-    /// assert_eq!(layer.param_count(), 1760);
-    /// # Ok::<(), rnnlab_layers::LayersError>(())
-    /// ```
-    pub fn from_keras_spec(spec: &Value, input_features: usize, device: &Device) -> Result<Layer, LayersError> {
-        let class = spec.get("class").and_then(Value::as_str).unwrap_or("");
-        let empty = Value::Object(Default::default());
-        let c = spec.get("config").unwrap_or(&empty);
-        let f = input_features;
-        Ok(match class {
-            "SimpleRNN" => {
-                let mut cfg = SimpleRnnConfig::new(f, usize_of(c, "units", class)?);
-                cfg.activation = activation(c, "activation", Activation::Tanh)?;
-                cfg.use_bias = bool_or(c, "use_bias", true);
-                Layer::SimpleRnn(Rnn::new(cfg.init_cell(device)?, options(c))?)
-            }
-            "LSTM" => {
-                let mut cfg = LstmConfig::new(f, usize_of(c, "units", class)?);
-                cfg.activation = activation(c, "activation", Activation::Tanh)?;
-                cfg.recurrent_activation = activation(c, "recurrent_activation", Activation::Sigmoid)?;
-                cfg.use_bias = bool_or(c, "use_bias", true);
-                cfg.unit_forget_bias = bool_or(c, "unit_forget_bias", true);
-                Layer::Lstm(Rnn::new(cfg.init_cell(device)?, options(c))?)
-            }
-            "GRU" => {
-                let mut cfg = GruConfig::new(f, usize_of(c, "units", class)?);
-                cfg.activation = activation(c, "activation", Activation::Tanh)?;
-                cfg.recurrent_activation = activation(c, "recurrent_activation", Activation::Sigmoid)?;
-                cfg.use_bias = bool_or(c, "use_bias", true);
-                cfg.reset_after = bool_or(c, "reset_after", true);
-                Layer::Gru(Rnn::new(cfg.init_cell(device)?, options(c))?)
-            }
-            "RNN" => {
-                let cell = get(c, "cell", class)?;
-                let cell_class = cell.get("class").and_then(Value::as_str).unwrap_or("");
-                if cell_class != "LNSimpleRNNCell" {
-                    return Err(LayersError::Unsupported {
-                        kind: "RNN cell",
-                        name: cell_class.into(),
-                        supported: "LNSimpleRNNCell (write other cells as a `Cell` in Rust)",
-                    });
-                }
-                let cc = cell.get("config").unwrap_or(&empty);
-                let ln = LayerNormSimpleRnnCell::new(f, usize_of(cc, "units", cell_class)?, device)
-                    .with_activation(activation(cc, "activation", Activation::Tanh)?);
-                Layer::LayerNormSimpleRnn(Rnn::new(ln, options(c))?)
-            }
-            "Bidirectional" => {
-                let inner = get(c, "layer", class)?;
-                let merge = MergeMode::from_keras(c.get("merge_mode").and_then(Value::as_str))?;
-                let fwd = Layer::from_keras_spec(inner, f, device)?;
-                let bwd = Layer::from_keras_spec(inner, f, device)?;
-                match (fwd, bwd) {
-                    (Layer::SimpleRnn(a), Layer::SimpleRnn(b)) => {
-                        Layer::BidirectionalSimpleRnn(Bidirectional::new(a, b, merge)?)
-                    }
-                    (Layer::Lstm(a), Layer::Lstm(b)) => Layer::BidirectionalLstm(Bidirectional::new(a, b, merge)?),
-                    (Layer::Gru(a), Layer::Gru(b)) => Layer::BidirectionalGru(Bidirectional::new(a, b, merge)?),
-                    (other, _) => {
-                        return Err(LayersError::Unsupported {
-                            kind: "Bidirectional layer",
-                            name: other.keras_class(),
-                            supported: "SimpleRNN, LSTM, GRU",
-                        });
-                    }
-                }
-            }
-            "Dense" | "TimeDistributed" => {
-                let dc = if class == "TimeDistributed" {
-                    get(c, "layer", class)?.get("config").unwrap_or(&empty)
-                } else {
-                    c
-                };
-                let mut cfg = DenseConfig::new(f, usize_of(dc, "units", "Dense")?);
-                cfg.activation = activation(dc, "activation", Activation::Linear)?;
-                cfg.use_bias = bool_or(dc, "use_bias", true);
-                if class == "Dense" {
-                    Layer::Dense(cfg.init(device)?)
-                } else {
-                    Layer::TimeDistributed(cfg.init(device)?)
-                }
-            }
-            "Embedding" => Layer::Embedding(
-                EmbeddingConfig::new(usize_of(c, "input_dim", class)?, usize_of(c, "output_dim", class)?)
-                    .with_mask_zero(bool_or(c, "mask_zero", false))
-                    .init(device)?,
-            ),
-            "LayerNormalization" => Layer::LayerNorm(
-                LayerNormalizationConfig::new(f)
-                    .with_epsilon(f64_or(c, "epsilon", 1e-3))
-                    .init(device)?,
-            ),
-            "BatchNormalization" => Layer::BatchNorm(
-                BatchNormalizationConfig::new(f)
-                    .with_epsilon(f64_or(c, "epsilon", 1e-3))
-                    .with_momentum(f64_or(c, "momentum", 0.99))
-                    .init(device)?,
-            ),
-            "Flatten" => Layer::Flatten(Flatten::default()),
-            other => {
+/// Sets the five option fields of a built-in recurrent config.
+macro_rules! with_options {
+    ($cfg:expr, $options:expr) => {{
+        let o = $options;
+        $cfg.with_return_sequences(o.return_sequences)
+            .with_return_state(o.return_state)
+            .with_go_backwards(o.go_backwards)
+            .with_dropout(o.dropout)
+            .with_recurrent_dropout(o.recurrent_dropout)
+            .with_scan(o.scan)
+    }};
+}
+
+/// The config of a recurrent layer spec that [`Bidirectional`](crate::Bidirectional) can wrap
+/// (SimpleRNN, LSTM, GRU or `RNN(LNSimpleRNNCell)`), handed to `then` with its type.
+trait WithRecurrent {
+    fn with<C: LayerConfig<Layer = crate::Rnn<Cell>> + 'static, Cell: crate::Cell>(
+        self,
+        config: C,
+    ) -> Result<Box<dyn DynLayer>, LayersError>;
+}
+
+fn recurrent<W: WithRecurrent>(class: &str, c: &Value, then: W) -> Result<Box<dyn DynLayer>, LayersError> {
+    let empty = Value::Object(Default::default());
+    match class {
+        "SimpleRNN" => {
+            let cfg = SimpleRnnConfig::new(usize_of(c, "units", class)?)
+                .with_activation(activation(c, "activation", Activation::Tanh)?)
+                .with_use_bias(bool_or(c, "use_bias", true));
+            then.with(with_options!(cfg, options(c)))
+        }
+        "LSTM" => {
+            let cfg = LstmConfig::new(usize_of(c, "units", class)?)
+                .with_activation(activation(c, "activation", Activation::Tanh)?)
+                .with_recurrent_activation(activation(c, "recurrent_activation", Activation::Sigmoid)?)
+                .with_use_bias(bool_or(c, "use_bias", true))
+                .with_unit_forget_bias(bool_or(c, "unit_forget_bias", true));
+            then.with(with_options!(cfg, options(c)))
+        }
+        "GRU" => {
+            let cfg = GruConfig::new(usize_of(c, "units", class)?)
+                .with_activation(activation(c, "activation", Activation::Tanh)?)
+                .with_recurrent_activation(activation(c, "recurrent_activation", Activation::Sigmoid)?)
+                .with_use_bias(bool_or(c, "use_bias", true))
+                .with_reset_after(bool_or(c, "reset_after", true));
+            then.with(with_options!(cfg, options(c)))
+        }
+        "RNN" => {
+            let cell = get(c, "cell", class)?;
+            let cell_class = cell.get("class").and_then(Value::as_str).unwrap_or("");
+            if cell_class != "LNSimpleRNNCell" {
                 return Err(LayersError::Unsupported {
-                    kind: "layer",
-                    name: other.into(),
-                    supported: "SimpleRNN, LSTM, GRU, RNN(LNSimpleRNNCell), Bidirectional, Dense, TimeDistributed, \
-                                Embedding, LayerNormalization, BatchNormalization, Flatten",
+                    kind: "RNN cell",
+                    name: cell_class.into(),
+                    supported: "LNSimpleRNNCell (write other cells as a `Cell` in Rust)",
                 });
             }
-        })
+            let cc = cell.get("config").unwrap_or(&empty);
+            let ln = LayerNormSimpleRnnCellConfig::new(usize_of(cc, "units", cell_class)?)
+                .with_activation(activation(cc, "activation", Activation::Tanh)?)
+                .with_epsilon(f64_or(cc, "epsilon", 1e-3));
+            then.with(RnnConfig::new(ln).with_options(options(c)))
+        }
+        other => Err(LayersError::Unsupported {
+            kind: "recurrent layer",
+            name: other.into(),
+            supported: "SimpleRNN, LSTM, GRU, RNN(LNSimpleRNNCell)",
+        }),
     }
+}
 
-    /// The feature size this layer outputs for `input_features` inputs (to chain specs).
-    pub fn output_features(&self, input_features: usize) -> usize {
-        self.output_shape(input_features, true).0
+/// Builds the layer for `input`.
+struct Plain<'a>(&'a Shape, &'a Device);
+
+impl WithRecurrent for Plain<'_> {
+    fn with<C: LayerConfig<Layer = crate::Rnn<Cell>> + 'static, Cell: crate::Cell>(
+        self,
+        config: C,
+    ) -> Result<Box<dyn DynLayer>, LayersError> {
+        boxed_layer(config.init(self.0, self.1)?)
+    }
+}
+
+/// Builds `Bidirectional(layer)` for `input`.
+struct Wrapped<'a>(&'a Shape, &'a Device, MergeMode);
+
+impl WithRecurrent for Wrapped<'_> {
+    fn with<C: LayerConfig<Layer = crate::Rnn<Cell>> + 'static, Cell: crate::Cell>(
+        self,
+        config: C,
+    ) -> Result<Box<dyn DynLayer>, LayersError> {
+        boxed_layer(
+            BidirectionalConfig::new(config)
+                .with_merge_mode(self.2)
+                .init(self.0, self.1)?,
+        )
+    }
+}
+
+/// Builds one layer from a Keras spec (`{"class": …, "config": {…}}`) for inputs of shape
+/// `input`. Weights are freshly initialized; load Keras's with
+/// [`Sequential::with_keras_weights`].
+///
+/// ```
+/// use rnnlab_layers::{Backend, Shape, layer_from_keras_spec};
+/// let spec = serde_json::json!({"class": "LSTM", "config": {"units": 20, "return_sequences": true}});
+/// let layer = layer_from_keras_spec(&spec, &Shape::sequence(1), &Backend::Flex.device()?)?;
+/// assert_eq!(layer.param_count(), 1760);
+/// # Ok::<(), rnnlab_layers::LayersError>(())
+/// ```
+pub fn layer_from_keras_spec(spec: &Value, input: &Shape, device: &Device) -> Result<Box<dyn DynLayer>, LayersError> {
+    let class = spec.get("class").and_then(Value::as_str).unwrap_or("");
+    let empty = Value::Object(Default::default());
+    let c = spec.get("config").unwrap_or(&empty);
+    match class {
+        "SimpleRNN" | "LSTM" | "GRU" | "RNN" => recurrent(class, c, Plain(input, device)),
+        "Bidirectional" => {
+            let inner = get(c, "layer", class)?;
+            let merge = MergeMode::from_keras(c.get("merge_mode").and_then(Value::as_str))?;
+            let inner_class = inner.get("class").and_then(Value::as_str).unwrap_or("");
+            let inner_config = inner.get("config").unwrap_or(&empty);
+            recurrent(inner_class, inner_config, Wrapped(input, device, merge))
+        }
+        "Dense" => boxed_layer(dense(c)?.init(input, device)?),
+        "TimeDistributed" => {
+            let inner = get(c, "layer", class)?;
+            match inner.get("class").and_then(Value::as_str) {
+                Some("Dense") => boxed_layer(
+                    TimeDistributedConfig::new(dense(inner.get("config").unwrap_or(&empty))?).init(input, device)?,
+                ),
+                other => Err(LayersError::Unsupported {
+                    kind: "TimeDistributed layer",
+                    name: other.unwrap_or("").into(),
+                    supported: "Dense",
+                }),
+            }
+        }
+        "Embedding" => boxed_layer(
+            EmbeddingConfig::new(usize_of(c, "input_dim", class)?, usize_of(c, "output_dim", class)?)
+                .with_mask_zero(bool_or(c, "mask_zero", false))
+                .init(input, device)?,
+        ),
+        "LayerNormalization" => boxed_layer(
+            LayerNormalizationConfig::new()
+                .with_epsilon(f64_or(c, "epsilon", 1e-3))
+                .init(input, device)?,
+        ),
+        "BatchNormalization" => boxed_layer(
+            BatchNormalizationConfig::new()
+                .with_epsilon(f64_or(c, "epsilon", 1e-3))
+                .with_momentum(f64_or(c, "momentum", 0.99))
+                .init(input, device)?,
+        ),
+        "Flatten" => boxed_layer(FlattenConfig.init(input, device)?),
+        other => Err(LayersError::Unsupported {
+            kind: "layer",
+            name: other.into(),
+            supported: "SimpleRNN, LSTM, GRU, RNN(LNSimpleRNNCell), Bidirectional, Dense, TimeDistributed, \
+                        Embedding, LayerNormalization, BatchNormalization, Flatten",
+        }),
+    }
+}
+
+fn dense(c: &Value) -> Result<DenseConfig, LayersError> {
+    Ok(DenseConfig::new(usize_of(c, "units", "Dense")?)
+        .with_activation(activation(c, "activation", Activation::Linear)?)
+        .with_use_bias(bool_or(c, "use_bias", true)))
+}
+
+impl Sequential {
+    /// A model from Keras layer specs (`{"class": …, "config": {…}}`, in order) for inputs of
+    /// shape `input`, each layer built for the shape the one before outputs.
+    ///
+    /// ```
+    /// use rnnlab_layers::{Backend, Sequential, Shape};
+    /// let specs = serde_json::json!([
+    ///     {"class": "SimpleRNN", "config": {"units": 20, "return_sequences": true}},
+    ///     {"class": "SimpleRNN", "config": {"units": 20}},
+    ///     {"class": "Dense", "config": {"units": 1}},
+    /// ]);
+    /// let model = Sequential::from_keras_specs(Shape::sequence(1), specs.as_array().unwrap(), &Backend::Flex.device()?)?;
+    /// assert_eq!(model.param_count(), 1281);
+    /// # Ok::<(), rnnlab_layers::LayersError>(())
+    /// ```
+    pub fn from_keras_specs(input: Shape, specs: &[Value], device: &Device) -> Result<Sequential, LayersError> {
+        let mut model = Sequential::new(input);
+        for spec in specs {
+            let layer = layer_from_keras_spec(spec, &model.output_shape(), device)?;
+            model.push_boxed(layer)?;
+        }
+        Ok(model)
     }
 }

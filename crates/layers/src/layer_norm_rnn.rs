@@ -1,27 +1,19 @@
 //! The lecture's layer-normalized SimpleRNN cell, written as a user would write a cell.
 
+use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor};
 
-use crate::cell::{Cell, project_gates};
+use crate::cell::{Cell, CellConfig, project_gates};
 use crate::tensor::expect_arrays;
-use crate::{Activation, AnyTensor, KerasArray, LayersError, Rnn, RnnOptions, init};
+use crate::{Activation, AnyTensor, KerasArray, LayersError, init};
 
 /// The lecture's `LNSimpleRNNCell`: `SimpleRNNCell(units, activation=None)`, then
 /// `LayerNormalization` (epsilon 1e-3) over the units, then the activation (default `tanh`).
 ///
 /// It is an ordinary [`Cell`] implementation outside the driver — the pattern for any custom
-/// cell — and with [`Rnn`] it gets masks, `go_backwards`, dropout and [`Bidirectional`](crate::Bidirectional).
-///
-/// ```
-/// use rnnlab_layers::{Backend, LayerNormSimpleRnnCell, Rnn, RnnOptions};
-/// use rnnlab_layers::burn::tensor::Tensor;
-/// let device = Backend::Flex.device()?;
-/// let layer = Rnn::new(LayerNormSimpleRnnCell::new(1, 20, &device), RnnOptions::sequences())?;
-/// let out = layer.forward(Tensor::<3>::zeros([4, 50, 1], &device), None, None)?;
-/// assert_eq!(out.sequence.unwrap().dims(), [4, 50, 20]);
-/// # Ok::<(), rnnlab_layers::LayersError>(())
-/// ```
+/// cell — and with [`Rnn`](crate::Rnn) it gets masks, `go_backwards`, dropout and
+/// [`Bidirectional`](crate::Bidirectional). Build it with [`LayerNormSimpleRnnCellConfig`].
 #[derive(Module, Debug)]
 pub struct LayerNormSimpleRnnCell {
     /// `simple_rnn_cell/kernel [input_size, units]`.
@@ -34,40 +26,68 @@ pub struct LayerNormSimpleRnnCell {
     pub gamma: Param<Tensor<1>>,
     /// `layer_normalization/beta [units]`.
     pub beta: Param<Tensor<1>>,
-    /// Applied after the normalization (default `tanh`).
     #[module(skip)]
-    pub activation: Activation,
-    /// LayerNormalization epsilon (Keras default 1e-3).
-    pub epsilon: f64,
+    activation: Activation,
+    epsilon: f64,
     input_size: usize,
     units: usize,
 }
 
-impl LayerNormSimpleRnnCell {
-    /// A cell with Keras's initializers and `tanh`.
-    pub fn new(input_size: usize, units: usize, device: &Device) -> Self {
-        Self {
-            kernel: init::glorot_uniform(input_size, units, device),
-            recurrent_kernel: init::orthogonal(units, units, device),
-            bias: init::vector(vec![0.0; units], device),
-            gamma: init::vector(vec![1.0; units], device),
-            beta: init::vector(vec![0.0; units], device),
-            activation: Activation::Tanh,
-            epsilon: 1e-3,
-            input_size,
-            units,
+/// Config of [`LayerNormSimpleRnnCell`]: the lecture's `LNSimpleRNNCell(units, activation)`.
+///
+/// ```
+/// use rnnlab_layers::{Backend, LayerNormSimpleRnnCellConfig, Layer, LayerConfig, RnnConfig, Shape};
+/// use rnnlab_layers::burn::tensor::Tensor;
+/// let device = Backend::Flex.device()?;
+/// let layer = RnnConfig::new(LayerNormSimpleRnnCellConfig::new(20))
+///     .with_return_sequences(true)
+///     .init(&Shape::sequence(1), &device)?;
+/// let out = layer.forward(Tensor::<3>::zeros([4, 50, 1], &device), None, None)?;
+/// assert_eq!(out.sequence.unwrap().dims(), [4, 50, 20]);
+/// assert_eq!(layer.param_count(), 480);
+/// # Ok::<(), rnnlab_layers::LayersError>(())
+/// ```
+#[derive(Config, Debug)]
+pub struct LayerNormSimpleRnnCellConfig {
+    /// Units.
+    pub units: usize,
+    /// Applied after the normalization. Default `tanh`.
+    #[config(default = "Activation::Tanh")]
+    pub activation: Activation,
+    /// LayerNormalization epsilon. Default 1e-3 (Keras).
+    #[config(default = 1e-3)]
+    pub epsilon: f64,
+}
+
+impl CellConfig for LayerNormSimpleRnnCellConfig {
+    type Cell = LayerNormSimpleRnnCell;
+
+    /// The cell with Keras's initializers; sizes of 0 or beyond
+    /// [`MAX_ELEMENTS`](crate::MAX_ELEMENTS) and a negative or non-finite epsilon are errors.
+    fn init_cell(&self, input_size: usize, device: &Device) -> Result<LayerNormSimpleRnnCell, LayersError> {
+        let (i, u) = (input_size, self.units);
+        crate::check_sizes(
+            "LNSimpleRNNCell",
+            &[("input_size", i), ("units", u)],
+            &[&[i, u], &[u, u]],
+        )?;
+        if !(self.epsilon.is_finite() && self.epsilon >= 0.0) {
+            return Err(LayersError::Config {
+                what: "LNSimpleRNNCell epsilon".into(),
+                why: format!("{} must be finite and at least 0 (Keras default 1e-3)", self.epsilon),
+            });
         }
-    }
-
-    /// With another activation.
-    pub fn with_activation(mut self, activation: Activation) -> Self {
-        self.activation = activation;
-        self
-    }
-
-    /// As a layer with the given options.
-    pub fn into_layer(self, options: RnnOptions) -> Result<Rnn<Self>, LayersError> {
-        Rnn::new(self, options)
+        Ok(LayerNormSimpleRnnCell {
+            kernel: init::glorot_uniform(i, u, device),
+            recurrent_kernel: init::orthogonal(u, u, device),
+            bias: init::vector(vec![0.0; u], device),
+            gamma: init::vector(vec![1.0; u], device),
+            beta: init::vector(vec![0.0; u], device),
+            activation: self.activation,
+            epsilon: self.epsilon,
+            input_size: i,
+            units: u,
+        })
     }
 }
 
@@ -86,7 +106,14 @@ impl Cell for LayerNormSimpleRnnCell {
         self.units
     }
     fn keras_class(&self) -> &'static str {
-        "RNN(LNSimpleRNNCell)"
+        "LNSimpleRNNCell"
+    }
+    fn keras_config(&self) -> serde_json::Value {
+        serde_json::json!({
+            "units": self.units,
+            "activation": self.activation.keras_name(),
+            "epsilon": self.epsilon,
+        })
     }
     fn project_inputs(&self, inputs: &[Tensor<3>]) -> Tensor<3> {
         project_gates(inputs, self.kernel.val(), Some(self.bias.val()), 1)

@@ -5,25 +5,31 @@
 //! `[2, 3u]` with `reset_after`), Keras's initializers and parameter counts, and Keras's sequence
 //! semantics (masks, `go_backwards`, per-sequence dropout masks).
 //!
-//! - [`Cell`] is one time step; [`Rnn`] drives any cell over time; [`Bidirectional`] wraps it.
+//! - [`Layer`] is what every layer implements once (forward with state and mask, output shape,
+//!   Keras class, config and weights); [`LayerConfig`] builds a layer from its input shape.
+//! - [`Sequential`] stacks any layers — built-in or a user's — infers every input size from the
+//!   model's input [`Shape`] and prints Keras's `summary()`.
+//! - [`Cell`] is one time step; [`Rnn`] drives any cell over time ([`RnnConfig`] for a user's
+//!   cell config); [`BidirectionalConfig`] wraps any recurrent layer in one call.
 //! - Cells: [`SimpleRnnCell`], [`LstmCell`], [`GruCell`], and the lecture's
 //!   [`LayerNormSimpleRnnCell`] (written the way a user writes their own cell).
-//! - Neighbours: [`Dense`] (also `TimeDistributed`), [`Embedding`] (`mask_zero`),
-//!   [`LayerNormalization`], [`BatchNormalization`], [`Sequential`] with `summary()`.
+//! - Neighbours: [`Dense`], [`TimeDistributed`], [`Flatten`], [`Embedding`] (`mask_zero`),
+//!   [`LayerNormalization`], [`BatchNormalization`].
 //! - [`Backend`] picks flex / ndarray / wgpu / tch (CPU or CUDA) / cuda at run time; the same
 //!   model code runs on all.
 //!
 //! ```
-//! use rnnlab_layers::{Backend, DenseConfig, Layer, Sequential, SimpleRnnConfig};
+//! use rnnlab_layers::{Backend, Sequential, Shape, SimpleRnnConfig};
 //! use rnnlab_layers::burn::tensor::Tensor;
 //!
 //! let device = Backend::Flex.device()?;
-//! // keras.models.Sequential([SimpleRNN(20, return_sequences=True), SimpleRNN(20, return_sequences=True), SimpleRNN(1)])
-//! let model = Sequential::new(vec![
-//!     Layer::SimpleRnn(SimpleRnnConfig::new(1, 20).with_return_sequences(true).init(&device)?),
-//!     Layer::SimpleRnn(SimpleRnnConfig::new(20, 20).with_return_sequences(true).init(&device)?),
-//!     Layer::SimpleRnn(SimpleRnnConfig::new(20, 1).init(&device)?),
-//! ]);
+//! // keras.models.Sequential([SimpleRNN(20, return_sequences=True, input_shape=[None, 1]),
+//! //                          SimpleRNN(20, return_sequences=True), SimpleRNN(1)])
+//! let model = Sequential::builder(Shape::sequence(1))
+//!     .add(SimpleRnnConfig::new(20).with_return_sequences(true))
+//!     .add(SimpleRnnConfig::new(20).with_return_sequences(true))
+//!     .add(SimpleRnnConfig::new(1))
+//!     .build(&device)?;
 //! assert_eq!(model.param_count(), 440 + 820 + 22);
 //! let y = model.forward1(Tensor::<3>::zeros([32, 50, 1], &device).into())?;
 //! assert_eq!(y.dims(), [32, 1]);
@@ -34,11 +40,14 @@
 //!
 //! A [`LayersError`] that names the bad value, never a panic inside Burn or an abort:
 //!
-//! - building a layer (`init`): a size of 0, a weight beyond [`MAX_ELEMENTS`] values (checked
-//!   before anything is allocated), a dropout rate outside `[0, 1)`, a normalization `epsilon`
-//!   or `momentum` out of range;
-//! - calling it: inputs, states and masks of the wrong rank or shape, token ids outside the
-//!   vocabulary (an empty token batch is fine and gives an empty output);
+//! - building a layer (`init`, [`Sequential`]'s `build` and `push`): an input shape the layer
+//!   cannot take (token ids for a recurrent layer, a vector where a sequence is needed, a size
+//!   `Flatten` cannot know), a size of 0, a weight beyond [`MAX_ELEMENTS`] values (checked before
+//!   anything is allocated), a dropout rate outside `[0, 1)`, a normalization `epsilon` or
+//!   `momentum` out of range;
+//! - calling it: inputs, states and masks of the wrong rank or shape (a [`Sequential`] checks its
+//!   input against its input shape first), an initial state for a layer that takes none, token
+//!   ids outside the vocabulary (an empty token batch is fine and gives an empty output);
 //! - Keras weights: the wrong number of arrays, a wrong shape, a value that is not a finite
 //!   `f32` (NaN, infinite, `1e40`);
 //! - numbers: a NaN or infinite input propagates through the fused scan exactly as through the
@@ -60,6 +69,7 @@ mod gru;
 mod init;
 mod io;
 mod keras;
+mod layer;
 mod layer_norm_rnn;
 mod lstm;
 mod norm;
@@ -71,21 +81,23 @@ mod tensor;
 
 pub use activation::Activation;
 pub use backend::{Backend, SelectedDevice, TchDevice};
-pub use bidirectional::{Bidirectional, BidirectionalOutput, MergeMode};
+pub use bidirectional::{Bidirectional, BidirectionalConfig, BidirectionalOutput, MergeMode};
 pub use burn;
-pub use cell::{Cell, project_gates, recurrent_gates};
-pub use dense::{Dense, DenseConfig};
+pub use cell::{Cell, CellConfig, project_gates, recurrent_gates};
+pub use dense::{Dense, DenseConfig, Flatten, FlattenConfig, TimeDistributed, TimeDistributedConfig};
 pub use embedding::{Embedding, EmbeddingConfig};
 pub use error::LayersError;
 pub use gru::{GruCell, GruConfig};
 pub use init::seed;
 pub use io::{load_weights, save_weights};
-pub use layer_norm_rnn::{LayerNormSimpleRnnCell, layer_norm};
+pub use keras::layer_from_keras_spec;
+pub use layer::{DynLayer, DynLayerConfig, Input, Layer, LayerConfig, LayerOutput, MAX_PARAM_RANK, Shape, ValueKind};
+pub use layer_norm_rnn::{LayerNormSimpleRnnCell, LayerNormSimpleRnnCellConfig, layer_norm};
 pub use lstm::{LstmCell, LstmConfig};
 pub use norm::{BatchNormalization, BatchNormalizationConfig, LayerNormalization, LayerNormalizationConfig};
-pub use rnn::{Rnn, RnnOptions, RnnOutput};
-pub use scan::{FusedCell, FusedKind, SCAN_ENV, ScanMode, fused_available};
-pub use sequential::{Flatten, Input, Layer, LayerOutput, Sequential, set_training};
+pub use rnn::{Rnn, RnnConfig, RnnOptions, RnnOutput};
+pub use scan::{SCAN_ENV, ScanMode, fused_available};
+pub use sequential::{Sequential, SequentialBuilder, set_training};
 pub use simple_rnn::{SimpleRnnCell, SimpleRnnConfig};
 pub use tensor::{AnyTensor, KerasArray};
 

@@ -4,10 +4,13 @@ use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor};
 
+use crate::cell::sealed::Sealed;
 use crate::cell::{Cell, project_gates, recurrent_gates};
-use crate::rnn::rnn_options_of;
+use crate::rnn::{recurrent_layer_config, rnn_options_of};
+use crate::scan::{FusedCell, FusedKind};
 use crate::tensor::expect_arrays;
-use crate::{Activation, AnyTensor, FusedCell, FusedKind, KerasArray, LayersError, Rnn, RnnOptions, ScanMode, init};
+use crate::{Activation, AnyTensor, CellConfig, KerasArray, LayersError, RnnOptions, ScanMode, init};
+use serde_json::json;
 
 /// The LSTM cell in Keras's layout: `kernel [F, 4u]`, `recurrent_kernel [u, 4u]`, one `bias [4u]`,
 /// gate blocks in the order i, f, c, o. States are `[h, c]`.
@@ -32,15 +35,13 @@ pub struct LstmCell {
 /// Keras `LSTM(units, …)`.
 ///
 /// ```
-/// use rnnlab_layers::{Backend, LstmConfig};
-/// let layer = LstmConfig::new(1, 20).init(&Backend::Flex.device()?)?;
+/// use rnnlab_layers::{Backend, Layer, LayerConfig, LstmConfig, Shape};
+/// let layer = LstmConfig::new(20).init(&Shape::sequence(1), &Backend::Flex.device()?)?;
 /// assert_eq!(layer.param_count(), 1760);
 /// # Ok::<(), rnnlab_layers::LayersError>(())
 /// ```
 #[derive(Config, Debug)]
 pub struct LstmConfig {
-    /// Features per time step.
-    pub input_size: usize,
     /// Units.
     pub units: usize,
     /// Default `tanh`.
@@ -80,33 +81,33 @@ impl LstmConfig {
     pub fn options(&self) -> RnnOptions {
         rnn_options_of!(self)
     }
+}
 
-    /// The cell with Keras's initializers.
-    /// A size of 0, or one whose weights would exceed [`MAX_ELEMENTS`](crate::MAX_ELEMENTS), is an
-    /// error (checked before anything is allocated).
-    pub fn init_cell(&self, device: &Device) -> Result<LstmCell, LayersError> {
-        let (i, u) = (self.input_size, self.units);
+impl CellConfig for LstmConfig {
+    type Cell = LstmCell;
+
+    /// The cell with Keras's initializers. A size of 0, or one whose weights would exceed
+    /// [`MAX_ELEMENTS`](crate::MAX_ELEMENTS), is an error (checked before anything is allocated).
+    fn init_cell(&self, input_size: usize, device: &Device) -> Result<LstmCell, LayersError> {
+        let (i, u) = (input_size, self.units);
         crate::check_sizes("LSTM", &[("input_size", i), ("units", u)], &[&[i, 4, u], &[u, 4, u]])?;
         let mut bias = vec![0.0; 4 * u];
         if self.unit_forget_bias {
             bias[u..2 * u].iter_mut().for_each(|b| *b = 1.0);
         }
         Ok(LstmCell {
-            kernel: init::glorot_uniform(self.input_size, 4 * u, device),
+            kernel: init::glorot_uniform(input_size, 4 * u, device),
             recurrent_kernel: init::orthogonal(u, 4 * u, device),
             bias: self.use_bias.then(|| init::vector(bias, device)),
             activation: self.activation,
             recurrent_activation: self.recurrent_activation,
-            input_size: self.input_size,
+            input_size,
             units: u,
         })
     }
-
-    /// The layer.
-    pub fn init(&self, device: &Device) -> Result<Rnn<LstmCell>, LayersError> {
-        Rnn::new(self.init_cell(device)?, self.options())
-    }
 }
+
+recurrent_layer_config!(LstmConfig, "LSTM");
 
 impl Cell for LstmCell {
     fn input_size(&self) -> usize {
@@ -138,7 +139,18 @@ impl Cell for LstmCell {
         let h_new = ra.apply(zo) * self.activation.apply(c_new.clone());
         (h_new.clone(), vec![h_new, c_new])
     }
-    fn fused(&self) -> Option<FusedCell> {
+    fn keras_config(&self) -> serde_json::Value {
+        json!({
+            "units": self.units,
+            "activation": self.activation.keras_name(),
+            "recurrent_activation": self.recurrent_activation.keras_name(),
+            "use_bias": self.bias.is_some(),
+        })
+    }
+    fn is_keras_layer(&self, _: Sealed) -> bool {
+        true
+    }
+    fn fused(&self, _: Sealed) -> Option<FusedCell> {
         Some(FusedCell {
             kind: FusedKind::Lstm,
             activation: self.activation,

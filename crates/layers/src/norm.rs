@@ -3,11 +3,13 @@
 
 use burn::config::Config;
 use burn::module::{Flag, Module, Param, RunningState};
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Bool, Device, Tensor};
+use serde_json::json;
 
+use crate::layer::no_state;
 use crate::layer_norm_rnn::layer_norm;
 use crate::tensor::expect_arrays;
-use crate::{AnyTensor, KerasArray, LayersError, init};
+use crate::{AnyTensor, Input, KerasArray, Layer, LayerConfig, LayerOutput, LayersError, Shape, init};
 
 /// Keras `LayerNormalization(axis=-1, epsilon=1e-3)`.
 #[derive(Module, Debug)]
@@ -16,42 +18,55 @@ pub struct LayerNormalization {
     pub gamma: Param<Tensor<1>>,
     /// `beta [C]` (zeros).
     pub beta: Param<Tensor<1>>,
-    /// Epsilon (Keras default 1e-3).
-    pub epsilon: f64,
+    epsilon: f64,
 }
 
-/// Config of [`LayerNormalization`].
+/// Config of [`LayerNormalization`]; the channels are the input's last axis.
 ///
 /// ```
-/// use rnnlab_layers::{Backend, LayerNormalizationConfig};
-/// let ln = LayerNormalizationConfig::new(20).init(&Backend::Flex.device()?)?;
-/// assert_eq!(ln.epsilon, 1e-3);
+/// use rnnlab_layers::{Backend, Layer, LayerConfig, LayerNormalizationConfig, Shape};
+/// let ln = LayerNormalizationConfig::new().init(&Shape::sequence(20), &Backend::Flex.device()?)?;
+/// assert_eq!(ln.param_count(), 40);
 /// # Ok::<(), rnnlab_layers::LayersError>(())
 /// ```
 #[derive(Config, Debug)]
 pub struct LayerNormalizationConfig {
-    /// Channels (the last axis).
-    pub channels: usize,
     /// Default 1e-3 (Keras).
     #[config(default = 1e-3)]
     pub epsilon: f64,
 }
 
-impl LayerNormalizationConfig {
+impl LayerConfig for LayerNormalizationConfig {
+    type Layer = LayerNormalization;
+
     /// The layer; zero channels or a negative or non-finite `epsilon` is an error.
-    pub fn init(&self, device: &Device) -> Result<LayerNormalization, LayersError> {
-        check_norm("LayerNormalization", self.channels, self.epsilon, None)?;
+    fn init(&self, input: &Shape, device: &Device) -> Result<LayerNormalization, LayersError> {
+        let channels = input.features("LayerNormalization")?;
+        check_norm("LayerNormalization", channels, self.epsilon, None)?;
         Ok(LayerNormalization {
-            gamma: init::vector(vec![1.0; self.channels], device),
-            beta: init::vector(vec![0.0; self.channels], device),
+            gamma: init::vector(vec![1.0; channels], device),
+            beta: init::vector(vec![0.0; channels], device),
             epsilon: self.epsilon,
         })
     }
 }
 
+/// The output shape of a normalization over the last axis of `channels`.
+fn same_shape(layer: &str, channels: usize, input: &Shape) -> Result<Shape, LayersError> {
+    if input.features(layer)? != channels {
+        return Err(input.refused(layer, &format!("{channels} features on the last axis")));
+    }
+    Ok(input.clone())
+}
+
 impl LayerNormalization {
+    /// Epsilon (Keras default 1e-3).
+    pub fn epsilon(&self) -> f64 {
+        self.epsilon
+    }
+
     /// Normalizes the last axis of a rank-2 or rank-3 input.
-    pub fn forward_any(&self, x: AnyTensor) -> Result<AnyTensor, LayersError> {
+    fn forward_any(&self, x: AnyTensor) -> Result<AnyTensor, LayersError> {
         let c = self.gamma.val().dims()[0];
         if x.dims().last() != Some(&c) {
             return Err(LayersError::shape(
@@ -67,14 +82,38 @@ impl LayerNormalization {
             AnyTensor::D3(t) => AnyTensor::D3(layer_norm(t, g, b, e)),
         })
     }
+}
 
-    /// Weights in Keras order `[gamma, beta]`.
-    pub fn keras_weights(&self) -> Vec<AnyTensor> {
+impl Layer for LayerNormalization {
+    fn keras_class(&self) -> String {
+        "LayerNormalization".into()
+    }
+
+    fn keras_config(&self) -> serde_json::Value {
+        json!({ "epsilon": self.epsilon })
+    }
+
+    fn output_shape(&self, input: &Shape) -> Result<Shape, LayersError> {
+        same_shape("LayerNormalization", self.gamma.dims()[0], input)
+    }
+
+    fn forward(
+        &self,
+        input: Input,
+        initial_state: Option<Vec<Tensor<2>>>,
+        mask: Option<Tensor<2, Bool>>,
+    ) -> Result<LayerOutput, LayersError> {
+        no_state("LayerNormalization", &initial_state)?;
+        let y = self.forward_any(input.into_float("LayerNormalization")?)?;
+        Ok(LayerOutput::single(y, mask))
+    }
+
+    /// `[gamma, beta]`.
+    fn keras_weights(&self) -> Vec<AnyTensor> {
         vec![AnyTensor::D1(self.gamma.val()), AnyTensor::D1(self.beta.val())]
     }
 
-    /// Replaces the weights.
-    pub fn with_keras_weights(mut self, arrays: &[KerasArray], device: &Device) -> Result<Self, LayersError> {
+    fn with_keras_weights(mut self, arrays: &[KerasArray], device: &Device) -> Result<Self, LayersError> {
         let c = self.gamma.val().dims()[0];
         let a = expect_arrays("LayerNormalization", arrays, 2)?;
         self.gamma = a[0].param("gamma", [c], device)?;
@@ -98,26 +137,22 @@ pub struct BatchNormalization {
     pub moving_mean: RunningState<Tensor<1>>,
     /// `moving_variance [C]` (not trainable).
     pub moving_variance: RunningState<Tensor<1>>,
-    /// Momentum of the moving statistics (Keras 0.99).
-    pub momentum: f64,
-    /// Epsilon (Keras 1e-3).
-    pub epsilon: f64,
-    /// Training flag.
-    pub training: Param<Flag>,
+    momentum: f64,
+    epsilon: f64,
+    training: Param<Flag>,
 }
 
 /// Config of [`BatchNormalization`].
 ///
 /// ```
-/// use rnnlab_layers::{Backend, BatchNormalizationConfig};
-/// let bn = BatchNormalizationConfig::new(20).init(&Backend::Flex.device()?)?;
-/// assert_eq!((bn.momentum, bn.epsilon), (0.99, 1e-3));
+/// use rnnlab_layers::{Backend, BatchNormalizationConfig, Layer, LayerConfig, Shape};
+/// let bn = BatchNormalizationConfig::new().init(&Shape::sequence(20), &Backend::Flex.device()?)?;
+/// assert_eq!((bn.momentum(), bn.epsilon()), (0.99, 1e-3));
+/// assert_eq!(bn.param_count(), 80); // Keras counts the moving statistics too
 /// # Ok::<(), rnnlab_layers::LayersError>(())
 /// ```
 #[derive(Config, Debug)]
 pub struct BatchNormalizationConfig {
-    /// Channels (the last axis).
-    pub channels: usize,
     /// Default 0.99 (Keras convention: the weight of the old value).
     #[config(default = 0.99)]
     pub momentum: f64,
@@ -126,12 +161,14 @@ pub struct BatchNormalizationConfig {
     pub epsilon: f64,
 }
 
-impl BatchNormalizationConfig {
+impl LayerConfig for BatchNormalizationConfig {
+    type Layer = BatchNormalization;
+
     /// The layer; zero channels, a negative or non-finite `epsilon` or a `momentum` outside
     /// `[0, 1]` is an error.
-    pub fn init(&self, device: &Device) -> Result<BatchNormalization, LayersError> {
-        check_norm("BatchNormalization", self.channels, self.epsilon, Some(self.momentum))?;
-        let c = self.channels;
+    fn init(&self, input: &Shape, device: &Device) -> Result<BatchNormalization, LayersError> {
+        let c = input.features("BatchNormalization")?;
+        check_norm("BatchNormalization", c, self.epsilon, Some(self.momentum))?;
         Ok(BatchNormalization {
             gamma: init::vector(vec![1.0; c], device),
             beta: init::vector(vec![0.0; c], device),
@@ -147,6 +184,16 @@ impl BatchNormalizationConfig {
 impl BatchNormalization {
     fn channels(&self) -> usize {
         self.gamma.val().dims()[0]
+    }
+
+    /// Momentum of the moving statistics (Keras 0.99).
+    pub fn momentum(&self) -> f64 {
+        self.momentum
+    }
+
+    /// Epsilon (Keras 1e-3).
+    pub fn epsilon(&self) -> f64 {
+        self.epsilon
     }
 
     /// `(x − mean) / sqrt(var + ε) · γ + β` with the given per-channel statistics.
@@ -170,14 +217,15 @@ impl BatchNormalization {
             self.moving_variance.update(moved_var.detach());
             self.normalize(x, mean, var)
         } else {
-            let mean = self.moving_mean.value().to_device(&device);
-            let var = self.moving_variance.value().to_device(&device);
+            // Synced: the last training update may still be pending (Burn keeps it per thread).
+            let mean = self.moving_mean.value_sync().to_device(&device);
+            let var = self.moving_variance.value_sync().to_device(&device);
             self.normalize(x, mean, var)
         }
     }
 
     /// Normalizes a rank-2 or rank-3 input over its last axis.
-    pub fn forward_any(&self, x: AnyTensor) -> Result<AnyTensor, LayersError> {
+    fn forward_any(&self, x: AnyTensor) -> Result<AnyTensor, LayersError> {
         let c = self.channels();
         if x.dims().last() != Some(&c) {
             return Err(LayersError::shape(
@@ -193,18 +241,52 @@ impl BatchNormalization {
         })
     }
 
-    /// Weights in Keras order `[gamma, beta, moving_mean, moving_variance]`.
-    pub fn keras_weights(&self) -> Vec<AnyTensor> {
+    /// Makes the moving statistics tracked leaves so that gradients with respect to them can be
+    /// read (Keras reports them for inference; the parity suite compares them).
+    #[cfg(feature = "test-hooks")]
+    #[doc(hidden)]
+    pub fn with_tracked_statistics(mut self) -> Self {
+        self.moving_mean = RunningState::new(self.moving_mean.value().require_grad());
+        self.moving_variance = RunningState::new(self.moving_variance.value().require_grad());
+        self
+    }
+}
+
+impl Layer for BatchNormalization {
+    fn keras_class(&self) -> String {
+        "BatchNormalization".into()
+    }
+
+    fn keras_config(&self) -> serde_json::Value {
+        json!({ "momentum": self.momentum, "epsilon": self.epsilon })
+    }
+
+    fn output_shape(&self, input: &Shape) -> Result<Shape, LayersError> {
+        same_shape("BatchNormalization", self.channels(), input)
+    }
+
+    fn forward(
+        &self,
+        input: Input,
+        initial_state: Option<Vec<Tensor<2>>>,
+        mask: Option<Tensor<2, Bool>>,
+    ) -> Result<LayerOutput, LayersError> {
+        no_state("BatchNormalization", &initial_state)?;
+        let y = self.forward_any(input.into_float("BatchNormalization")?)?;
+        Ok(LayerOutput::single(y, mask))
+    }
+
+    /// `[gamma, beta, moving_mean, moving_variance]`.
+    fn keras_weights(&self) -> Vec<AnyTensor> {
         vec![
             AnyTensor::D1(self.gamma.val()),
             AnyTensor::D1(self.beta.val()),
-            AnyTensor::D1(self.moving_mean.value()),
-            AnyTensor::D1(self.moving_variance.value()),
+            AnyTensor::D1(self.moving_mean.value_sync()),
+            AnyTensor::D1(self.moving_variance.value_sync()),
         ]
     }
 
-    /// Replaces the weights.
-    pub fn with_keras_weights(mut self, arrays: &[KerasArray], device: &Device) -> Result<Self, LayersError> {
+    fn with_keras_weights(mut self, arrays: &[KerasArray], device: &Device) -> Result<Self, LayersError> {
         let c = self.channels();
         let a = expect_arrays("BatchNormalization", arrays, 4)?;
         self.gamma = a[0].param("gamma", [c], device)?;
@@ -214,12 +296,9 @@ impl BatchNormalization {
         Ok(self)
     }
 
-    /// Makes the moving statistics tracked leaves so that gradients with respect to them can be
-    /// read (Keras reports them for inference). Only useful on an autodiff device.
-    pub fn with_tracked_statistics(mut self) -> Self {
-        self.moving_mean = RunningState::new(self.moving_mean.value().require_grad());
-        self.moving_variance = RunningState::new(self.moving_variance.value().require_grad());
-        self
+    /// Keras's `Param #` counts the moving statistics too: `4 · channels`.
+    fn param_count(&self) -> usize {
+        4 * self.channels()
     }
 }
 

@@ -3,8 +3,12 @@
 use burn::module::{Flag, Module, Param};
 use burn::tensor::{Bool, Device, Distribution, Tensor};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 
-use crate::{Cell, LayersError, ScanMode, scan};
+use crate::cell::sealed::Sealed;
+use crate::{
+    AnyTensor, Cell, CellConfig, Input, KerasArray, Layer, LayerConfig, LayerOutput, LayersError, ScanMode, Shape, scan,
+};
 
 /// The [`RnnOptions`] of anything with the five option fields (layer configs and [`Rnn`]).
 macro_rules! rnn_options_of {
@@ -67,26 +71,120 @@ pub struct RnnOutput {
 /// either as one fused op (built-in cells on flex/ndarray: hand-written backward through time) or
 /// as per-step tensor ops (every other cell or backend); [`ScanMode`] picks, and both give the
 /// same numbers.
+///
+/// The options are fixed when the layer is built ([`Rnn::new`] checks them); read them with
+/// [`options`](Rnn::options), change them with [`with_options`](Rnn::with_options).
 #[derive(Module, Debug)]
-pub struct Rnn<C: Module + Cell> {
-    /// The cell (its weights).
-    pub cell: C,
-    /// See [`RnnOptions::return_sequences`].
-    pub return_sequences: bool,
-    /// See [`RnnOptions::return_state`].
-    pub return_state: bool,
-    /// See [`RnnOptions::go_backwards`].
-    pub go_backwards: bool,
-    /// See [`RnnOptions::dropout`].
-    pub dropout: f64,
-    /// See [`RnnOptions::recurrent_dropout`].
-    pub recurrent_dropout: f64,
-    /// See [`RnnOptions::scan`].
+pub struct Rnn<C: Cell> {
+    cell: C,
+    return_sequences: bool,
+    return_state: bool,
+    go_backwards: bool,
+    dropout: f64,
+    recurrent_dropout: f64,
     #[module(skip)]
-    pub scan: ScanMode,
+    scan: ScanMode,
     /// Training flag: dropout is active only when set *and* the input is on an autodiff device.
-    pub training: Param<Flag>,
+    training: Param<Flag>,
 }
+
+/// Keras's `RNN(cell, …)`: a recurrent layer of any [`CellConfig`], with the input size taken
+/// from the model.
+///
+/// ```
+/// use rnnlab_layers::{Backend, LayerNormSimpleRnnCellConfig, RnnConfig, Sequential, Shape};
+/// // keras.layers.RNN(LNSimpleRNNCell(20), return_sequences=True, input_shape=[None, 1])
+/// let model = Sequential::builder(Shape::sequence(1))
+///     .add(RnnConfig::new(LayerNormSimpleRnnCellConfig::new(20)).with_return_sequences(true))
+///     .build(&Backend::Flex.device()?)?;
+/// assert_eq!(model.output_shape(), Shape::sequence(20));
+/// # Ok::<(), rnnlab_layers::LayersError>(())
+/// ```
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct RnnConfig<C> {
+    /// The cell's config.
+    pub cell: C,
+    /// The layer options (Keras's `RNN` arguments).
+    pub options: RnnOptions,
+}
+
+impl<C> RnnConfig<C> {
+    /// A layer of `cell` with Keras's default options.
+    pub fn new(cell: C) -> Self {
+        Self {
+            cell,
+            options: RnnOptions::default(),
+        }
+    }
+    /// Sets all options.
+    pub fn with_options(mut self, options: RnnOptions) -> Self {
+        self.options = options;
+        self
+    }
+    /// See [`RnnOptions::return_sequences`].
+    pub fn with_return_sequences(mut self, on: bool) -> Self {
+        self.options.return_sequences = on;
+        self
+    }
+    /// See [`RnnOptions::return_state`].
+    pub fn with_return_state(mut self, on: bool) -> Self {
+        self.options.return_state = on;
+        self
+    }
+    /// See [`RnnOptions::go_backwards`].
+    pub fn with_go_backwards(mut self, on: bool) -> Self {
+        self.options.go_backwards = on;
+        self
+    }
+    /// See [`RnnOptions::dropout`].
+    pub fn with_dropout(mut self, rate: f64) -> Self {
+        self.options.dropout = rate;
+        self
+    }
+    /// See [`RnnOptions::recurrent_dropout`].
+    pub fn with_recurrent_dropout(mut self, rate: f64) -> Self {
+        self.options.recurrent_dropout = rate;
+        self
+    }
+    /// See [`RnnOptions::scan`].
+    pub fn with_scan(mut self, scan: ScanMode) -> Self {
+        self.options.scan = scan;
+        self
+    }
+}
+
+impl<C: CellConfig> LayerConfig for RnnConfig<C> {
+    type Layer = Rnn<C::Cell>;
+
+    fn init(&self, input: &Shape, device: &Device) -> Result<Rnn<C::Cell>, LayersError> {
+        let features = input.sequence_features("RNN")?;
+        Rnn::new(self.cell.init_cell(features, device)?, self.options)
+    }
+}
+
+/// The built-in layer configs (`SimpleRnnConfig`, …) are cell configs with the layer options
+/// inside; this makes each one a [`LayerConfig`] too.
+macro_rules! recurrent_layer_config {
+    ($config:ty, $class:literal) => {
+        impl $crate::LayerConfig for $config {
+            type Layer = $crate::Rnn<<$config as $crate::CellConfig>::Cell>;
+
+            fn init(
+                &self,
+                input: &$crate::Shape,
+                device: &burn::tensor::Device,
+            ) -> Result<Self::Layer, $crate::LayersError> {
+                let features = input.sequence_features($class)?;
+                $crate::Rnn::new(
+                    $crate::CellConfig::init_cell(self, features, device)?,
+                    self.options(),
+                )
+            }
+        }
+    };
+}
+pub(crate) use recurrent_layer_config;
 
 fn check_rate(what: &str, rate: f64) -> Result<(), LayersError> {
     if !(0.0..1.0).contains(&rate) {
@@ -103,7 +201,7 @@ pub(crate) fn dropout_mask(shape: [usize; 2], rate: f64, device: &Device) -> Ten
     Tensor::<2>::random(shape, Distribution::Bernoulli(1.0 - rate), device) * (1.0 / (1.0 - rate))
 }
 
-impl<C: Module + Cell> Rnn<C> {
+impl<C: Cell> Rnn<C> {
     /// Wraps a cell.
     pub fn new(cell: C, options: RnnOptions) -> Result<Self, LayersError> {
         check_rate("dropout", options.dropout)?;
@@ -131,9 +229,22 @@ impl<C: Module + Cell> Rnn<C> {
         rnn_options_of!(self)
     }
 
-    /// Trainable parameters (Keras's `count_params`).
-    pub fn param_count(&self) -> usize {
-        self.num_params()
+    /// The same layer with other options, checked as [`Rnn::new`] checks them.
+    pub fn with_options(self, options: RnnOptions) -> Result<Self, LayersError> {
+        let training = self.training.clone();
+        let mut layer = Self::new(self.cell, options)?;
+        layer.training = training;
+        Ok(layer)
+    }
+
+    /// The cell (its weights).
+    pub fn cell(&self) -> &C {
+        &self.cell
+    }
+
+    /// The cell, to change its weights.
+    pub fn cell_mut(&mut self) -> &mut C {
+        &mut self.cell
     }
 
     /// Runs the layer.
@@ -229,7 +340,7 @@ impl<C: Module + Cell> Rnn<C> {
         });
 
         let projected = self.cell.project_inputs(&inputs);
-        if let Some(fused) = scan::plan(self.scan, class, self.cell.fused(), &device, projected.dtype())? {
+        if let Some(fused) = scan::plan(self.scan, class, self.cell.fused(Sealed), &device, projected.dtype())? {
             return Ok(scan::run(
                 fused,
                 projected,
@@ -288,5 +399,79 @@ impl<C: Module + Cell> Rnn<C> {
         let last = previous.expect("at least one step");
         let sequence = self.return_sequences.then(|| Tensor::stack::<3>(outputs, 1));
         Ok(RnnOutput { sequence, last, states })
+    }
+}
+
+impl<C: Cell> Layer for Rnn<C> {
+    fn keras_class(&self) -> String {
+        if self.cell.is_keras_layer(Sealed) {
+            self.cell.keras_class().into()
+        } else {
+            "RNN".into()
+        }
+    }
+
+    fn keras_config(&self) -> serde_json::Value {
+        let options = json!({
+            "return_sequences": self.return_sequences,
+            "return_state": self.return_state,
+            "go_backwards": self.go_backwards,
+            "dropout": self.dropout,
+            "recurrent_dropout": self.recurrent_dropout,
+        });
+        let mut config = if self.cell.is_keras_layer(Sealed) {
+            self.cell.keras_config()
+        } else {
+            json!({ "cell": { "class": self.cell.keras_class(), "config": self.cell.keras_config() } })
+        };
+        if let (Some(config), Some(options)) = (config.as_object_mut(), options.as_object()) {
+            config.extend(options.clone());
+        }
+        config
+    }
+
+    fn output_shape(&self, input: &Shape) -> Result<Shape, LayersError> {
+        let class = Layer::keras_class(self);
+        let features = input.sequence_features(&class)?;
+        if features != self.cell.input_size() {
+            return Err(input.refused(&class, &format!("{} features per step", self.cell.input_size())));
+        }
+        let units = self.cell.units();
+        Ok(if self.return_sequences {
+            Shape::new(vec![input.dims()[0], Some(units)], crate::ValueKind::Float)
+        } else {
+            Shape::vector(units)
+        })
+    }
+
+    fn forward(
+        &self,
+        input: Input,
+        initial_state: Option<Vec<Tensor<2>>>,
+        mask: Option<Tensor<2, Bool>>,
+    ) -> Result<LayerOutput, LayersError> {
+        let class = Layer::keras_class(self);
+        let x = input.into_float(&class)?.into_3d(&class)?;
+        let out = Rnn::forward(self, x, initial_state, mask.clone())?;
+        let mut outputs = vec![match out.sequence {
+            Some(s) => AnyTensor::D3(s),
+            None => AnyTensor::D2(out.last),
+        }];
+        if self.return_state {
+            outputs.extend(out.states.into_iter().map(AnyTensor::D2));
+        }
+        Ok(LayerOutput {
+            outputs,
+            mask: if self.return_sequences { mask } else { None },
+        })
+    }
+
+    fn keras_weights(&self) -> Vec<AnyTensor> {
+        self.cell.keras_weights()
+    }
+
+    fn with_keras_weights(mut self, arrays: &[KerasArray], device: &Device) -> Result<Self, LayersError> {
+        self.cell = self.cell.with_keras_weights(arrays, device)?;
+        Ok(self)
     }
 }

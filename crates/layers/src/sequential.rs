@@ -1,363 +1,156 @@
-//! `Layer` (any rnnlab layer) and `Sequential`, with a Keras-style `summary()`.
+//! `Sequential`: any layers stacked in order, with shape inference and a Keras-style `summary()`.
 
 use burn::module::Module;
-use burn::tensor::{Bool, Device, Int, Tensor};
+use burn::tensor::{Device, Tensor};
 
-use crate::{
-    AnyTensor, BatchNormalization, Bidirectional, Cell, Dense, Embedding, GruCell, KerasArray, LayerNormSimpleRnnCell,
-    LayerNormalization, LayersError, LstmCell, MergeMode, Rnn, SimpleRnnCell,
-};
+use crate::layer::{DynLayer, DynLayerConfig, boxed_layer};
+use crate::{AnyTensor, Input, KerasArray, Layer, LayerConfig, LayersError, Shape, ValueKind};
 
-/// Any rnnlab layer, so that models can be stacked as data (the lecture's `Sequential([...])`).
-#[derive(Module, Debug)]
-#[allow(clippy::large_enum_variant)]
-pub enum Layer {
-    /// `SimpleRNN`.
-    SimpleRnn(Rnn<SimpleRnnCell>),
-    /// `LSTM`.
-    Lstm(Rnn<LstmCell>),
-    /// `GRU`.
-    Gru(Rnn<GruCell>),
-    /// `RNN(LNSimpleRNNCell)`.
-    LayerNormSimpleRnn(Rnn<LayerNormSimpleRnnCell>),
-    /// `Bidirectional(SimpleRNN)`.
-    BidirectionalSimpleRnn(Bidirectional<SimpleRnnCell>),
-    /// `Bidirectional(LSTM)`.
-    BidirectionalLstm(Bidirectional<LstmCell>),
-    /// `Bidirectional(GRU)`.
-    BidirectionalGru(Bidirectional<GruCell>),
-    /// `Dense` (any rank).
-    Dense(Dense),
-    /// `TimeDistributed(Dense)` (the same numbers as `Dense` on `[batch, time, features]`).
-    TimeDistributed(Dense),
-    /// `Embedding`.
-    Embedding(Embedding),
-    /// `LayerNormalization`.
-    LayerNorm(LayerNormalization),
-    /// `BatchNormalization`.
-    BatchNorm(BatchNormalization),
-    /// `Flatten`: `[batch, time, features] -> [batch, time·features]`.
-    Flatten(Flatten),
-}
-
-/// Keras `Flatten`.
-#[derive(Module, Debug)]
-pub struct Flatten {
-    /// Unused marker (a module needs a field).
-    pub start_dim: usize,
-}
-
-impl Default for Flatten {
-    fn default() -> Self {
-        Self { start_dim: 1 }
-    }
-}
-
-/// What flows into a layer: floats, or token ids for `Embedding`.
-#[derive(Clone, Debug)]
-pub enum Input {
-    /// Float features.
-    Float(AnyTensor),
-    /// Token ids `[batch, time]`.
-    Tokens(Tensor<2, Int>),
-}
-
-impl From<Tensor<3>> for Input {
-    fn from(t: Tensor<3>) -> Self {
-        Input::Float(AnyTensor::D3(t))
-    }
-}
-
-impl From<Tensor<2>> for Input {
-    fn from(t: Tensor<2>) -> Self {
-        Input::Float(AnyTensor::D2(t))
-    }
-}
-
-impl From<Tensor<2, Int>> for Input {
-    fn from(t: Tensor<2, Int>) -> Self {
-        Input::Tokens(t)
-    }
-}
-
-/// A layer's outputs (Keras order: output(s), then states) and the mask it passes on.
-#[derive(Clone, Debug)]
-pub struct LayerOutput {
-    /// `[output]`, `[output, states…]` with `return_state`, two outputs for `merge_mode=None`.
-    pub outputs: Vec<AnyTensor>,
-    /// The mask for the next layer.
-    pub mask: Option<Tensor<2, Bool>>,
-}
-
-fn float(input: Input, layer: &str) -> Result<AnyTensor, LayersError> {
-    match input {
-        Input::Float(t) => Ok(t),
-        Input::Tokens(_) => Err(LayersError::InputKind {
-            layer: layer.into(),
-            got: "token ids".into(),
-            hint: "put an Embedding first".into(),
-        }),
-    }
-}
-
-fn rnn_out<C: Module + Cell>(
-    layer: &Rnn<C>,
-    x: AnyTensor,
-    init: Option<Vec<Tensor<2>>>,
-    mask: Option<Tensor<2, Bool>>,
-) -> Result<LayerOutput, LayersError> {
-    let class = layer.cell.keras_class();
-    let out = layer.forward(x.into_3d(class)?, init, mask.clone())?;
-    let mut outputs = vec![match out.sequence {
-        Some(s) => AnyTensor::D3(s),
-        None => AnyTensor::D2(out.last),
-    }];
-    if layer.return_state {
-        outputs.extend(out.states.into_iter().map(AnyTensor::D2));
-    }
-    Ok(LayerOutput {
-        outputs,
-        mask: if layer.return_sequences { mask } else { None },
-    })
-}
-
-fn bi_out<C: Module + Cell>(
-    layer: &Bidirectional<C>,
-    x: AnyTensor,
-    init: Option<Vec<Tensor<2>>>,
-    mask: Option<Tensor<2, Bool>>,
-) -> Result<LayerOutput, LayersError> {
-    let out = layer.forward(x.into_3d("Bidirectional")?, init, mask.clone())?;
-    let mut outputs = out.outputs;
-    if layer.forward_layer.return_state {
-        outputs.extend(
-            out.forward_states
-                .into_iter()
-                .chain(out.backward_states)
-                .map(AnyTensor::D2),
-        );
-    }
-    Ok(LayerOutput {
-        outputs,
-        mask: if layer.forward_layer.return_sequences {
-            mask
-        } else {
-            None
-        },
-    })
-}
-
-impl Layer {
-    /// Keras's class name.
-    pub fn keras_class(&self) -> String {
-        match self {
-            Layer::SimpleRnn(_) => "SimpleRNN".into(),
-            Layer::Lstm(_) => "LSTM".into(),
-            Layer::Gru(_) => "GRU".into(),
-            Layer::LayerNormSimpleRnn(_) => "RNN".into(),
-            Layer::BidirectionalSimpleRnn(_) | Layer::BidirectionalLstm(_) | Layer::BidirectionalGru(_) => {
-                "Bidirectional".into()
-            }
-            Layer::Dense(_) => "Dense".into(),
-            Layer::TimeDistributed(_) => "TimeDistributed".into(),
-            Layer::Embedding(_) => "Embedding".into(),
-            Layer::LayerNorm(_) => "LayerNormalization".into(),
-            Layer::BatchNorm(_) => "BatchNormalization".into(),
-            Layer::Flatten(_) => "Flatten".into(),
-        }
-    }
-
-    /// Runs the layer. `initial_state` is only for recurrent layers.
-    pub fn forward(
-        &self,
-        input: Input,
-        mask: Option<Tensor<2, Bool>>,
-        initial_state: Option<Vec<Tensor<2>>>,
-    ) -> Result<LayerOutput, LayersError> {
-        let class = self.keras_class();
-        let same = |outputs: Vec<AnyTensor>, mask| Ok(LayerOutput { outputs, mask });
-        match self {
-            Layer::Embedding(e) => match input {
-                Input::Tokens(ids) => {
-                    let mask = e.mask(&ids);
-                    same(vec![AnyTensor::D3(e.forward(ids)?)], mask)
-                }
-                Input::Float(_) => Err(LayersError::InputKind {
-                    layer: class,
-                    got: "float features".into(),
-                    hint: "give it token ids (Tensor<2, Int>)".into(),
-                }),
-            },
-            Layer::SimpleRnn(l) => rnn_out(l, float(input, &class)?, initial_state, mask),
-            Layer::Lstm(l) => rnn_out(l, float(input, &class)?, initial_state, mask),
-            Layer::Gru(l) => rnn_out(l, float(input, &class)?, initial_state, mask),
-            Layer::LayerNormSimpleRnn(l) => rnn_out(l, float(input, &class)?, initial_state, mask),
-            Layer::BidirectionalSimpleRnn(l) => bi_out(l, float(input, &class)?, initial_state, mask),
-            Layer::BidirectionalLstm(l) => bi_out(l, float(input, &class)?, initial_state, mask),
-            Layer::BidirectionalGru(l) => bi_out(l, float(input, &class)?, initial_state, mask),
-            Layer::Dense(d) | Layer::TimeDistributed(d) => same(vec![d.forward_any(float(input, &class)?)?], mask),
-            Layer::LayerNorm(n) => same(vec![n.forward_any(float(input, &class)?)?], mask),
-            Layer::BatchNorm(n) => same(vec![n.forward_any(float(input, &class)?)?], mask),
-            Layer::Flatten(_) => {
-                let x = float(input, &class)?;
-                let out = match x {
-                    AnyTensor::D3(t) => {
-                        let [b, s, f] = t.dims();
-                        AnyTensor::D2(t.reshape([b, s * f]))
-                    }
-                    other => other,
-                };
-                same(vec![out], None)
-            }
-        }
-    }
-
-    /// The weights in Keras's `get_weights()` order.
-    pub fn keras_weights(&self) -> Vec<AnyTensor> {
-        match self {
-            Layer::SimpleRnn(l) => l.cell.keras_weights(),
-            Layer::Lstm(l) => l.cell.keras_weights(),
-            Layer::Gru(l) => l.cell.keras_weights(),
-            Layer::LayerNormSimpleRnn(l) => l.cell.keras_weights(),
-            Layer::BidirectionalSimpleRnn(l) => bi_weights(l),
-            Layer::BidirectionalLstm(l) => bi_weights(l),
-            Layer::BidirectionalGru(l) => bi_weights(l),
-            Layer::Dense(d) | Layer::TimeDistributed(d) => d.keras_weights(),
-            Layer::Embedding(e) => e.keras_weights(),
-            Layer::LayerNorm(n) => n.keras_weights(),
-            Layer::BatchNorm(n) => n.keras_weights(),
-            Layer::Flatten(_) => Vec::new(),
-        }
-    }
-
-    /// Replaces the weights with Keras arrays in `get_weights()` order.
-    pub fn with_keras_weights(self, arrays: &[KerasArray], device: &Device) -> Result<Self, LayersError> {
-        Ok(match self {
-            Layer::SimpleRnn(mut l) => {
-                l.cell = l.cell.with_keras_weights(arrays, device)?;
-                Layer::SimpleRnn(l)
-            }
-            Layer::Lstm(mut l) => {
-                l.cell = l.cell.with_keras_weights(arrays, device)?;
-                Layer::Lstm(l)
-            }
-            Layer::Gru(mut l) => {
-                l.cell = l.cell.with_keras_weights(arrays, device)?;
-                Layer::Gru(l)
-            }
-            Layer::LayerNormSimpleRnn(mut l) => {
-                l.cell = l.cell.with_keras_weights(arrays, device)?;
-                Layer::LayerNormSimpleRnn(l)
-            }
-            Layer::BidirectionalSimpleRnn(l) => Layer::BidirectionalSimpleRnn(bi_set(l, arrays, device)?),
-            Layer::BidirectionalLstm(l) => Layer::BidirectionalLstm(bi_set(l, arrays, device)?),
-            Layer::BidirectionalGru(l) => Layer::BidirectionalGru(bi_set(l, arrays, device)?),
-            Layer::Dense(d) => Layer::Dense(d.with_keras_weights(arrays, device)?),
-            Layer::TimeDistributed(d) => Layer::TimeDistributed(d.with_keras_weights(arrays, device)?),
-            Layer::Embedding(e) => Layer::Embedding(e.with_keras_weights(arrays, device)?),
-            Layer::LayerNorm(n) => Layer::LayerNorm(n.with_keras_weights(arrays, device)?),
-            Layer::BatchNorm(n) => Layer::BatchNorm(n.with_keras_weights(arrays, device)?),
-            Layer::Flatten(f) => {
-                crate::tensor::expect_arrays("Flatten", arrays, 0)?;
-                Layer::Flatten(f)
-            }
-        })
-    }
-
-    /// Trainable parameters (Keras's `Param #`, which also counts BatchNormalization's moving statistics).
-    pub fn param_count(&self) -> usize {
-        match self {
-            Layer::BatchNorm(n) => 4 * n.gamma.val().dims()[0],
-            other => other.num_params(),
-        }
-    }
-
-    /// The output feature size and whether the output still has a time axis, given the input's.
-    pub(crate) fn output_shape(&self, features: usize, has_time: bool) -> (usize, bool) {
-        match self {
-            Layer::SimpleRnn(l) => (l.cell.units(), l.return_sequences),
-            Layer::Lstm(l) => (l.cell.units(), l.return_sequences),
-            Layer::Gru(l) => (l.cell.units(), l.return_sequences),
-            Layer::LayerNormSimpleRnn(l) => (l.cell.units(), l.return_sequences),
-            Layer::BidirectionalSimpleRnn(l) => bi_shape(l),
-            Layer::BidirectionalLstm(l) => bi_shape(l),
-            Layer::BidirectionalGru(l) => bi_shape(l),
-            Layer::Dense(d) | Layer::TimeDistributed(d) => (d.kernel.val().dims()[1], has_time),
-            Layer::Embedding(e) => (e.embeddings.val().dims()[1], true),
-            Layer::LayerNorm(_) | Layer::BatchNorm(_) => (features, has_time),
-            Layer::Flatten(_) => (features, false),
-        }
-    }
-}
-
-fn bi_shape<C: Module + Cell>(l: &Bidirectional<C>) -> (usize, bool) {
-    let u = l.forward_layer.cell.units();
-    let f = if l.merge_mode == MergeMode::Concat { 2 * u } else { u };
-    (f, l.forward_layer.return_sequences)
-}
-
-fn bi_weights<C: Module + Cell>(l: &Bidirectional<C>) -> Vec<AnyTensor> {
-    let mut w = l.forward_layer.cell.keras_weights();
-    w.extend(l.backward_layer.cell.keras_weights());
-    w
-}
-
-fn bi_set<C: Module + Cell>(
-    mut l: Bidirectional<C>,
-    arrays: &[KerasArray],
-    device: &Device,
-) -> Result<Bidirectional<C>, LayersError> {
-    let n = arrays.len() / 2;
-    if !arrays.len().is_multiple_of(2) {
-        return Err(LayersError::Count {
-            what: "Bidirectional weight arrays (even)".into(),
-            expected: 2 * n,
-            got: arrays.len(),
-        });
-    }
-    l.forward_layer.cell = l.forward_layer.cell.with_keras_weights(&arrays[..n], device)?;
-    l.backward_layer.cell = l.backward_layer.cell.with_keras_weights(&arrays[n..], device)?;
-    Ok(l)
-}
-
-/// Layers applied in order, each to the previous one's first output, masks passed along.
+/// Layers applied in order, each to the previous one's first output, masks passed along —
+/// Keras's `Sequential`. It holds any [`Layer`] (built-in or a user's, e.g. `Rnn<MyCell>`) and is
+/// one Burn [`Module`]: `rnnlab_train::fit` trains it, `save_weights` stores it.
+///
+/// The model knows its input shape; every layer's input size follows from the layer before,
+/// so a model names only what the Keras code names:
 ///
 /// ```
-/// use rnnlab_layers::{Backend, DenseConfig, Layer, Sequential, SimpleRnnConfig};
+/// use rnnlab_layers::{Backend, DenseConfig, Sequential, Shape, SimpleRnnConfig};
 /// use rnnlab_layers::burn::tensor::Tensor;
 /// let device = Backend::Flex.device()?;
-/// // The lecture's deep RNN: SimpleRNN(20, rs) · SimpleRNN(20) · Dense(1).
-/// let model = Sequential::new(vec![
-///     Layer::SimpleRnn(SimpleRnnConfig::new(1, 20).with_return_sequences(true).init(&device)?),
-///     Layer::SimpleRnn(SimpleRnnConfig::new(20, 20).init(&device)?),
-///     Layer::Dense(DenseConfig::new(20, 1).init(&device)?),
-/// ]);
+/// // keras.models.Sequential([SimpleRNN(20, return_sequences=True, input_shape=[None, 1]),
+/// //                          SimpleRNN(20), Dense(1)])
+/// let model = Sequential::builder(Shape::sequence(1))
+///     .add(SimpleRnnConfig::new(20).with_return_sequences(true))
+///     .add(SimpleRnnConfig::new(20))
+///     .add(DenseConfig::new(1))
+///     .build(&device)?;
 /// let y = model.forward1(Tensor::<3>::zeros([4, 50, 1], &device).into())?;
 /// assert_eq!(y.dims(), [4, 1]);
 /// assert_eq!(model.param_count(), 440 + 820 + 21);
-/// assert!(model.summary(1).contains("Total params: 1,281"));
+/// assert!(model.summary().contains("Total params: 1,281"));
 /// # Ok::<(), rnnlab_layers::LayersError>(())
 /// ```
 #[derive(Module, Debug)]
 pub struct Sequential {
-    /// The layers, in order.
-    pub layers: Vec<Layer>,
+    layers: Vec<Box<dyn DynLayer>>,
+    #[module(skip)]
+    input_shape: Shape,
+    #[module(skip)]
+    output_shape: Shape,
+}
+
+/// The layers of a [`Sequential`] before they are built: [`add`](SequentialBuilder::add) lists
+/// layer configs, [`build`](SequentialBuilder::build) infers every input size from the model's
+/// input shape and initializes the weights.
+#[must_use]
+pub struct SequentialBuilder {
+    input_shape: Shape,
+    layers: Vec<Box<dyn DynLayerConfig>>,
+}
+
+impl SequentialBuilder {
+    /// Appends a layer (Keras's `model.add(layer)`).
+    #[allow(clippy::should_implement_trait)] // named after Keras's `add`; not an addition
+    pub fn add<C: LayerConfig + 'static>(mut self, layer: C) -> Self {
+        self.layers.push(Box::new(layer));
+        self
+    }
+
+    /// Builds every layer for the shape the layer before outputs; a layer that cannot take it
+    /// is an error naming the layer and the shape.
+    pub fn build(self, device: &Device) -> Result<Sequential, LayersError> {
+        let mut model = Sequential::new(self.input_shape);
+        for config in &self.layers {
+            let layer = config.init_boxed(&model.output_shape, device)?;
+            model.push_boxed(layer)?;
+        }
+        Ok(model)
+    }
 }
 
 impl Sequential {
-    /// Stacks layers.
-    pub fn new(layers: Vec<Layer>) -> Self {
-        Self { layers }
+    /// Starts a model for inputs of shape `input_shape` (without the batch axis).
+    pub fn builder(input_shape: Shape) -> SequentialBuilder {
+        SequentialBuilder {
+            input_shape,
+            layers: Vec::new(),
+        }
     }
 
-    /// Runs every layer; returns the last layer's outputs (Keras order).
+    /// An empty model for inputs of shape `input_shape`; [`push`](Sequential::push) adds built
+    /// layers.
+    pub fn new(input_shape: Shape) -> Self {
+        Self {
+            layers: Vec::new(),
+            output_shape: input_shape.clone(),
+            input_shape,
+        }
+    }
+
+    /// Appends a built layer after checking that it takes what the model outputs so far.
+    pub fn push<L: Layer>(&mut self, layer: L) -> Result<(), LayersError> {
+        self.push_boxed(boxed_layer(layer)?)
+    }
+
+    /// [`push`](Sequential::push) for a layer already behind a pointer.
+    pub fn push_boxed(&mut self, layer: Box<dyn DynLayer>) -> Result<(), LayersError> {
+        self.output_shape = layer.output_shape(&self.output_shape)?;
+        self.layers.push(layer);
+        Ok(())
+    }
+
+    /// The layers, in order.
+    pub fn layers(&self) -> &[Box<dyn DynLayer>] {
+        &self.layers
+    }
+
+    /// Layer `index` as its concrete type, when it is one.
+    ///
+    /// ```
+    /// use rnnlab_layers::{Backend, Dense, DenseConfig, FlattenConfig, Sequential, Shape};
+    /// let model = Sequential::builder(Shape::sequence_of(50, 1))
+    ///     .add(FlattenConfig)
+    ///     .add(DenseConfig::new(1))
+    ///     .build(&Backend::Flex.device()?)?;
+    /// assert_eq!(model.layer::<Dense>(1).map(|d| d.kernel.dims()), Some([50, 1]));
+    /// assert!(model.layer::<Dense>(0).is_none());
+    /// # Ok::<(), rnnlab_layers::LayersError>(())
+    /// ```
+    pub fn layer<L: Layer>(&self, index: usize) -> Option<&L> {
+        self.layers.get(index)?.as_any().downcast_ref::<L>()
+    }
+
+    /// The input shape, without the batch axis.
+    pub fn input_shape(&self) -> &Shape {
+        &self.input_shape
+    }
+
+    /// The output shape of the first output, without the batch axis.
+    pub fn output_shape(&self) -> Shape {
+        self.output_shape.clone()
+    }
+
+    /// Runs every layer; returns the last layer's outputs (Keras order). An input whose shape
+    /// or kind differs from the model's input shape is an error.
     pub fn forward(&self, input: Input, initial_state: Option<Vec<Tensor<2>>>) -> Result<Vec<AnyTensor>, LayersError> {
+        let dims = input.dims();
+        let kind = match input {
+            Input::Float(_) => ValueKind::Float,
+            Input::Tokens(_) => ValueKind::TokenIds,
+        };
+        if kind != self.input_shape.kind() || !self.input_shape.accepts(&dims) {
+            return Err(LayersError::Shape {
+                what: format!("Sequential input ({kind:?})"),
+                expected: format!("{} ({:?})", self.input_shape, self.input_shape.kind()),
+                got: dims,
+            });
+        }
         let mut input = input;
         let mut mask = None;
         let mut init = initial_state;
         let mut outputs = Vec::new();
         for (i, layer) in self.layers.iter().enumerate() {
-            let out = layer.forward(input, mask, init.take())?;
+            let out = layer.forward(input, init.take(), mask)?;
             mask = out.mask;
             outputs = out.outputs;
             if i + 1 < self.layers.len() {
@@ -380,35 +173,76 @@ impl Sequential {
             })
     }
 
-    /// Trainable parameters.
+    /// Keras's `count_params()`.
     pub fn param_count(&self) -> usize {
-        self.layers.iter().map(Layer::param_count).sum()
+        self.layers.iter().map(|l| l.param_count()).sum()
     }
 
-    /// Keras's `model.summary()` for an input with `input_features` features per step.
-    pub fn summary(&self, input_features: usize) -> String {
+    /// Replaces every layer's weights with Keras arrays, one list per layer in
+    /// `get_weights()` order.
+    pub fn with_keras_weights(self, weights: &[Vec<KerasArray>], device: &Device) -> Result<Self, LayersError> {
+        if weights.len() != self.layers.len() {
+            return Err(LayersError::Count {
+                what: "weight lists (one per layer)".into(),
+                expected: self.layers.len(),
+                got: weights.len(),
+            });
+        }
+        let Sequential {
+            layers,
+            input_shape,
+            output_shape,
+        } = self;
+        let layers = layers
+            .into_iter()
+            .zip(weights)
+            .map(|(layer, arrays)| layer.with_keras_weights(arrays, device))
+            .collect::<Result<_, _>>()?;
+        Ok(Sequential {
+            layers,
+            input_shape,
+            output_shape,
+        })
+    }
+
+    /// Keras's `model.summary()`.
+    pub fn summary(&self) -> String {
         let mut lines = vec![
             "Model: \"sequential\"".to_string(),
             format!("{:<32}{:<26}{:>10}", "Layer (type)", "Output Shape", "Param #"),
             "=".repeat(68),
         ];
-        let (mut features, mut has_time) = (input_features, true);
+        let mut shape = self.input_shape.clone();
         for (i, layer) in self.layers.iter().enumerate() {
-            (features, has_time) = layer.output_shape(features, has_time);
-            let shape = if has_time {
-                format!("(None, None, {features})")
-            } else {
-                format!("(None, {features})")
-            };
+            // Every layer was checked against this shape when it was added.
+            shape = layer.output_shape(&shape).unwrap_or_else(|_| shape.clone());
             let name = format!("layer{i} ({})", layer.keras_class());
             lines.push(format!(
-                "{name:<32}{shape:<26}{:>10}",
+                "{name:<32}{:<26}{:>10}",
+                shape.to_string(),
                 group_thousands(layer.param_count())
             ));
         }
         lines.push("=".repeat(68));
         lines.push(format!("Total params: {}", group_thousands(self.param_count())));
         lines.join("\n")
+    }
+
+    /// For gradient checks: BatchNormalization's moving statistics become tracked leaves.
+    #[cfg(feature = "test-hooks")]
+    #[doc(hidden)]
+    pub fn with_tracked_statistics(mut self) -> Self {
+        self.layers = self
+            .layers
+            .into_iter()
+            .map(
+                |layer| match layer.as_any().downcast_ref::<crate::BatchNormalization>() {
+                    Some(bn) => Box::new(bn.clone().with_tracked_statistics()) as Box<dyn DynLayer>,
+                    None => layer,
+                },
+            )
+            .collect();
+        self
     }
 }
 
@@ -438,14 +272,4 @@ pub fn set_training<M: Module>(module: M, training: bool) -> M {
         }
     }
     module.map(&mut FlagMapper(training))
-}
-
-impl Layer {
-    /// For gradient checks: BatchNormalization's moving statistics become tracked leaves.
-    pub fn with_tracked_statistics(self) -> Self {
-        match self {
-            Layer::BatchNorm(n) => Layer::BatchNorm(n.with_tracked_statistics()),
-            other => other,
-        }
-    }
 }

@@ -4,10 +4,13 @@ use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor};
 
+use crate::cell::sealed::Sealed;
 use crate::cell::{Cell, project_gates, recurrent_gates};
-use crate::rnn::rnn_options_of;
+use crate::rnn::{recurrent_layer_config, rnn_options_of};
+use crate::scan::{FusedCell, FusedKind};
 use crate::tensor::expect_arrays;
-use crate::{Activation, AnyTensor, FusedCell, FusedKind, KerasArray, LayersError, Rnn, RnnOptions, ScanMode, init};
+use crate::{Activation, AnyTensor, CellConfig, KerasArray, LayersError, RnnOptions, ScanMode, init};
+use serde_json::json;
 
 /// The SimpleRNN cell, in Keras's weight layout.
 #[derive(Module, Debug)]
@@ -25,19 +28,17 @@ pub struct SimpleRnnCell {
     units: usize,
 }
 
-/// Keras `SimpleRNN(units, …)`: builds an [`Rnn`] of a [`SimpleRnnCell`].
+/// Keras `SimpleRNN(units, …)`: builds an [`Rnn`](crate::Rnn) of a [`SimpleRnnCell`].
 ///
 /// ```
-/// use rnnlab_layers::{Backend, SimpleRnnConfig};
+/// use rnnlab_layers::{Backend, Layer, LayerConfig, Shape, SimpleRnnConfig};
 /// let device = Backend::Flex.device()?;
-/// let layer = SimpleRnnConfig::new(1, 20).with_return_sequences(true).init(&device)?;
+/// let layer = SimpleRnnConfig::new(20).with_return_sequences(true).init(&Shape::sequence(1), &device)?;
 /// assert_eq!(layer.param_count(), 440); // Keras: SimpleRNN(20) on 1 feature
 /// # Ok::<(), rnnlab_layers::LayersError>(())
 /// ```
 #[derive(Config, Debug)]
 pub struct SimpleRnnConfig {
-    /// Features per time step.
-    pub input_size: usize,
     /// Units.
     pub units: usize,
     /// Activation. Default `tanh`.
@@ -71,32 +72,32 @@ impl SimpleRnnConfig {
     pub fn options(&self) -> RnnOptions {
         rnn_options_of!(self)
     }
+}
 
-    /// The cell alone, with Keras's initializers (glorot_uniform, orthogonal, zeros).
-    /// A size of 0, or one whose weights would exceed [`MAX_ELEMENTS`](crate::MAX_ELEMENTS), is an
-    /// error (checked before anything is allocated).
-    pub fn init_cell(&self, device: &Device) -> Result<SimpleRnnCell, LayersError> {
-        let (i, u) = (self.input_size, self.units);
+impl CellConfig for SimpleRnnConfig {
+    type Cell = SimpleRnnCell;
+
+    /// The cell with Keras's initializers. A size of 0, or one whose weights would exceed
+    /// [`MAX_ELEMENTS`](crate::MAX_ELEMENTS), is an error (checked before anything is allocated).
+    fn init_cell(&self, input_size: usize, device: &Device) -> Result<SimpleRnnCell, LayersError> {
+        let (i, u) = (input_size, self.units);
         crate::check_sizes(
             "SimpleRNN",
             &[("input_size", i), ("units", u)],
             &[&[i, 1, u], &[u, 1, u]],
         )?;
         Ok(SimpleRnnCell {
-            kernel: init::glorot_uniform(self.input_size, u, device),
+            kernel: init::glorot_uniform(input_size, u, device),
             recurrent_kernel: init::orthogonal(u, u, device),
             bias: self.use_bias.then(|| init::vector(vec![0.0; u], device)),
             activation: self.activation,
-            input_size: self.input_size,
+            input_size,
             units: u,
         })
     }
-
-    /// The layer.
-    pub fn init(&self, device: &Device) -> Result<Rnn<SimpleRnnCell>, LayersError> {
-        Rnn::new(self.init_cell(device)?, self.options())
-    }
 }
+
+recurrent_layer_config!(SimpleRnnConfig, "SimpleRNN");
 
 impl Cell for SimpleRnnCell {
     fn input_size(&self) -> usize {
@@ -117,7 +118,13 @@ impl Cell for SimpleRnnCell {
             .apply(xp + recurrent_gates(&states[0], self.recurrent_kernel.val(), masks, 1));
         (h.clone(), vec![h])
     }
-    fn fused(&self) -> Option<FusedCell> {
+    fn keras_config(&self) -> serde_json::Value {
+        json!({ "units": self.units, "activation": self.activation.keras_name(), "use_bias": self.bias.is_some() })
+    }
+    fn is_keras_layer(&self, _: Sealed) -> bool {
+        true
+    }
+    fn fused(&self, _: Sealed) -> Option<FusedCell> {
         Some(FusedCell {
             kind: FusedKind::Simple,
             activation: self.activation,

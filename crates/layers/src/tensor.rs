@@ -1,5 +1,6 @@
 //! Small helpers: a rank-erased tensor and Keras-layout weight arrays.
 
+#[cfg(feature = "test-hooks")]
 use burn::tensor::Gradients;
 use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
@@ -27,17 +28,23 @@ impl AnyTensor {
         }
     }
 
-    /// The values, row-major, as f64.
-    pub fn to_vec(&self) -> Vec<f64> {
+    /// The values, row-major, as f64; a tensor that cannot be read back is an error.
+    pub fn to_vec(&self) -> Result<Vec<f64>, LayersError> {
         let data = match self {
             AnyTensor::D1(t) => t.to_data(),
             AnyTensor::D2(t) => t.to_data(),
             AnyTensor::D3(t) => t.to_data(),
         };
-        data.convert::<f64>().try_into_vec::<f64>().unwrap_or_default()
+        data.convert::<f64>()
+            .try_into_vec::<f64>()
+            .map_err(|e| LayersError::TensorRead {
+                source: std::sync::Arc::new(e),
+            })
     }
 
-    /// The gradient of this (tracked) tensor, when it has one.
+    /// The gradient of this (tracked) tensor, when it has one (parity-suite hook).
+    #[cfg(feature = "test-hooks")]
+    #[doc(hidden)]
     pub fn grad(&self, grads: &Gradients) -> Option<AnyTensor> {
         match self {
             AnyTensor::D1(t) => t.grad(grads).map(AnyTensor::D1),
@@ -46,7 +53,10 @@ impl AnyTensor {
         }
     }
 
-    /// `sum(self * r)` as a rank-1 tensor of one element (for scalar losses over outputs).
+    /// `sum(self * r)` as a rank-1 tensor of one element (parity-suite hook: scalar losses over
+    /// outputs).
+    #[cfg(feature = "test-hooks")]
+    #[doc(hidden)]
     pub fn dot(&self, r: &AnyTensor) -> Result<Tensor<1>, LayersError> {
         match (self, r) {
             (AnyTensor::D1(a), AnyTensor::D1(b)) => Ok((a.clone() * b.clone()).sum()),

@@ -2,8 +2,8 @@
 //! sizes, non-finite Keras weights, empty token batches; nothing panics or aborts.
 use rnnlab_layers::burn::tensor::{Int, Tensor, TensorData};
 use rnnlab_layers::{
-    Backend, BatchNormalizationConfig, DenseConfig, EmbeddingConfig, GruConfig, KerasArray, LayerNormalizationConfig,
-    LayersError, LstmConfig, SimpleRnnConfig,
+    Backend, BatchNormalizationConfig, DenseConfig, EmbeddingConfig, GruConfig, KerasArray, Layer, LayerConfig,
+    LayerNormalizationConfig, LayersError, LstmConfig, Shape, SimpleRnnConfig,
 };
 
 fn device() -> rnnlab_layers::burn::tensor::Device {
@@ -21,30 +21,40 @@ fn config_what(e: LayersError) -> String {
 fn zero_sizes_are_refused_when_the_layer_is_built() {
     let d = device();
     assert_eq!(
-        config_what(DenseConfig::new(0, 3).init(&d).unwrap_err()),
+        config_what(DenseConfig::new(3).init(&Shape::vector(0), &d).unwrap_err()),
         "Dense input_size"
     );
-    assert_eq!(config_what(DenseConfig::new(3, 0).init(&d).unwrap_err()), "Dense units");
     assert_eq!(
-        config_what(SimpleRnnConfig::new(0, 3).init(&d).unwrap_err()),
+        config_what(DenseConfig::new(0).init(&Shape::vector(3), &d).unwrap_err()),
+        "Dense units"
+    );
+    assert_eq!(
+        config_what(SimpleRnnConfig::new(3).init(&Shape::sequence(0), &d).unwrap_err()),
         "SimpleRNN input_size"
     );
-    assert_eq!(config_what(LstmConfig::new(2, 0).init(&d).unwrap_err()), "LSTM units");
     assert_eq!(
-        config_what(GruConfig::new(0, 2).init(&d).unwrap_err()),
+        config_what(LstmConfig::new(0).init(&Shape::sequence(2), &d).unwrap_err()),
+        "LSTM units"
+    );
+    assert_eq!(
+        config_what(GruConfig::new(2).init(&Shape::sequence(0), &d).unwrap_err()),
         "GRU input_size"
     );
     assert_eq!(
-        config_what(EmbeddingConfig::new(0, 2).init(&d).unwrap_err()),
+        config_what(EmbeddingConfig::new(0, 2).init(&Shape::tokens(None), &d).unwrap_err()),
         "Embedding input_dim"
     );
     assert_eq!(
-        config_what(LayerNormalizationConfig::new(0).init(&d).unwrap_err()),
+        config_what(LayerNormalizationConfig::new().init(&Shape::vector(0), &d).unwrap_err()),
         "LayerNormalization channels"
     );
-    let bn = BatchNormalizationConfig::new(4).with_momentum(f64::NAN).init(&d);
+    let bn = BatchNormalizationConfig::new()
+        .with_momentum(f64::NAN)
+        .init(&Shape::vector(4), &d);
     assert_eq!(config_what(bn.unwrap_err()), "BatchNormalization momentum");
-    let ln = LayerNormalizationConfig::new(4).with_epsilon(-1.0).init(&d);
+    let ln = LayerNormalizationConfig::new()
+        .with_epsilon(-1.0)
+        .init(&Shape::vector(4), &d);
     assert_eq!(config_what(ln.unwrap_err()), "LayerNormalization epsilon");
 }
 
@@ -53,15 +63,15 @@ fn sizes_beyond_the_allocation_limit_are_refused_before_allocating() {
     let d = device();
     // 200 000² recurrent weights would be a 160 GB allocation (an abort before).
     assert_eq!(
-        config_what(SimpleRnnConfig::new(1, 200_000).init(&d).unwrap_err()),
+        config_what(SimpleRnnConfig::new(200_000).init(&Shape::sequence(1), &d).unwrap_err()),
         "SimpleRNN size"
     );
     assert_eq!(
-        config_what(LstmConfig::new(usize::MAX, 2).init(&d).unwrap_err()),
+        config_what(LstmConfig::new(2).init(&Shape::sequence(usize::MAX), &d).unwrap_err()),
         "LSTM size"
     );
     assert_eq!(
-        config_what(DenseConfig::new(1 << 20, 1 << 20).init(&d).unwrap_err()),
+        config_what(DenseConfig::new(1 << 20).init(&Shape::vector(1 << 20), &d).unwrap_err()),
         "Dense size"
     );
 }
@@ -72,9 +82,9 @@ fn a_large_lstm_initializes_quickly() {
     // with the former row-major loops; a fraction of a second now). Not a timed assertion:
     // the test only has to finish, and checks that the kernel is orthonormal.
     let start = std::time::Instant::now();
-    let layer = LstmConfig::new(1, 1024).init(&device()).unwrap();
+    let layer = LstmConfig::new(1024).init(&Shape::sequence(1), &device()).unwrap();
     println!("LSTM(1, 1024) initialized in {:.3} s", start.elapsed().as_secs_f64());
-    let u = layer.cell.recurrent_kernel.val(); // [1024, 4096]: orthonormal rows
+    let u = layer.cell().recurrent_kernel.val(); // [1024, 4096]: orthonormal rows
     let gram = u.clone().matmul(u.transpose());
     let eye = Tensor::<2>::eye(1024, &device());
     let err = (gram - eye).abs().max().into_scalar::<f32>();
@@ -87,8 +97,8 @@ fn non_finite_keras_weights_are_refused() {
     for bad in [f64::NAN, f64::INFINITY, 1e40] {
         let kernel = KerasArray::new("kernel", vec![2, 1], vec![0.5, bad]);
         let bias = KerasArray::new("bias", vec![1], vec![0.0]);
-        let err = DenseConfig::new(2, 1)
-            .init(&d)
+        let err = DenseConfig::new(1)
+            .init(&Shape::vector(2), &d)
             .unwrap()
             .with_keras_weights(&[kernel, bias], &d)
             .unwrap_err();
@@ -99,7 +109,7 @@ fn non_finite_keras_weights_are_refused() {
 #[test]
 fn empty_token_batches_embed_to_empty_outputs() {
     let d = device();
-    let emb = EmbeddingConfig::new(10, 3).init(&d).unwrap();
+    let emb = EmbeddingConfig::new(10, 3).init(&Shape::tokens(None), &d).unwrap();
     for dims in [[0usize, 4], [2, 0]] {
         let ids = Tensor::<2, Int>::from_data(TensorData::new(Vec::<i64>::new(), dims), &d);
         let out = emb.forward(ids).unwrap();
@@ -110,7 +120,7 @@ fn empty_token_batches_embed_to_empty_outputs() {
 mod weights_file {
     use super::device;
     use proptest::prelude::*;
-    use rnnlab_layers::{LstmConfig, load_weights, save_weights};
+    use rnnlab_layers::{LayerConfig, LstmConfig, Shape, load_weights, save_weights};
 
     proptest! {
         #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
@@ -123,7 +133,7 @@ mod weights_file {
             truncate in any::<Option<prop::sample::Index>>(),
         ) {
             let d = device();
-            let layer = LstmConfig::new(2, 3).init(&d).unwrap();
+            let layer = LstmConfig::new(3).init(&Shape::sequence(2), &d).unwrap();
             let path = std::env::temp_dir().join(format!("rnnlab-fuzz-weights-{}.bpk", std::process::id()));
             save_weights(&layer, &path).unwrap();
             let mut bytes = std::fs::read(&path).unwrap();
@@ -135,10 +145,10 @@ mod weights_file {
                 bytes.truncate(at.index(bytes.len()));
             }
             std::fs::write(&path, bytes).unwrap();
-            let loaded = load_weights(LstmConfig::new(2, 3).init(&d).unwrap(), &path);
+            let loaded = load_weights(LstmConfig::new(3).init(&Shape::sequence(2), &d).unwrap(), &path);
             std::fs::remove_file(&path).ok();
             if let Ok(l) = loaded {
-                prop_assert_eq!(l.cell.kernel.val().dims(), [2, 12]);
+                prop_assert_eq!(l.cell().kernel.val().dims(), [2, 12]);
             }
         }
     }

@@ -4,7 +4,8 @@ use proptest::prelude::*;
 use rnnlab_layers::burn::module::Param;
 use rnnlab_layers::burn::tensor::{Bool, Device, Distribution, Tensor, TensorData};
 use rnnlab_layers::{
-    Activation, Backend, Cell, GruConfig, LayersError, LstmConfig, Rnn, RnnOutput, ScanMode, SimpleRnnConfig,
+    Activation, Backend, Cell, GruConfig, LayerConfig, LayersError, LstmConfig, Rnn, RnnOutput, ScanMode, Shape,
+    SimpleRnnConfig,
 };
 
 /// Burn's random generator is shared by the test threads: tests that seed it take this lock so
@@ -130,7 +131,7 @@ fn run_and_grads<C: Cell>(layer: &Rnn<C>, case: &Case, device: &Device) -> Resul
     }
     .require_grad();
     let states: Option<Vec<Tensor<2>>> = case.initial_state.then(|| {
-        (0..layer.cell.state_count())
+        (0..layer.cell().state_count())
             .map(|_| Tensor::<2>::random([b, u], Distribution::Uniform(-0.5, 0.5), device).require_grad())
             .collect()
     });
@@ -161,7 +162,7 @@ fn run_and_grads<C: Cell>(layer: &Rnn<C>, case: &Case, device: &Device) -> Resul
         out.push(host(s.grad(&grads).expect("state grad").unsqueeze()));
     }
     let mut params = Vec::new();
-    layer.cell.visit(&mut ParamGrads {
+    layer.cell().visit(&mut ParamGrads {
         grads: &grads,
         out: &mut params,
     });
@@ -187,18 +188,18 @@ fn build(case: &Case, scan: ScanMode, device: &Device) -> Result<Vec<Vec<f32>>, 
     device.seed(case.seed.wrapping_add(1));
     match case.kind {
         Kind::Simple => {
-            let layer = SimpleRnnConfig::new(f, u)
+            let layer = SimpleRnnConfig::new(u)
                 .with_activation(case.activation)
                 .with_return_sequences(true)
                 .with_go_backwards(case.go_backwards)
                 .with_dropout(case.dropout)
                 .with_recurrent_dropout(case.recurrent_dropout)
                 .with_scan(scan)
-                .init(device)?;
+                .init(&Shape::sequence(f), device)?;
             run_and_grads(&layer, case, device)
         }
         Kind::Lstm => {
-            let layer = LstmConfig::new(f, u)
+            let layer = LstmConfig::new(u)
                 .with_activation(case.activation)
                 .with_recurrent_activation(case.recurrent_activation)
                 .with_return_sequences(true)
@@ -206,11 +207,11 @@ fn build(case: &Case, scan: ScanMode, device: &Device) -> Result<Vec<Vec<f32>>, 
                 .with_dropout(case.dropout)
                 .with_recurrent_dropout(case.recurrent_dropout)
                 .with_scan(scan)
-                .init(device)?;
+                .init(&Shape::sequence(f), device)?;
             run_and_grads(&layer, case, device)
         }
         Kind::GruAfter | Kind::GruBefore => {
-            let mut layer = GruConfig::new(f, u)
+            let mut layer = GruConfig::new(u)
                 .with_activation(case.activation)
                 .with_recurrent_activation(case.recurrent_activation)
                 .with_reset_after(matches!(case.kind, Kind::GruAfter))
@@ -219,11 +220,11 @@ fn build(case: &Case, scan: ScanMode, device: &Device) -> Result<Vec<Vec<f32>>, 
                 .with_dropout(case.dropout)
                 .with_recurrent_dropout(case.recurrent_dropout)
                 .with_scan(scan)
-                .init(device)?;
+                .init(&Shape::sequence(f), device)?;
             // A non-zero bias so the recurrent bias row is exercised.
-            if let Some(bias) = &layer.cell.bias {
+            if let Some(bias) = &layer.cell().bias {
                 let dims = bias.val().dims();
-                layer.cell.bias = Some(Param::from_tensor(Tensor::random(
+                layer.cell_mut().bias = Some(Param::from_tensor(Tensor::random(
                     dims,
                     Distribution::Uniform(-0.5, 0.5),
                     device,
@@ -309,10 +310,10 @@ fn a_nan_input_gives_a_nan_output_for_every_activation() {
         Activation::Linear,
     ] {
         for scan in [ScanMode::Fused, ScanMode::Generic] {
-            let layer = SimpleRnnConfig::new(1, 3)
+            let layer = SimpleRnnConfig::new(3)
                 .with_activation(activation)
                 .with_scan(scan)
-                .init(&device)
+                .init(&Shape::sequence(1), &device)
                 .unwrap();
             let y = layer.forward(x.clone(), None, None).unwrap().last;
             let y = y.into_data().try_to_vec::<f32>().unwrap();
@@ -341,13 +342,13 @@ fn fused_runs_without_autodiff_and_matches_generic() {
     let x = Tensor::<3>::random([3, 9, 2], Distribution::Uniform(-1.0, 1.0), &device);
     let build = |scan| {
         device.seed(8);
-        let layer = LstmConfig::new(2, 5)
+        let layer = LstmConfig::new(5)
             .with_return_sequences(true)
             .with_scan(scan)
-            .init(&device)
+            .init(&Shape::sequence(2), &device)
             .unwrap();
         // Burn initializes some parameters lazily, at their first use: draw them now.
-        let _ = layer.cell.keras_weights();
+        let _ = layer.cell().keras_weights();
         layer
     };
     let a = build(ScanMode::Fused).forward(x.clone(), None, None).unwrap();
@@ -363,11 +364,9 @@ fn fused_runs_without_autodiff_and_matches_generic() {
 fn forcing_fused_on_a_cell_without_a_fused_form_is_an_error() {
     let _rng = rng_lock();
     let device = device();
-    let layer = rnnlab_layers::LayerNormSimpleRnnCell::new(1, 3, &device)
-        .into_layer(rnnlab_layers::RnnOptions {
-            scan: ScanMode::Fused,
-            ..Default::default()
-        })
+    let layer = rnnlab_layers::RnnConfig::new(rnnlab_layers::LayerNormSimpleRnnCellConfig::new(3))
+        .with_scan(ScanMode::Fused)
+        .init(&Shape::sequence(1), &device)
         .unwrap();
     let err = layer
         .forward(Tensor::<3>::zeros([1, 2, 1], &device), None, None)

@@ -2,8 +2,8 @@
 use rnnlab_layers::burn::module::{Module, Param};
 use rnnlab_layers::burn::tensor::{Bool, Device, Tensor, TensorData};
 use rnnlab_layers::{
-    Activation, AnyTensor, Backend, Bidirectional, Cell, KerasArray, LayersError, LstmConfig, MergeMode, Rnn,
-    RnnOptions, SimpleRnnConfig, project_gates, set_training,
+    Activation, AnyTensor, Backend, Bidirectional, Cell, KerasArray, Layer, LayerConfig, LayersError, LstmConfig,
+    MergeMode, Rnn, RnnOptions, Shape, SimpleRnnConfig, project_gates, set_training,
 };
 
 fn device() -> Device {
@@ -27,17 +27,15 @@ fn linear_rnn(
     options: RnnOptions,
     device: &Device,
 ) -> Rnn<rnnlab_layers::SimpleRnnCell> {
-    let mut cfg = SimpleRnnConfig::new(u, u)
+    SimpleRnnConfig::new(u)
         .with_activation(Activation::Linear)
-        .with_return_sequences(true);
-    cfg.dropout = options.dropout;
-    cfg.recurrent_dropout = options.recurrent_dropout;
-    let mut layer = cfg.init(device).unwrap();
-    layer.cell = layer
-        .cell
+        .with_return_sequences(true)
+        .with_dropout(options.dropout)
+        .with_recurrent_dropout(options.recurrent_dropout)
+        .init(&Shape::sequence(u), device)
+        .unwrap()
         .with_keras_weights(&[eye(u), recurrent, zeros(vec![u])], device)
-        .unwrap();
-    layer
+        .unwrap()
 }
 
 fn values(t: Tensor<3>) -> (Vec<f32>, [usize; 3]) {
@@ -217,7 +215,7 @@ fn a_user_defined_cell_gets_the_driver_and_bidirectional() {
 #[test]
 fn shape_mistakes_are_typed_errors() {
     let device = device();
-    let layer = LstmConfig::new(3, 4).init(&device).unwrap();
+    let layer = LstmConfig::new(4).init(&Shape::sequence(3), &device).unwrap();
     let err = layer
         .forward(Tensor::zeros([2, 5, 2], &device), None, None)
         .unwrap_err();
@@ -247,7 +245,79 @@ fn shape_mistakes_are_typed_errors() {
         Err(LayersError::Shape { .. })
     ));
     assert!(matches!(
-        SimpleRnnConfig::new(1, 2).with_dropout(1.0).init(&device),
+        SimpleRnnConfig::new(2)
+            .with_dropout(1.0)
+            .init(&Shape::sequence(1), &device),
         Err(LayersError::Config { .. })
     ));
+}
+
+#[test]
+fn every_layer_writes_a_keras_config_it_can_be_rebuilt_from() {
+    let device = device();
+    let specs = serde_json::json!([
+        {"class": "SimpleRNN", "config": {"units": 3, "activation": "relu", "return_sequences": true, "go_backwards": true}},
+        {"class": "LSTM", "config": {"units": 4, "recurrent_activation": "hard_sigmoid", "return_sequences": true, "dropout": 0.25}},
+        {"class": "GRU", "config": {"units": 5, "reset_after": false, "return_sequences": true}},
+        {"class": "RNN", "config": {"cell": {"class": "LNSimpleRNNCell", "config": {"units": 4}}, "return_sequences": true}},
+        {"class": "Bidirectional", "config": {"layer": {"class": "LSTM", "config": {"units": 3, "return_sequences": true}}, "merge_mode": "ave"}},
+        {"class": "LayerNormalization", "config": {"epsilon": 0.01}},
+        {"class": "BatchNormalization", "config": {"momentum": 0.9, "epsilon": 0.001}},
+        {"class": "TimeDistributed", "config": {"layer": {"class": "Dense", "config": {"units": 2, "activation": "tanh"}}}},
+        {"class": "Flatten", "config": {}},
+        {"class": "Dense", "config": {"units": 1, "use_bias": false}},
+    ]);
+    let specs = specs.as_array().unwrap();
+    let model = rnnlab_layers::Sequential::from_keras_specs(Shape::sequence_of(7, 2), specs, &device).unwrap();
+    assert_eq!(model.output_shape(), Shape::vector(1));
+    let written: Vec<serde_json::Value> = model
+        .layers()
+        .iter()
+        .map(|l| serde_json::json!({"class": l.keras_class(), "config": l.keras_config()}))
+        .collect();
+    let again = rnnlab_layers::Sequential::from_keras_specs(Shape::sequence_of(7, 2), &written, &device).unwrap();
+    for (a, b) in model.layers().iter().zip(again.layers()) {
+        assert_eq!(a.keras_config(), b.keras_config());
+        assert_eq!(a.param_count(), b.param_count());
+    }
+    // The options given in the specs survive.
+    assert_eq!(written[0]["config"]["activation"], "relu");
+    assert_eq!(written[1]["config"]["recurrent_activation"], "hard_sigmoid");
+    assert_eq!(written[2]["config"]["reset_after"], false);
+    assert_eq!(written[4]["config"]["merge_mode"], "ave");
+    assert_eq!(written[4]["config"]["layer"]["config"]["units"], 3);
+    assert_eq!(written[9]["config"]["use_bias"], false);
+}
+
+#[test]
+fn a_user_cell_and_the_builtin_layers_share_one_layer_api() {
+    let device = device();
+    let x = Tensor::<3>::from_data(TensorData::new(vec![1.0f32, 1.0, 1.0, 1.0], [1, 4, 1]), &device);
+    let mut model = rnnlab_layers::Sequential::new(Shape::sequence(1));
+    model
+        .push(Rnn::new(ema(&device), RnnOptions::sequences()).unwrap())
+        .unwrap();
+    // A layer built for another input is refused when it is added, not when it runs.
+    let wrong = LstmConfig::new(2).init(&Shape::sequence(3), &device).unwrap();
+    assert!(model.push(wrong).is_err());
+    let lstm = LstmConfig::new(2).init(&Shape::sequence(1), &device).unwrap();
+    model.push(lstm).unwrap();
+    assert_eq!(model.layers().len(), 2);
+    assert_eq!(model.layers()[0].keras_class(), "RNN");
+    assert_eq!(model.layers()[0].keras_config()["cell"]["class"], "EMA");
+    assert!(model.layer::<Rnn<EmaCell>>(0).is_some());
+    let y = model.forward1(x.into()).unwrap();
+    assert_eq!(y.dims(), [1, 2]);
+    // Layers that take no state refuse one.
+    let dense = rnnlab_layers::DenseConfig::new(1)
+        .init(&Shape::vector(2), &device)
+        .unwrap();
+    let err = dense
+        .forward(
+            Tensor::<2>::zeros([1, 2], &device).into(),
+            Some(vec![Tensor::zeros([1, 1], &device)]),
+            None,
+        )
+        .unwrap_err();
+    assert!(matches!(err, LayersError::Count { expected: 0, .. }), "{err}");
 }

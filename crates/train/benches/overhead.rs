@@ -4,23 +4,26 @@
 //! backward, the optimizer step and metric bookkeeping. Prints the ratio (target < 5%).
 use burn::module::{Module, Param};
 use burn::tensor::{Tensor, TensorData};
-use rnnlab_layers::{Backend, DenseConfig, Layer, Sequential, SimpleRnnConfig};
+use rnnlab_layers::{AnyTensor, Backend, DenseConfig, Input, Sequential, Shape, SimpleRnnConfig};
 use rnnlab_series::{NumpyRandom, Split, WindowSpec, generate_time_series};
-use rnnlab_train::{Dataset, FitConfig, Metric, OptimizerConfig, Regressor, TrainError, Verbosity, fit};
+use rnnlab_train::{Dataset, FitConfig, Metric, Model, OptimizerConfig, TrainError, Verbosity, fit};
 
 #[derive(Module, Debug)]
 struct NoOp {
     w: Param<Tensor<1>>,
 }
 
-impl Regressor for NoOp {
-    fn forward_batch(&self, x: Tensor<3>) -> Result<Tensor<2>, TrainError> {
+impl Model for NoOp {
+    fn forward_batch(&self, x: Input) -> Result<AnyTensor, TrainError> {
+        let x: Tensor<3> = x.into_float("NoOp")?.into_3d("NoOp")?;
         let [b, t, _] = x.dims();
-        Ok(x.narrow(1, t - 1, 1).reshape([b, 1]) * self.w.val().unsqueeze::<2>())
+        Ok(AnyTensor::D2(
+            x.narrow(1, t - 1, 1).reshape([b, 1]) * self.w.val().unsqueeze::<2>(),
+        ))
     }
 }
 
-fn epoch_seconds<M: Regressor>(model: M, data: &Dataset) -> f64 {
+fn epoch_seconds<M: Model>(model: M, data: &Dataset) -> f64 {
     let cfg = FitConfig::new(3)
         .with_verbosity(Verbosity::Quiet)
         .with_metrics(vec![Metric::Mse])
@@ -41,22 +44,13 @@ fn main() {
     let noop = NoOp {
         w: Param::from_data(TensorData::new(vec![1.0f32], [1]), &device),
     };
-    let deep = Sequential::new(vec![
-        Layer::SimpleRnn(
-            SimpleRnnConfig::new(1, 20)
-                .with_return_sequences(true)
-                .init(&device)
-                .unwrap(),
-        ),
-        Layer::SimpleRnn(
-            SimpleRnnConfig::new(20, 20)
-                .with_return_sequences(true)
-                .init(&device)
-                .unwrap(),
-        ),
-        Layer::SimpleRnn(SimpleRnnConfig::new(20, 1).init(&device).unwrap()),
-        Layer::Dense(DenseConfig::new(1, 1).init(&device).unwrap()),
-    ]);
+    let deep = Sequential::builder(Shape::sequence(1))
+        .add(SimpleRnnConfig::new(20).with_return_sequences(true))
+        .add(SimpleRnnConfig::new(20).with_return_sequences(true))
+        .add(SimpleRnnConfig::new(1))
+        .add(DenseConfig::new(1))
+        .build(&device)
+        .unwrap();
     let loop_only = epoch_seconds(noop, &train);
     let real = epoch_seconds(deep, &train);
     println!(

@@ -1,67 +1,258 @@
-//! In-memory data sets: inputs `[n, time, features]`, targets `[n, width]`.
+//! In-memory data sets: float features `[n, time, features]` or token ids `[n, time]`, with float
+//! targets `[n, width]` or integer class ids `[n]`.
 
-use burn::tensor::{Device, Tensor, TensorData};
+use std::borrow::Cow;
+
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use rnnlab_layers::Input;
 
 use crate::TrainError;
 
-/// Inputs `x [n, time, features]` and targets `y [n, width]` (sequence targets are flattened
-/// row-major, so `[n, time, horizon]` becomes `[n, time·horizon]`).
+/// The inputs of a [`Dataset`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum Features {
+    /// Float features, row-major `[n, time, features]`.
+    Floats {
+        /// The values.
+        values: Vec<f32>,
+        /// `[n, time, features]`.
+        shape: [usize; 3],
+    },
+    /// Token ids, row-major `[n, time]` (the input of an `Embedding`).
+    Tokens {
+        /// The ids.
+        ids: Vec<u32>,
+        /// `[n, time]`.
+        shape: [usize; 2],
+    },
+}
+
+impl Features {
+    /// Samples.
+    pub fn len(&self) -> usize {
+        match self {
+            Features::Floats { shape, .. } => shape[0],
+            Features::Tokens { shape, .. } => shape[0],
+        }
+    }
+
+    /// True without samples.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The shape, sample axis first.
+    pub fn dims(&self) -> Vec<usize> {
+        match self {
+            Features::Floats { shape, .. } => shape.to_vec(),
+            Features::Tokens { shape, .. } => shape.to_vec(),
+        }
+    }
+
+    /// The float values, when these are float features.
+    pub fn floats(&self) -> Option<&[f32]> {
+        match self {
+            Features::Floats { values, .. } => Some(values),
+            Features::Tokens { .. } => None,
+        }
+    }
+
+    /// Values per sample.
+    fn row(&self) -> usize {
+        self.dims()[1..].iter().product()
+    }
+
+    fn rows(&self, a: usize, b: usize) -> Features {
+        let row = self.row();
+        match self {
+            Features::Floats { values, shape } => Features::Floats {
+                values: values[a * row..b * row].to_vec(),
+                shape: [b - a, shape[1], shape[2]],
+            },
+            Features::Tokens { ids, shape } => Features::Tokens {
+                ids: ids[a * row..b * row].to_vec(),
+                shape: [b - a, shape[1]],
+            },
+        }
+    }
+
+    fn check(&self) -> Result<(), TrainError> {
+        let (len, dims) = match self {
+            Features::Floats { values, shape } => (values.len(), shape.to_vec()),
+            Features::Tokens { ids, shape } => (ids.len(), shape.to_vec()),
+        };
+        let expected = dims
+            .iter()
+            .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+            .ok_or_else(|| TrainError::Config {
+                what: "x shape",
+                why: format!("{dims:?} has more elements than fit in memory"),
+            })?;
+        if len != expected {
+            return Err(TrainError::Shape {
+                what: "x",
+                shape: dims,
+                expected,
+                got: len,
+            });
+        }
+        if let Features::Floats { values, .. } = self
+            && let Some((index, &value)) = values.iter().enumerate().find(|(_, v)| !v.is_finite())
+        {
+            return Err(TrainError::NonFiniteData {
+                what: "x",
+                index,
+                value,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The targets of a [`Dataset`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum Targets {
+    /// Float targets, row-major `[n, width]` (sequence targets flattened: `[n, time·horizon]`).
+    Floats {
+        /// The values.
+        values: Vec<f32>,
+        /// Values per sample.
+        width: usize,
+    },
+    /// One integer class id per sample (for `SparseCategoricalCrossentropy`, or 0/1 labels for
+    /// `BinaryCrossentropy`).
+    Classes(Vec<u32>),
+}
+
+impl Targets {
+    /// Samples.
+    pub fn len(&self) -> usize {
+        match self {
+            Targets::Floats { values, width } => values.len() / (*width).max(1),
+            Targets::Classes(ids) => ids.len(),
+        }
+    }
+
+    /// True without samples.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Values per sample (1 for class ids).
+    pub fn width(&self) -> usize {
+        match self {
+            Targets::Floats { width, .. } => *width,
+            Targets::Classes(_) => 1,
+        }
+    }
+
+    /// The float values, when these are float targets.
+    pub fn floats(&self) -> Option<&[f32]> {
+        match self {
+            Targets::Floats { values, .. } => Some(values),
+            Targets::Classes(_) => None,
+        }
+    }
+
+    /// Every target as `f32` on the host (exact for class ids below 2²⁴), for host-side metrics.
+    pub(crate) fn as_f32(&self) -> Cow<'_, [f32]> {
+        match self {
+            Targets::Floats { values, .. } => Cow::Borrowed(values),
+            Targets::Classes(ids) => Cow::Owned(ids.iter().map(|&c| c as f32).collect()),
+        }
+    }
+
+    fn rows(&self, a: usize, b: usize) -> Targets {
+        match self {
+            Targets::Floats { values, width } => Targets::Floats {
+                values: values[a * width..b * width].to_vec(),
+                width: *width,
+            },
+            Targets::Classes(ids) => Targets::Classes(ids[a..b].to_vec()),
+        }
+    }
+
+    fn check(&self) -> Result<(), TrainError> {
+        if let Targets::Floats { values, width } = self {
+            if *width == 0 || !values.len().is_multiple_of(*width) {
+                return Err(TrainError::Shape {
+                    what: "y",
+                    shape: vec![values.len() / (*width).max(1), *width],
+                    expected: values.len(),
+                    got: values.len(),
+                });
+            }
+            if let Some((index, &value)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+                return Err(TrainError::NonFiniteData {
+                    what: "y",
+                    index,
+                    value,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One batch of targets on a device.
+#[derive(Clone, Debug)]
+pub enum BatchTargets {
+    /// `[batch, width]` floats.
+    Floats(Tensor<2>),
+    /// `[batch, 1]` class ids.
+    Classes(Tensor<2, Int>),
+}
+
+/// Inputs and targets, checked once when the data set is made.
 ///
 /// ```
-/// use rnnlab_train::Dataset;
+/// use rnnlab_train::{Dataset, Features, Targets};
 /// let d = Dataset::new(vec![0.0; 2 * 3], [2, 3, 1], vec![1.0, 2.0], 1)?;
 /// assert_eq!(d.len(), 2);
 /// assert!(Dataset::new(vec![0.0; 6], [2, 3, 1], vec![1.0], 1).is_err());
+/// // Token ids [n, time] with class ids: no float round trip.
+/// let tokens = Dataset::from_parts(
+///     Features::Tokens { ids: vec![3, 1, 0, 2, 2, 0], shape: [2, 3] },
+///     Targets::Classes(vec![1, 0]),
+/// )?;
+/// assert_eq!(tokens.x_dims(), vec![2, 3]);
 /// # Ok::<(), rnnlab_train::TrainError>(())
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Dataset {
-    x: Vec<f32>,
-    x_shape: [usize; 3],
-    y: Vec<f32>,
-    y_width: usize,
+    x: Features,
+    y: Targets,
 }
 
 impl Dataset {
-    /// Wraps row-major buffers after checking them: lengths that agree with the shapes, and
-    /// only finite values (a NaN would make the loss NaN from the first batch on).
+    /// Float features `x [n, time, features]` and float targets `y [n, y_width]`, row-major,
+    /// after checking them: lengths that agree with the shapes, and only finite values (a NaN
+    /// would make the loss NaN from the first batch on).
     pub fn new(x: Vec<f32>, x_shape: [usize; 3], y: Vec<f32>, y_width: usize) -> Result<Self, TrainError> {
-        let expected = x_shape
-            .iter()
-            .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-            .ok_or(TrainError::Config {
-                what: "x shape",
-                why: format!("{x_shape:?} has more elements than fit in memory"),
-            })?;
-        if x.len() != expected {
-            return Err(TrainError::Shape {
-                what: "x",
-                shape: x_shape.to_vec(),
-                expected,
-                got: x.len(),
-            });
-        }
-        if y_width == 0 || !y.len().is_multiple_of(y_width) {
-            return Err(TrainError::Shape {
-                what: "y",
-                shape: vec![y.len() / y_width.max(1), y_width],
-                expected: y.len(),
-                got: y.len(),
-            });
-        }
-        if y.len() / y_width != x_shape[0] {
+        Self::from_parts(
+            Features::Floats {
+                values: x,
+                shape: x_shape,
+            },
+            Targets::Floats {
+                values: y,
+                width: y_width,
+            },
+        )
+    }
+
+    /// Any features with any targets, checked as [`Dataset::new`] checks them.
+    pub fn from_parts(x: Features, y: Targets) -> Result<Self, TrainError> {
+        x.check()?;
+        y.check()?;
+        if y.len() != x.len() {
             return Err(TrainError::LengthMismatch {
                 what: "dataset",
-                x: x_shape[0],
-                y: y.len() / y_width,
+                x: x.len(),
+                y: y.len(),
             });
         }
-        for (what, values) in [("x", &x), ("y", &y)] {
-            if let Some((index, &value)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-                return Err(TrainError::NonFiniteData { what, index, value });
-            }
-        }
-        Ok(Self { x, x_shape, y, y_width })
+        Ok(Self { x, y })
     }
 
     /// From forecasting windows of `rnnlab-series`.
@@ -84,7 +275,7 @@ impl Dataset {
 
     /// Samples.
     pub fn len(&self) -> usize {
-        self.x_shape[0]
+        self.x.len()
     }
 
     /// True without samples.
@@ -92,47 +283,37 @@ impl Dataset {
         self.len() == 0
     }
 
-    /// `[n, time, features]`.
-    pub fn x_shape(&self) -> [usize; 3] {
-        self.x_shape
+    /// The inputs.
+    pub fn features(&self) -> &Features {
+        &self.x
     }
 
-    /// Target width per sample.
-    pub fn y_width(&self) -> usize {
-        self.y_width
-    }
-
-    /// Targets, row-major `[n, width]`.
-    pub fn y(&self) -> &[f32] {
+    /// The targets.
+    pub fn targets(&self) -> &Targets {
         &self.y
     }
 
-    /// Inputs, row-major.
-    pub fn x(&self) -> &[f32] {
-        &self.x
+    /// The input shape, sample axis first (`[n, time, features]` or `[n, time]`).
+    pub fn x_dims(&self) -> Vec<usize> {
+        self.x.dims()
+    }
+
+    /// Target values per sample (1 for class ids).
+    pub fn y_width(&self) -> usize {
+        self.y.width()
     }
 
     /// The first `n` samples (for quick runs).
     pub fn head(&self, n: usize) -> Dataset {
-        let n = n.min(self.len());
-        let row = self.x_shape[1] * self.x_shape[2];
-        Dataset {
-            x: self.x[..n * row].to_vec(),
-            x_shape: [n, self.x_shape[1], self.x_shape[2]],
-            y: self.y[..n * self.y_width].to_vec(),
-            y_width: self.y_width,
-        }
+        self.split_at(n).0
     }
 
     /// The first `n` samples and the rest.
     pub fn split_at(&self, n: usize) -> (Dataset, Dataset) {
         let n = n.min(self.len());
-        let row = self.x_shape[1] * self.x_shape[2];
         let part = |a: usize, b: usize| Dataset {
-            x: self.x[a * row..b * row].to_vec(),
-            x_shape: [b - a, self.x_shape[1], self.x_shape[2]],
-            y: self.y[a * self.y_width..b * self.y_width].to_vec(),
-            y_width: self.y_width,
+            x: self.x.rows(a, b),
+            y: self.y.rows(a, b),
         };
         (part(0, n), part(n, self.len()))
     }
@@ -140,29 +321,56 @@ impl Dataset {
     /// Gathers the samples `idx` into tensors on `device`; an index past the end is an error.
     ///
     /// ```
-    /// use rnnlab_train::{Dataset, TrainError};
+    /// use rnnlab_train::{BatchTargets, Dataset, TrainError};
     /// let d = Dataset::new(vec![0.0; 6], [2, 3, 1], vec![1.0, 2.0], 1)?;
     /// let device = rnnlab_layers::Backend::Flex.device()?;
     /// let (x, y) = d.batch(&[1, 0], &device)?;
-    /// assert_eq!((x.dims(), y.dims()), ([2, 3, 1], [2, 1]));
+    /// assert_eq!(x.dims(), [2, 3, 1]);
+    /// assert!(matches!(y, BatchTargets::Floats(t) if t.dims() == [2, 1]));
     /// assert!(matches!(d.batch(&[99], &device), Err(TrainError::SampleIndex { index: 99, len: 2 })));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn batch(&self, idx: &[usize], device: &Device) -> Result<(Tensor<3>, Tensor<2>), TrainError> {
+    pub fn batch(&self, idx: &[usize], device: &Device) -> Result<(Input, BatchTargets), TrainError> {
         if let Some(&index) = idx.iter().find(|&&i| i >= self.len()) {
             return Err(TrainError::SampleIndex { index, len: self.len() });
         }
-        let [_, t, f] = self.x_shape;
-        let row = t * f;
-        let mut x = Vec::with_capacity(idx.len() * row);
-        let mut y = Vec::with_capacity(idx.len() * self.y_width);
-        for &i in idx {
-            x.extend_from_slice(&self.x[i * row..(i + 1) * row]);
-            y.extend_from_slice(&self.y[i * self.y_width..(i + 1) * self.y_width]);
-        }
-        Ok((
-            Tensor::from_data(TensorData::new(x, [idx.len(), t, f]), device),
-            Tensor::from_data(TensorData::new(y, [idx.len(), self.y_width]), device),
-        ))
+        let row = self.x.row();
+        let x = match &self.x {
+            Features::Floats { values, shape } => {
+                let x = gather(values, row, idx, |&v| v);
+                Input::from(Tensor::<3>::from_data(
+                    TensorData::new(x, [idx.len(), shape[1], shape[2]]),
+                    device,
+                ))
+            }
+            Features::Tokens { ids, shape } => {
+                let x = gather(ids, row, idx, |&v| i64::from(v));
+                Input::Tokens(Tensor::from_data(TensorData::new(x, [idx.len(), shape[1]]), device))
+            }
+        };
+        Ok((x, self.target_batch(idx, device)))
     }
+
+    /// The targets of the samples `idx` (checked indices) on `device`.
+    pub(crate) fn target_batch(&self, idx: &[usize], device: &Device) -> BatchTargets {
+        match &self.y {
+            Targets::Floats { values, width } => {
+                let y = gather(values, *width, idx, |&v| v);
+                BatchTargets::Floats(Tensor::from_data(TensorData::new(y, [idx.len(), *width]), device))
+            }
+            Targets::Classes(ids) => {
+                let y = gather(ids, 1, idx, |&v| i64::from(v));
+                BatchTargets::Classes(Tensor::from_data(TensorData::new(y, [idx.len(), 1]), device))
+            }
+        }
+    }
+}
+
+/// Rows `idx` of a row-major buffer with `row` values per sample.
+fn gather<T, U>(values: &[T], row: usize, idx: &[usize], convert: impl Fn(&T) -> U) -> Vec<U> {
+    let mut out = Vec::with_capacity(idx.len() * row);
+    for &i in idx {
+        out.extend(values[i * row..(i + 1) * row].iter().map(&convert));
+    }
+    out
 }

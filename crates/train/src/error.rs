@@ -116,9 +116,15 @@ pub enum TrainError {
         /// What went wrong.
         message: String,
     },
-    /// The model failed (shape mistakes surface here).
-    #[error("model: {0}")]
-    Model(String),
+    /// A tensor could not be read back to the host (a dtype the model should not produce).
+    #[error("reading {what} back from the device failed")]
+    TensorRead {
+        /// What was read (`"predictions"`).
+        what: &'static str,
+        /// Burn's reason.
+        #[source]
+        source: std::sync::Arc<burn::tensor::DataError>,
+    },
     /// A layer refused its input or configuration.
     #[error(transparent)]
     Layers(#[from] rnnlab_layers::LayersError),

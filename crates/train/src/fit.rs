@@ -7,31 +7,46 @@ use burn::module::Module;
 use burn::optim::GradientsParams;
 use burn::tensor::Tensor;
 use rnnlab_layers::{AnyTensor, Input, Sequential};
+use rnnlab_series::Array;
 use serde::{Deserialize, Serialize};
 
 use crate::{Dataset, History, Loss, Metric, OptimizerConfig, SplitMix64, TrainError, checkpoint};
 
-/// A model the training loop can drive: inputs `[batch, time, features]` to outputs
-/// `[batch, width]` (sequence outputs flattened row-major).
-pub trait Regressor: Module {
+/// A model the training loop can drive: a batch of inputs (floats `[batch, time, features]` or
+/// token ids `[batch, time]`) to its output (any rank, batch axis first). [`Sequential`]
+/// implements it; so can any Burn module with a forward pass.
+pub trait Model: Module {
     /// The forward pass.
-    fn forward_batch(&self, x: Tensor<3>) -> Result<Tensor<2>, TrainError>;
+    fn forward_batch(&self, x: Input) -> Result<AnyTensor, TrainError>;
 }
 
-impl Regressor for Sequential {
-    fn forward_batch(&self, x: Tensor<3>) -> Result<Tensor<2>, TrainError> {
-        Ok(match self.forward1(Input::from(x))? {
-            AnyTensor::D2(t) => t,
-            AnyTensor::D3(t) => {
-                let [b, s, f] = t.dims();
-                t.reshape([b, s * f])
-            }
-            AnyTensor::D1(t) => {
-                let n = t.dims()[0];
-                t.reshape([n, 1])
-            }
-        })
+impl Model for Sequential {
+    fn forward_batch(&self, x: Input) -> Result<AnyTensor, TrainError> {
+        Ok(self.forward1(x)?)
     }
+}
+
+/// A model output as `[batch, width]`: sequence outputs flattened row-major, as the targets are.
+fn flat(output: AnyTensor) -> Tensor<2> {
+    match output {
+        AnyTensor::D2(t) => t,
+        AnyTensor::D3(t) => {
+            let [b, s, f] = t.dims();
+            t.reshape([b, s * f])
+        }
+        AnyTensor::D1(t) => {
+            let n = t.dims()[0];
+            t.reshape([n, 1])
+        }
+    }
+}
+
+/// The host targets of the samples `idx`, as `f32` (for host-side metrics).
+fn host_targets(data: &Dataset, idx: &[usize]) -> Vec<f32> {
+    let (all, w) = (data.targets().as_f32(), data.y_width());
+    idx.iter()
+        .flat_map(|&i| all[i * w..(i + 1) * w].iter().copied())
+        .collect()
 }
 
 /// How much `fit` prints.
@@ -266,8 +281,8 @@ fn validate(train: &Dataset, valid: Option<&Dataset>, cfg: &FitConfig) -> Result
         if v.is_empty() {
             return Err(TrainError::Empty("the validation data"));
         }
-        let (vs, ts) = (v.x_shape(), train.x_shape());
-        if vs[2] != ts[2] || v.y_width() != train.y_width() {
+        let (vs, ts) = (v.x_dims(), train.x_dims());
+        if vs.len() != ts.len() || vs.last() != ts.last() || v.y_width() != train.y_width() {
             return Err(TrainError::ValidationShape {
                 valid_x: vs[1..].to_vec(),
                 valid_y: v.y_width(),
@@ -298,14 +313,14 @@ fn check_metrics(metrics: &[Metric], y_width: usize) -> Result<(), TrainError> {
 /// targets: the same width, or for a class-id loss one target per sample holding an integer id
 /// below the output width. Done before the first step, so a mismatch is a typed error instead of
 /// silent broadcasting or a panic inside Burn.
-fn check_model_against_targets<M: Regressor>(
+fn check_model_against_targets<M: Model>(
     model: &M,
     data: &Dataset,
     loss: Loss,
     device: &burn::tensor::Device,
 ) -> Result<(), TrainError> {
     let (x, _) = data.batch(&[0], device)?;
-    let width = model.forward_batch(x)?.dims()[1];
+    let width = flat(model.forward_batch(x)?).dims()[1];
     if loss == Loss::SparseCategoricalCrossentropy {
         if data.y_width() != 1 {
             return Err(TrainError::OutputWidth {
@@ -314,8 +329,8 @@ fn check_model_against_targets<M: Regressor>(
                 loss: loss.name(),
             });
         }
-        let bad = data
-            .y()
+        let targets = data.targets().as_f32();
+        let bad = targets
             .iter()
             .enumerate()
             .find(|(_, v)| !(v.fract() == 0.0 && **v >= 0.0 && (**v as usize) < width));
@@ -374,7 +389,7 @@ fn weights_finite<M: Module>(model: &M) -> bool {
 /// Trains `model` (on an autodiff device) and returns it with its [`History`].
 ///
 /// ```
-/// use rnnlab_layers::{Backend, DenseConfig, Flatten, Layer, Sequential};
+/// use rnnlab_layers::{Backend, DenseConfig, FlattenConfig, Sequential, Shape};
 /// use rnnlab_train::{evaluate, fit, Dataset, FitConfig, Loss, LrSchedule, OptimizerConfig, Verbosity};
 /// // y = 2x + 1 with a linear model.
 /// let plain = Backend::Flex.device()?;
@@ -383,18 +398,18 @@ fn weights_finite<M: Module>(model: &M) -> bool {
 /// let xs: Vec<f32> = (0..64).map(|i| i as f32 / 64.0).collect();
 /// let ys: Vec<f32> = xs.iter().map(|x| 2.0 * x + 1.0).collect();
 /// let data = Dataset::new(xs, [64, 1, 1], ys, 1)?;
-/// let model = Sequential::new(vec![Layer::Flatten(Flatten::default()), Layer::Dense(DenseConfig::new(1, 1).init(&device)?)]);
+/// let model = Sequential::builder(Shape::sequence_of(1, 1)).add(FlattenConfig).add(DenseConfig::new(1)).build(&device)?;
 /// let cfg = FitConfig::new(1000)
 ///     .with_optimizer(OptimizerConfig::adam(0.05))
 ///     .with_lr_schedule(LrSchedule::ExponentialDecay { decay_rate: 0.5, decay_steps: 500, staircase: false })
 ///     .with_verbosity(Verbosity::Quiet);
 /// let (model, history) = fit(model, &data, None, &cfg)?;
-/// let mse = evaluate(&burn::module::Module::valid(&model), &data, 32, Loss::Mse, &[])?.loss;
+/// let mse = evaluate(&model, &data, 32, Loss::Mse, &[])?.loss;
 /// assert!(mse < 1e-6, "{mse}");
 /// assert!(*history.lr.last().unwrap() < 0.01);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn fit<M: Regressor>(
+pub fn fit<M: Model>(
     model: M,
     train: &Dataset,
     valid: Option<&Dataset>,
@@ -410,18 +425,18 @@ pub fn fit<M: Regressor>(
 /// from before the batch whose loss was not finite.
 ///
 /// ```
-/// use rnnlab_layers::{Backend, DenseConfig, Flatten, Layer, Sequential};
+/// use rnnlab_layers::{Backend, DenseConfig, FlattenConfig, Sequential, Shape};
 /// use rnnlab_train::{fit_in_place, Dataset, FitConfig, OptimizerConfig, TrainError, Verbosity};
 /// let device = Backend::Flex.device()?.autodiff();
 /// let data = Dataset::new((0..64).map(|i| i as f32).collect(), [64, 1, 1], vec![1e3; 64], 1)?;
-/// let mut model = Sequential::new(vec![Layer::Flatten(Flatten::default()), Layer::Dense(DenseConfig::new(1, 1).init(&device)?)]);
+/// let mut model = Sequential::builder(Shape::sequence_of(1, 1)).add(FlattenConfig).add(DenseConfig::new(1)).build(&device)?;
 /// let cfg = FitConfig::new(5).with_optimizer(OptimizerConfig::sgd(1e6)).with_verbosity(Verbosity::Quiet);
 /// assert!(matches!(fit_in_place(&mut model, &data, None, &cfg), Err(TrainError::NonFinite { .. })));
-/// let w = model.layers[1].keras_weights()[0].to_vec();
+/// let w = model.layers()[1].keras_weights()[0].to_vec()?;
 /// assert!(w.iter().all(|v| v.is_finite()), "the last finite weights are kept");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn fit_in_place<M: Regressor>(
+pub fn fit_in_place<M: Model>(
     model: &mut M,
     train: &Dataset,
     valid: Option<&Dataset>,
@@ -508,8 +523,8 @@ pub fn fit_in_place<M: Regressor>(
                 None => lr,
             };
             let (x, y) = train.batch(idx, &device)?;
-            let pred = model.forward_batch(x)?;
-            let loss = cfg.loss.compute(pred.clone(), y.clone());
+            let pred = flat(model.forward_batch(x)?);
+            let loss = cfg.loss.compute(pred.clone(), y);
             let value = f64::from(loss.clone().into_scalar::<f32>());
             if cfg.terminate_on_nan && !value.is_finite() {
                 // The current weights produced a non-finite loss: go back to the ones before the
@@ -518,8 +533,8 @@ pub fn fit_in_place<M: Regressor>(
             }
             if !cfg.metrics.is_empty() {
                 let pred_width = pred.dims()[1];
-                let p = read_f32(pred.detach())?;
-                let t = read_f32(y)?;
+                let p = read_f32(pred.detach(), "predictions")?;
+                let t = host_targets(train, idx);
                 for (s, m) in metric_sums.iter_mut().zip(&cfg.metrics) {
                     *s += m.batch_sum(&p, pred_width, &t, train.y_width());
                 }
@@ -635,8 +650,21 @@ pub struct Evaluation {
     pub metrics: Vec<f64>,
 }
 
-/// Keras's `evaluate`: the loss and metrics in batches. Call it with `model.valid()` (no autodiff).
-pub fn evaluate<M: Regressor>(
+/// Keras's `evaluate`: the loss and metrics in batches. The model runs in inference mode
+/// whatever state it is given in (dropout off, BatchNormalization on its moving statistics, no
+/// statistic updates, no autodiff), so passing the training model is safe.
+///
+/// ```
+/// use rnnlab_layers::{Backend, DenseConfig, FlattenConfig, Sequential, Shape};
+/// use rnnlab_train::{evaluate, Dataset, Loss};
+/// let device = Backend::Flex.device()?.autodiff();
+/// let model = Sequential::builder(Shape::sequence_of(2, 1)).add(FlattenConfig).add(DenseConfig::new(1)).build(&device)?;
+/// let data = Dataset::new(vec![1.0, 2.0, 3.0, 4.0], [2, 2, 1], vec![0.0, 0.0], 1)?;
+/// let once = evaluate(&model, &data, 32, Loss::Mse, &[])?;
+/// assert_eq!(once, evaluate(&model, &data, 32, Loss::Mse, &[])?);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn evaluate<M: Model>(
     model: &M,
     data: &Dataset,
     batch_size: usize,
@@ -647,14 +675,15 @@ pub fn evaluate<M: Regressor>(
         return Err(TrainError::Empty("the data to evaluate"));
     }
     check_metrics(metrics, data.y_width())?;
+    let model = model.valid();
     let device = model.devices().into_iter().next().unwrap_or_default();
-    check_model_against_targets(model, data, loss, &device)?;
-    evaluate_unchecked(model, data, batch_size, loss, metrics)
+    check_model_against_targets(&model, data, loss, &device)?;
+    evaluate_unchecked(&model, data, batch_size, loss, metrics)
 }
 
-/// [`evaluate`] on data already checked against the model and the metrics (`fit`'s validation
-/// data, every epoch).
-fn evaluate_unchecked<M: Regressor>(
+/// [`evaluate`] of a model already in inference mode, on data already checked against it and
+/// the metrics (`fit`'s validation data, every epoch).
+fn evaluate_unchecked<M: Model>(
     model: &M,
     data: &Dataset,
     batch_size: usize,
@@ -662,23 +691,57 @@ fn evaluate_unchecked<M: Regressor>(
     metrics: &[Metric],
 ) -> Result<Evaluation, TrainError> {
     let device = model.devices().into_iter().next().unwrap_or_default();
-    let pred = predict(model, data, batch_size)?;
-    let w = data.y_width();
+    let pred = predict_rows(model, data, batch_size)?;
     let n = data.len();
     let pw = pred.len() / n;
     let p = Tensor::<2>::from_data(burn::tensor::TensorData::new(pred.clone(), [n, pw]), &device);
-    let t = Tensor::<2>::from_data(burn::tensor::TensorData::new(data.y().to_vec(), [n, w]), &device);
+    let idx: Vec<usize> = (0..n).collect();
+    let t = data.target_batch(&idx, &device);
     let loss = f64::from(loss.compute(p, t).into_scalar::<f32>());
+    let targets = data.targets().as_f32();
     let metrics = metrics
         .iter()
-        .map(|m| m.batch_sum(&pred, pw, data.y(), w) / n as f64)
+        .map(|m| m.batch_sum(&pred, pw, &targets, data.y_width()) / n as f64)
         .collect();
     Ok(Evaluation { loss, metrics })
 }
 
-/// Keras's `predict`: outputs `[n, width]` (the model's output width), row-major, in batches, without autodiff (call it
-/// with `model.valid()`).
-pub fn predict<M: Regressor>(model: &M, data: &Dataset, batch_size: usize) -> Result<Vec<f32>, TrainError> {
+/// Keras's `predict`: the model's outputs for every sample, in batches, as an array of shape
+/// `[n, …]` (the model's output shape). Like [`evaluate`], it runs the model in inference mode
+/// whatever state it is given in.
+///
+/// ```
+/// use rnnlab_layers::{Backend, DenseConfig, Sequential, Shape, TimeDistributedConfig};
+/// use rnnlab_train::{predict, Dataset};
+/// let device = Backend::Flex.device()?;
+/// let model = Sequential::builder(Shape::sequence(1)).add(TimeDistributedConfig::new(DenseConfig::new(3))).build(&device)?;
+/// let data = Dataset::new(vec![0.5; 2 * 4], [2, 4, 1], vec![0.0; 2 * 12], 12)?;
+/// let y = predict(&model, &data, 32)?;
+/// assert_eq!(y.shape(), &[2, 4, 3]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn predict<M: Model>(model: &M, data: &Dataset, batch_size: usize) -> Result<Array, TrainError> {
+    let model = model.valid();
+    let mut shape = Vec::new();
+    let values = predict_batches(&model, data, batch_size, &mut shape)?;
+    Array::new(shape, values).map_err(|e| TrainError::Config {
+        what: "model output",
+        why: format!("batches of different shapes: {e}"),
+    })
+}
+
+/// Every sample's output flattened to one row (the model is already in inference mode).
+fn predict_rows<M: Model>(model: &M, data: &Dataset, batch_size: usize) -> Result<Vec<f32>, TrainError> {
+    predict_batches(model, data, batch_size, &mut Vec::new())
+}
+
+/// Runs `model` over `data` in batches; `shape` gets the output shape with the sample axis.
+fn predict_batches<M: Model>(
+    model: &M,
+    data: &Dataset,
+    batch_size: usize,
+    shape: &mut Vec<usize>,
+) -> Result<Vec<f32>, TrainError> {
     if batch_size == 0 {
         return Err(TrainError::Config {
             what: "batch_size",
@@ -690,15 +753,27 @@ pub fn predict<M: Regressor>(model: &M, data: &Dataset, batch_size: usize) -> Re
     let mut out = Vec::with_capacity(data.len() * data.y_width());
     for chunk in idx.chunks(batch_size) {
         let (x, _) = data.batch(chunk, &device)?;
-        out.extend(read_f32(model.forward_batch(x)?)?);
+        let y = model.forward_batch(x)?;
+        if shape.is_empty() {
+            *shape = y.dims();
+            shape[0] = data.len();
+        }
+        out.extend(match y {
+            AnyTensor::D1(t) => read_f32(t, "predictions")?,
+            AnyTensor::D2(t) => read_f32(t, "predictions")?,
+            AnyTensor::D3(t) => read_f32(t, "predictions")?,
+        });
     }
     Ok(out)
 }
 
 /// A tensor's values as `f32` on the host; a read failure is an error, never an empty vector.
-fn read_f32<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, TrainError> {
+fn read_f32<const D: usize>(t: Tensor<D>, what: &'static str) -> Result<Vec<f32>, TrainError> {
     t.into_data()
         .convert::<f32>()
         .try_into_vec::<f32>()
-        .map_err(|e| TrainError::Model(format!("reading a tensor back failed: {e:?}")))
+        .map_err(|e| TrainError::TensorRead {
+            what,
+            source: std::sync::Arc::new(e),
+        })
 }

@@ -3,6 +3,8 @@
 use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
+use crate::BatchTargets;
+
 /// A training loss.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -20,8 +22,32 @@ pub enum Loss {
 }
 
 impl Loss {
-    /// The loss of a batch as a one-element tensor (mean over every element).
-    pub fn compute(self, pred: Tensor<2>, target: Tensor<2>) -> Tensor<1> {
+    /// The loss of a batch as a one-element tensor (mean over every element). Class ids feed
+    /// `SparseCategoricalCrossentropy` directly; with another loss they count as the numbers they
+    /// are (0/1 labels for `BinaryCrossentropy`).
+    ///
+    /// ```
+    /// use rnnlab_layers::burn::tensor::{Int, Tensor};
+    /// use rnnlab_train::{BatchTargets, Loss};
+    /// let device = rnnlab_layers::Backend::Flex.device()?;
+    /// let probabilities = Tensor::<2>::from_floats([[0.25, 0.75], [0.5, 0.5]], &device);
+    /// let classes = BatchTargets::Classes(Tensor::<2, Int>::from_ints([[1], [0]], &device));
+    /// let loss = Loss::SparseCategoricalCrossentropy.compute(probabilities, classes);
+    /// let want = -(0.75f32.ln() + 0.5f32.ln()) / 2.0;
+    /// assert!((loss.into_scalar::<f32>() - want).abs() < 1e-6);
+    /// # Ok::<(), rnnlab_layers::LayersError>(())
+    /// ```
+    pub fn compute(self, pred: Tensor<2>, target: BatchTargets) -> Tensor<1> {
+        match (self, target) {
+            (Loss::SparseCategoricalCrossentropy, BatchTargets::Classes(ids)) => {
+                pred.gather(1, ids).clamp(1e-7, 1.0).log().neg().mean()
+            }
+            (loss, BatchTargets::Classes(ids)) => loss.compute_floats(pred, ids.float()),
+            (loss, BatchTargets::Floats(target)) => loss.compute_floats(pred, target),
+        }
+    }
+
+    fn compute_floats(self, pred: Tensor<2>, target: Tensor<2>) -> Tensor<1> {
         match self {
             Loss::Mse => (pred - target).square().mean(),
             Loss::Mae => (pred - target).abs().mean(),

@@ -1,7 +1,7 @@
 //! Bad input to the training loop gets a typed error before work starts, and a run that goes
 //! non-finite stops with the last finite weights; nothing panics.
 use proptest::prelude::*;
-use rnnlab_layers::{Activation, Backend, DenseConfig, Flatten, Layer, Sequential};
+use rnnlab_layers::{Activation, Backend, DenseConfig, FlattenConfig, Sequential, Shape};
 use rnnlab_train::{
     Dataset, EarlyStopping, FitConfig, Loss, LrSchedule, Metric, OptimizerConfig, TrainError, Verbosity, evaluate, fit,
 };
@@ -17,10 +17,11 @@ fn data(n: usize, width: usize) -> Dataset {
 
 fn linear(units: usize, activation: Activation) -> Sequential {
     let d = device();
-    Sequential::new(vec![
-        Layer::Flatten(Flatten::default()),
-        Layer::Dense(DenseConfig::new(4, units).with_activation(activation).init(&d).unwrap()),
-    ])
+    Sequential::builder(Shape::sequence_of(4, 1))
+        .add(FlattenConfig)
+        .add(DenseConfig::new(units).with_activation(activation))
+        .build(&d)
+        .unwrap()
 }
 
 fn quiet(epochs: usize) -> FitConfig {
@@ -159,10 +160,11 @@ fn non_finite_data_and_empty_evaluation_are_refused() {
         }
     ));
     let empty = Dataset::new(vec![], [0, 4, 1], vec![], 1).unwrap();
-    let plain = Sequential::new(vec![
-        Layer::Flatten(Flatten::default()),
-        Layer::Dense(DenseConfig::new(4, 1).init(&Backend::Flex.device().unwrap()).unwrap()),
-    ]);
+    let plain = Sequential::builder(Shape::sequence_of(4, 1))
+        .add(FlattenConfig)
+        .add(DenseConfig::new(1))
+        .build(&Backend::Flex.device().unwrap())
+        .unwrap();
     assert_eq!(
         evaluate(&plain, &empty, 32, Loss::Mse, &[]).unwrap_err(),
         TrainError::Empty("the data to evaluate")
@@ -263,10 +265,11 @@ fn hand_built_windows_and_metrics_are_checked() {
         Dataset::from_windows(&flat),
         Err(TrainError::Config { what: "windows", .. })
     ));
-    let plain = Sequential::new(vec![
-        Layer::Flatten(Flatten::default()),
-        Layer::Dense(DenseConfig::new(4, 1).init(&Backend::Flex.device().unwrap()).unwrap()),
-    ]);
+    let plain = Sequential::builder(Shape::sequence_of(4, 1))
+        .add(FlattenConfig)
+        .add(DenseConfig::new(1))
+        .build(&Backend::Flex.device().unwrap())
+        .unwrap();
     assert!(matches!(
         evaluate(
             &plain,

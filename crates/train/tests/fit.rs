@@ -1,5 +1,5 @@
 //! The training loop: convergence, determinism, TerminateOnNaN, typed configuration errors.
-use rnnlab_layers::{Backend, DenseConfig, Flatten, Layer, Sequential, SimpleRnnConfig};
+use rnnlab_layers::{Backend, DenseConfig, FlattenConfig, Sequential, Shape, SimpleRnnConfig};
 use rnnlab_train::{Dataset, FitConfig, OptimizerConfig, TrainError, Verbosity, fit};
 
 fn device() -> rnnlab_layers::burn::tensor::Device {
@@ -14,10 +14,11 @@ fn toy(n: usize) -> Dataset {
 
 fn rnn_model() -> Sequential {
     let d = device();
-    Sequential::new(vec![
-        Layer::SimpleRnn(SimpleRnnConfig::new(1, 5).init(&d).unwrap()),
-        Layer::Dense(DenseConfig::new(5, 1).init(&d).unwrap()),
-    ])
+    Sequential::builder(Shape::sequence(1))
+        .add(SimpleRnnConfig::new(5))
+        .add(DenseConfig::new(1))
+        .build(&d)
+        .unwrap()
 }
 
 #[test]
@@ -47,10 +48,11 @@ fn terminate_on_nan_stops_with_a_typed_error() {
 fn configuration_mistakes_fail_before_training() {
     let d = device();
     let model = || {
-        Sequential::new(vec![
-            Layer::Flatten(Flatten::default()),
-            Layer::Dense(DenseConfig::new(4, 1).init(&d).unwrap()),
-        ])
+        Sequential::builder(Shape::sequence_of(4, 1))
+            .add(FlattenConfig)
+            .add(DenseConfig::new(1))
+            .build(&d)
+            .unwrap()
     };
     let quiet = FitConfig::new(1).with_verbosity(Verbosity::Quiet);
     assert!(matches!(
@@ -66,9 +68,10 @@ fn configuration_mistakes_fail_before_training() {
         Dataset::new(vec![0.0; 8], [2, 4, 1], vec![0.0; 3], 1),
         Err(TrainError::LengthMismatch { .. })
     ));
-    let plain = Sequential::new(vec![Layer::Dense(
-        DenseConfig::new(4, 1).init(&Backend::Flex.device().unwrap()).unwrap(),
-    )]);
+    let plain = Sequential::builder(Shape::sequence(1))
+        .add(SimpleRnnConfig::new(1))
+        .build(&Backend::Flex.device().unwrap())
+        .unwrap();
     assert!(matches!(
         fit(plain, &toy(8), None, &quiet),
         Err(TrainError::Config { what: "device", .. })
@@ -84,21 +87,12 @@ fn sparse_categorical_crossentropy_learns_three_classes() {
     let y: Vec<f32> = x.iter().map(|v| (v * 3.0).floor().min(2.0)).collect();
     let data = Dataset::new(x, [n, 1, 1], y, 1).unwrap();
     let d = device();
-    let model = Sequential::new(vec![
-        Layer::Flatten(Flatten::default()),
-        Layer::Dense(
-            DenseConfig::new(1, 16)
-                .with_activation(Activation::Tanh)
-                .init(&d)
-                .unwrap(),
-        ),
-        Layer::Dense(
-            DenseConfig::new(16, 3)
-                .with_activation(Activation::Softmax)
-                .init(&d)
-                .unwrap(),
-        ),
-    ]);
+    let model = Sequential::builder(Shape::sequence_of(1, 1))
+        .add(FlattenConfig)
+        .add(DenseConfig::new(16).with_activation(Activation::Tanh))
+        .add(DenseConfig::new(3).with_activation(Activation::Softmax))
+        .build(&d)
+        .unwrap();
     let cfg = FitConfig::new(60)
         .with_verbosity(Verbosity::Quiet)
         .with_loss(Loss::SparseCategoricalCrossentropy)
@@ -106,14 +100,7 @@ fn sparse_categorical_crossentropy_learns_three_classes() {
         .with_optimizer(OptimizerConfig::adam(0.02));
     let (model, history) = fit(model, &data, None, &cfg).unwrap();
     assert!(history.loss.last().unwrap() < &history.loss[0]);
-    let eval = evaluate(
-        &rnnlab_layers::burn::module::Module::valid(&model),
-        &data,
-        32,
-        cfg.loss,
-        &cfg.metrics,
-    )
-    .unwrap();
+    let eval = evaluate(&model, &data, 32, cfg.loss, &cfg.metrics).unwrap();
     assert!(eval.metrics[0] > 0.9, "accuracy {}", eval.metrics[0]);
 }
 

@@ -1,7 +1,7 @@
 //! Test helper for the kill-and-resume test: trains a small recurrent model with checkpoints in
 //! `DIR` for `EPOCHS` epochs (resuming if `DIR` holds a checkpoint) and prints the final weights'
 //! bit patterns. Usage: `resume_child DIR EPOCHS`.
-use rnnlab_layers::{Backend, DenseConfig, Layer, Sequential, SimpleRnnConfig};
+use rnnlab_layers::{Backend, DenseConfig, Sequential, Shape, SimpleRnnConfig};
 use rnnlab_train::{Dataset, FitConfig, OptimizerConfig, fit};
 
 fn main() {
@@ -19,10 +19,11 @@ fn main() {
         .collect();
     let y: Vec<f32> = x.chunks(10).map(|r| r.iter().sum::<f32>() / 10.0).collect();
     let data = Dataset::new(x, [n, 10, 1], y, 1).expect("consistent toy data");
-    let model = Sequential::new(vec![
-        Layer::SimpleRnn(SimpleRnnConfig::new(1, 16).init(&device).expect("valid config")),
-        Layer::Dense(DenseConfig::new(16, 1).init(&device).unwrap()),
-    ]);
+    let model = Sequential::builder(Shape::sequence(1))
+        .add(SimpleRnnConfig::new(16))
+        .add(DenseConfig::new(1))
+        .build(&device)
+        .expect("valid config");
     let cfg = FitConfig::new(epochs)
         .with_optimizer(OptimizerConfig::adam(0.01))
         .with_seed(11)
@@ -34,13 +35,14 @@ fn main() {
             std::process::exit(1);
         }
     };
-    let bits: Vec<String> = model
-        .layers
-        .iter()
-        .flat_map(|l| l.keras_weights())
-        .flat_map(|w| w.to_vec())
-        .map(|v| format!("{:08x}", (v as f32).to_bits()))
-        .collect();
+    let mut bits = Vec::new();
+    for weight in model.layers().iter().flat_map(|l| l.keras_weights()) {
+        let values = weight.to_vec().unwrap_or_else(|e| {
+            eprintln!("resume_child: {e}");
+            std::process::exit(1);
+        });
+        bits.extend(values.iter().map(|&v| format!("{:08x}", (v as f32).to_bits())));
+    }
     println!("EPOCHS {}", history.epochs());
     println!("WEIGHTS {}", bits.join(""));
 }

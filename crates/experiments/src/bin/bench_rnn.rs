@@ -20,7 +20,9 @@ use burn::nn::{
 };
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Tensor, TensorData};
-use rnnlab_layers::{Backend, DenseConfig, Layer, LstmConfig, ScanMode, Sequential, SimpleRnnConfig};
+use rnnlab_layers::{
+    Backend, DenseConfig, LstmConfig, ScanMode, Sequential, Shape, SimpleRnnConfig, TimeDistributedConfig,
+};
 use rnnlab_series::{NumpyRandom, Split, WindowSpec, generate_time_series};
 use rnnlab_train::{Dataset, FitConfig, OptimizerConfig, Verbosity, fit};
 use serde_json::{Value, json};
@@ -108,50 +110,19 @@ fn data(model: Model, quick: bool) -> Result<Dataset, String> {
 }
 
 fn rnnlab_model(model: Model, scan: ScanMode, d: &Device) -> Result<Sequential, String> {
-    let e = |e: rnnlab_layers::LayersError| e.to_string();
-    Ok(Sequential::new(match model {
-        Model::DeepRnn => vec![
-            Layer::SimpleRnn(
-                SimpleRnnConfig::new(1, 20)
-                    .with_return_sequences(true)
-                    .with_scan(scan)
-                    .init(d)
-                    .map_err(e)?,
-            ),
-            Layer::SimpleRnn(
-                SimpleRnnConfig::new(20, 20)
-                    .with_return_sequences(true)
-                    .with_scan(scan)
-                    .init(d)
-                    .map_err(e)?,
-            ),
-            Layer::SimpleRnn(SimpleRnnConfig::new(20, 1).with_scan(scan).init(d).map_err(e)?),
-        ],
-        Model::Seq2SeqLstm => vec![
-            Layer::Lstm(
-                LstmConfig::new(1, 20)
-                    .with_return_sequences(true)
-                    .with_scan(scan)
-                    .init(d)
-                    .map_err(e)?,
-            ),
-            Layer::Lstm(
-                LstmConfig::new(20, 20)
-                    .with_return_sequences(true)
-                    .with_scan(scan)
-                    .init(d)
-                    .map_err(e)?,
-            ),
-            Layer::Lstm(
-                LstmConfig::new(20, 20)
-                    .with_return_sequences(true)
-                    .with_scan(scan)
-                    .init(d)
-                    .map_err(e)?,
-            ),
-            Layer::TimeDistributed(DenseConfig::new(20, 10).init(d).unwrap()),
-        ],
-    }))
+    let builder = Sequential::builder(Shape::sequence(1));
+    let srnn = |units, rs| SimpleRnnConfig::new(units).with_return_sequences(rs).with_scan(scan);
+    let lstm = || LstmConfig::new(20).with_return_sequences(true).with_scan(scan);
+    match model {
+        Model::DeepRnn => builder.add(srnn(20, true)).add(srnn(20, true)).add(srnn(1, false)),
+        Model::Seq2SeqLstm => builder
+            .add(lstm())
+            .add(lstm())
+            .add(lstm())
+            .add(TimeDistributedConfig::new(DenseConfig::new(10))),
+    }
+    .build(d)
+    .map_err(|e| e.to_string())
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -188,17 +159,21 @@ struct BurnSeq2SeqLstm {
 
 /// Batches of `[32, 50, 1]` inputs and their targets (`[32, w]` or `[32, 50, 10]`).
 fn batches(train: &Dataset, model: Model, d: &Device) -> Vec<(Tensor<3>, Tensor<3>)> {
-    let [n, t, f] = train.x_shape();
-    let w = train.y_width();
+    let (dims, w) = (train.x_dims(), train.y_width());
+    let (n, t, f) = (dims[0], dims[1], dims[2]);
+    let (xs, ys) = (
+        train.features().floats().unwrap_or_default(),
+        train.targets().floats().unwrap_or_default(),
+    );
     (0..n.div_ceil(32))
         .map(|i| {
             let (lo, hi) = (i * 32, ((i + 1) * 32).min(n));
-            let x = TensorData::new(train.x()[lo * t * f..hi * t * f].to_vec(), [hi - lo, t, f]);
+            let x = TensorData::new(xs[lo * t * f..hi * t * f].to_vec(), [hi - lo, t, f]);
             let y_shape = match model {
                 Model::DeepRnn => [hi - lo, 1, w],
                 Model::Seq2SeqLstm => [hi - lo, t, 10],
             };
-            let y = TensorData::new(train.y()[lo * w..hi * w].to_vec(), y_shape);
+            let y = TensorData::new(ys[lo * w..hi * w].to_vec(), y_shape);
             (Tensor::from_data(x, d), Tensor::from_data(y, d))
         })
         .collect()

@@ -45,7 +45,7 @@ use crate::{Activation, LayersError, RnnOutput};
 ///
 /// ```
 /// use rnnlab_layers::{ScanMode, SimpleRnnConfig};
-/// let config = SimpleRnnConfig::new(1, 20).with_scan(ScanMode::Generic);
+/// let config = SimpleRnnConfig::new(20).with_scan(ScanMode::Generic);
 /// assert_eq!("fused".parse::<ScanMode>()?, ScanMode::Fused);
 /// # let _ = config;
 /// # Ok::<(), rnnlab_layers::LayersError>(())
