@@ -203,6 +203,16 @@ pub enum BatchTargets {
     Classes(Tensor<2, Int>),
 }
 
+impl BatchTargets {
+    /// The same targets without autodiff (for metrics, which need no gradient).
+    pub(crate) fn inner(self) -> BatchTargets {
+        match self {
+            BatchTargets::Floats(t) => BatchTargets::Floats(t.inner()),
+            BatchTargets::Classes(t) => BatchTargets::Classes(t.inner()),
+        }
+    }
+}
+
 /// Inputs and targets, checked once when the data set is made.
 ///
 /// ```

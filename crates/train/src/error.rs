@@ -49,19 +49,17 @@ pub enum TrainError {
         /// Why, and what to use instead.
         why: String,
     },
-    /// The loss, the validation loss or a weight became NaN or infinite (TerminateOnNaN); the
-    /// weights from before the last optimizer step are kept.
+    /// The loss, the validation loss or a weight became NaN or infinite during an epoch
+    /// (TerminateOnNaN); the weights from when that epoch began are kept.
     #[error(
-        "{what} became {value} at epoch {epoch}, batch {batch}; training stopped and the last finite weights were kept (try a lower learning rate)"
+        "{what} became {value} in epoch {epoch}; training stopped and the weights from the start of that epoch were kept (try a lower learning rate)"
     )]
     NonFinite {
         /// `"loss"`, `"val_loss"` or `"weights"`.
         what: &'static str,
         /// 1-based epoch.
         epoch: usize,
-        /// 1-based batch (the epoch's last batch for `val_loss` and `weights`).
-        batch: usize,
-        /// The offending value.
+        /// The offending value (NaN for weights).
         value: f64,
     },
     /// A NaN or infinite value in a data set (the loss would be NaN from the first batch).

@@ -3,256 +3,15 @@
 use std::io::{IsTerminal, Write};
 use std::time::Instant;
 
-use burn::module::Module;
 use burn::optim::GradientsParams;
 use burn::tensor::Tensor;
-use rnnlab_layers::{AnyTensor, Input, Sequential};
-use rnnlab_series::Array;
-use serde::{Deserialize, Serialize};
 
-use crate::{Dataset, History, Loss, Metric, OptimizerConfig, SplitMix64, TrainError, checkpoint};
-
-/// A model the training loop can drive: a batch of inputs (floats `[batch, time, features]` or
-/// token ids `[batch, time]`) to its output (any rank, batch axis first). [`Sequential`]
-/// implements it; so can any Burn module with a forward pass.
-pub trait Model: Module {
-    /// The forward pass.
-    fn forward_batch(&self, x: Input) -> Result<AnyTensor, TrainError>;
-}
-
-impl Model for Sequential {
-    fn forward_batch(&self, x: Input) -> Result<AnyTensor, TrainError> {
-        Ok(self.forward1(x)?)
-    }
-}
-
-/// A model output as `[batch, width]`: sequence outputs flattened row-major, as the targets are.
-fn flat(output: AnyTensor) -> Tensor<2> {
-    match output {
-        AnyTensor::D2(t) => t,
-        AnyTensor::D3(t) => {
-            let [b, s, f] = t.dims();
-            t.reshape([b, s * f])
-        }
-        AnyTensor::D1(t) => {
-            let n = t.dims()[0];
-            t.reshape([n, 1])
-        }
-    }
-}
-
-/// The host targets of the samples `idx`, as `f32` (for host-side metrics).
-fn host_targets(data: &Dataset, idx: &[usize]) -> Vec<f32> {
-    let (all, w) = (data.targets().as_f32(), data.y_width());
-    idx.iter()
-        .flat_map(|&i| all[i * w..(i + 1) * w].iter().copied())
-        .collect()
-}
-
-/// How much `fit` prints.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Verbosity {
-    /// Nothing.
-    Quiet,
-    /// One Keras-like line per epoch.
-    #[default]
-    Epoch,
-}
-
-/// `fit`'s arguments, with Keras's defaults.
-///
-/// ```
-/// use rnnlab_train::{FitConfig, OptimizerConfig};
-/// let cfg = FitConfig::new(20).with_optimizer(OptimizerConfig::adam(0.005));
-/// assert_eq!(cfg.batch_size, 32);
-/// ```
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct FitConfig {
-    /// Epochs.
-    pub epochs: usize,
-    /// Samples per batch (Keras default 32).
-    pub batch_size: usize,
-    /// Shuffle the samples (never the time steps) each epoch. Default `true`.
-    pub shuffle: bool,
-    /// Seed of the shuffling and of Burn's random draws (dropout).
-    pub seed: u64,
-    /// Loss (default MSE).
-    pub loss: Loss,
-    /// Metrics reported per epoch.
-    pub metrics: Vec<Metric>,
-    /// Optimizer (default Keras Adam, lr 0.001).
-    pub optimizer: OptimizerConfig,
-    /// Progress output.
-    pub verbosity: Verbosity,
-    /// Stop with [`TrainError::NonFinite`] when the loss is NaN/inf, keeping the last finite
-    /// weights (Keras's `TerminateOnNaN`). Default `true`.
-    pub terminate_on_nan: bool,
-    /// Early stopping on `val_loss` (or `loss` without validation data).
-    pub early_stopping: Option<EarlyStopping>,
-    /// ModelCheckpoint + resume: after every epoch the weights, the optimizer state and the
-    /// history are written here (each file to a temporary name, then renamed; `state.json`
-    /// last). When the directory already holds a checkpoint, `fit` resumes after its epoch.
-    pub checkpoint_dir: Option<std::path::PathBuf>,
-    /// Learning-rate schedule (default: constant).
-    pub lr_schedule: Option<LrSchedule>,
-    /// Keras's `validation_split`: hold out this fraction of the training samples — the last
-    /// ones, taken before any shuffling — as validation data (ignored when validation data is given).
-    pub validation_split: Option<f64>,
-}
-
-/// A learning-rate schedule (Keras's `LearningRateSchedule` / `LearningRateScheduler`).
-///
-/// ```
-/// use rnnlab_train::LrSchedule;
-/// let s = LrSchedule::ExponentialDecay { decay_rate: 0.5, decay_steps: 10, staircase: true };
-/// assert_eq!(s.learning_rate(0.01, 25, 1), 0.0025);
-/// assert_eq!(LrSchedule::PerEpoch(vec![1.0, 0.1]).learning_rate(0.01, 0, 5), 0.001);
-/// ```
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub enum LrSchedule {
-    /// `lr · decay_rate^(step / decay_steps)`, the exponent floored with `staircase`.
-    ExponentialDecay {
-        /// Factor per `decay_steps`.
-        decay_rate: f64,
-        /// Optimizer steps per decay.
-        decay_steps: usize,
-        /// Decay in whole steps.
-        staircase: bool,
-    },
-    /// `lr · factors[epoch − 1]` (the last factor holds for later epochs).
-    PerEpoch(Vec<f64>),
-}
-
-impl LrSchedule {
-    /// Checks that the schedule can only produce finite positive rates: a decay rate or factors
-    /// that are finite and positive, at least one decay step.
-    pub fn validate(&self) -> Result<(), TrainError> {
-        let bad = |why: String| {
-            Err(TrainError::Config {
-                what: "lr_schedule",
-                why,
-            })
-        };
-        match self {
-            LrSchedule::ExponentialDecay {
-                decay_rate,
-                decay_steps,
-                ..
-            } => {
-                if !(decay_rate.is_finite() && *decay_rate > 0.0) {
-                    return bad(format!("decay_rate {decay_rate} must be finite and positive"));
-                }
-                if *decay_steps == 0 {
-                    return bad("decay_steps must be at least 1".into());
-                }
-            }
-            LrSchedule::PerEpoch(factors) => {
-                if let Some((i, f)) = factors.iter().enumerate().find(|(_, f)| !(f.is_finite() && **f > 0.0)) {
-                    return bad(format!("factor {i} is {f}; every factor must be finite and positive"));
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// The rate for a 0-based optimizer `step` in a 1-based `epoch`.
-    pub fn learning_rate(&self, base: f64, step: usize, epoch: usize) -> f64 {
-        match self {
-            LrSchedule::ExponentialDecay {
-                decay_rate,
-                decay_steps,
-                staircase,
-            } => {
-                let p = step as f64 / (*decay_steps).max(1) as f64;
-                base * decay_rate.powf(if *staircase { p.floor() } else { p })
-            }
-            LrSchedule::PerEpoch(f) => base * f.get(epoch.saturating_sub(1)).or(f.last()).copied().unwrap_or(1.0),
-        }
-    }
-}
-
-/// Keras's `EarlyStopping(monitor="val_loss")`.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct EarlyStopping {
-    /// Epochs without improvement before stopping.
-    pub patience: usize,
-    /// Minimum decrease that counts as an improvement.
-    pub min_delta: f64,
-    /// Return the best epoch's weights instead of the last.
-    pub restore_best_weights: bool,
-}
-
-impl FitConfig {
-    /// `epochs` with every other setting at its default.
-    pub fn new(epochs: usize) -> Self {
-        Self {
-            epochs,
-            batch_size: 32,
-            shuffle: true,
-            seed: 42,
-            loss: Loss::Mse,
-            metrics: Vec::new(),
-            optimizer: OptimizerConfig::adam(0.001),
-            verbosity: Verbosity::Epoch,
-            terminate_on_nan: true,
-            early_stopping: None,
-            checkpoint_dir: None,
-            lr_schedule: None,
-            validation_split: None,
-        }
-    }
-    /// Holds out the last `fraction` of the training samples for validation.
-    pub fn with_validation_split(mut self, fraction: f64) -> Self {
-        self.validation_split = Some(fraction);
-        self
-    }
-    /// Sets a learning-rate schedule.
-    pub fn with_lr_schedule(mut self, s: LrSchedule) -> Self {
-        self.lr_schedule = Some(s);
-        self
-    }
-    /// Checkpoints every epoch into `dir` and resumes from it (see [`FitConfig::checkpoint_dir`]).
-    pub fn with_checkpoint_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
-        self.checkpoint_dir = Some(dir.into());
-        self
-    }
-    /// Sets the optimizer.
-    pub fn with_optimizer(mut self, o: OptimizerConfig) -> Self {
-        self.optimizer = o;
-        self
-    }
-    /// Sets the metrics.
-    pub fn with_metrics(mut self, m: Vec<Metric>) -> Self {
-        self.metrics = m;
-        self
-    }
-    /// Sets the loss.
-    pub fn with_loss(mut self, l: Loss) -> Self {
-        self.loss = l;
-        self
-    }
-    /// Sets the batch size.
-    pub fn with_batch_size(mut self, b: usize) -> Self {
-        self.batch_size = b;
-        self
-    }
-    /// Sets the seed.
-    pub fn with_seed(mut self, s: u64) -> Self {
-        self.seed = s;
-        self
-    }
-    /// Sets the verbosity.
-    pub fn with_verbosity(mut self, v: Verbosity) -> Self {
-        self.verbosity = v;
-        self
-    }
-    /// Sets early stopping.
-    pub fn with_early_stopping(mut self, e: EarlyStopping) -> Self {
-        self.early_stopping = Some(e);
-        self
-    }
-}
+use crate::callbacks::{EarlyStoppingCallback, LearningRateScheduler, ModelCheckpoint, TerminateOnNaN};
+use crate::evaluate::evaluate_unchecked;
+use crate::model::flat;
+use crate::{
+    Callback, Control, Dataset, FitConfig, History, Loss, Metric, Model, SplitMix64, TrainError, TrainState, Verbosity,
+};
 
 fn validate(train: &Dataset, valid: Option<&Dataset>, cfg: &FitConfig) -> Result<(), TrainError> {
     if train.is_empty() {
@@ -295,7 +54,7 @@ fn validate(train: &Dataset, valid: Option<&Dataset>, cfg: &FitConfig) -> Result
 }
 
 /// Checks that every metric can be computed on targets `y_width` wide.
-fn check_metrics(metrics: &[Metric], y_width: usize) -> Result<(), TrainError> {
+pub(crate) fn check_metrics(metrics: &[Metric], y_width: usize) -> Result<(), TrainError> {
     for m in metrics {
         if let Metric::LastTimeStepMse { horizon } = *m
             && (horizon == 0 || horizon > y_width || !y_width.is_multiple_of(horizon))
@@ -313,7 +72,7 @@ fn check_metrics(metrics: &[Metric], y_width: usize) -> Result<(), TrainError> {
 /// targets: the same width, or for a class-id loss one target per sample holding an integer id
 /// below the output width. Done before the first step, so a mismatch is a typed error instead of
 /// silent broadcasting or a panic inside Burn.
-fn check_model_against_targets<M: Model>(
+pub(crate) fn check_model_against_targets<M: Model>(
     model: &M,
     data: &Dataset,
     loss: Loss,
@@ -351,41 +110,6 @@ fn check_model_against_targets<M: Model>(
     Ok(())
 }
 
-/// TerminateOnNaN: puts back the weights from before the last optimizer step (when there was
-/// one) and returns the error naming what went non-finite.
-fn stop_non_finite<M>(
-    model: &mut M,
-    last_good: &mut Option<M>,
-    what: &'static str,
-    (epoch, batch): (usize, usize),
-    value: f64,
-) -> TrainError {
-    if let Some(good) = last_good.take() {
-        *model = good;
-    }
-    TrainError::NonFinite {
-        what,
-        epoch,
-        batch,
-        value,
-    }
-}
-
-/// Whether every float parameter of `model` is finite.
-fn weights_finite<M: Module>(model: &M) -> bool {
-    struct AllFinite(bool);
-    impl burn::module::ModuleVisitor for AllFinite {
-        fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
-            if self.0 {
-                self.0 = param.val().is_finite().all().into_scalar::<bool>();
-            }
-        }
-    }
-    let mut visitor = AllFinite(true);
-    model.visit(&mut visitor);
-    visitor.0
-}
-
 /// Trains `model` (on an autodiff device) and returns it with its [`History`].
 ///
 /// ```
@@ -415,14 +139,26 @@ pub fn fit<M: Model>(
     valid: Option<&Dataset>,
     cfg: &FitConfig,
 ) -> Result<(M, History), TrainError> {
+    fit_with(model, train, valid, cfg, &mut [])
+}
+
+/// [`fit`] with callbacks of your own, run after the ones `cfg` switches on (TerminateOnNaN,
+/// the learning-rate schedule, ModelCheckpoint, EarlyStopping, in that order).
+pub fn fit_with<M: Model>(
+    model: M,
+    train: &Dataset,
+    valid: Option<&Dataset>,
+    cfg: &FitConfig,
+    callbacks: &mut [&mut dyn Callback<M>],
+) -> Result<(M, History), TrainError> {
     let mut model = model;
-    let history = fit_in_place(&mut model, train, valid, cfg)?;
+    let history = fit_in_place_with(&mut model, train, valid, cfg, callbacks)?;
     Ok((model, history))
 }
 
 /// [`fit`] that updates `model` in place, as Keras does. When training stops with an error
 /// (TerminateOnNaN: [`TrainError::NonFinite`]), `model` holds the last finite weights — the ones
-/// from before the batch whose loss was not finite.
+/// it had when the epoch that went non-finite began.
 ///
 /// ```
 /// use rnnlab_layers::{Backend, DenseConfig, FlattenConfig, Sequential, Shape};
@@ -441,6 +177,17 @@ pub fn fit_in_place<M: Model>(
     train: &Dataset,
     valid: Option<&Dataset>,
     cfg: &FitConfig,
+) -> Result<History, TrainError> {
+    fit_in_place_with(model, train, valid, cfg, &mut [])
+}
+
+/// [`fit_with`] that updates `model` in place.
+pub fn fit_in_place_with<M: Model>(
+    model: &mut M,
+    train: &Dataset,
+    valid: Option<&Dataset>,
+    cfg: &FitConfig,
+    callbacks: &mut [&mut dyn Callback<M>],
 ) -> Result<History, TrainError> {
     let split;
     let (train, valid) = match (valid, cfg.validation_split) {
@@ -478,24 +225,46 @@ pub fn fit_in_place<M: Model>(
     if let Some(v) = valid {
         check_model_against_targets(&model.valid(), v, cfg.loss, &device.clone().inner())?;
     }
+
+    // The callbacks FitConfig switches on, then the caller's.
+    let mut terminate_on_nan = TerminateOnNaN::new();
+    let mut scheduler = cfg.lr_schedule.clone().map(LearningRateScheduler::new);
+    let mut checkpoint = cfg.checkpoint_dir.clone().map(ModelCheckpoint::new);
+    let mut early_stopping = cfg.early_stopping.map(EarlyStoppingCallback::new);
+    let mut all: Vec<&mut dyn Callback<M>> = Vec::new();
+    if cfg.terminate_on_nan {
+        all.push(&mut terminate_on_nan);
+    }
+    if let Some(s) = scheduler.as_mut() {
+        all.push(s);
+    }
+    if let Some(c) = checkpoint.as_mut() {
+        all.push(c);
+    }
+    if let Some(e) = early_stopping.as_mut() {
+        all.push(e);
+    }
+    all.extend(callbacks.iter_mut().map(|c| &mut **c));
+
     device.seed(cfg.seed);
-    let mut optim = cfg.optimizer.init();
+    let mut optimizer = cfg.optimizer.init();
     let lr = cfg.optimizer.learning_rate();
     let mut history = History::default();
-    let mut last_good: Option<M> = None;
-    let mut first_epoch = 1;
-    if let Some(dir) = &cfg.checkpoint_dir
-        && let Some(state) = checkpoint::read(dir)?
-    {
-        *model = checkpoint::load_model(model.clone(), dir, &state)?;
-        optim = checkpoint::load_optimizer(optim, dir, &state)?;
-        first_epoch = state.epoch + 1; // below usize::MAX: one history entry per epoch
-        history = state.history;
+    let mut state = TrainState {
+        model,
+        optimizer: &mut optimizer,
+        history: &mut history,
+        next_epoch: 1,
+    };
+    for c in all.iter_mut() {
+        c.on_train_begin(&mut state)?;
     }
     let steps = train.len().div_ceil(cfg.batch_size);
-    let (mut best, mut best_model, mut waited) = (f64::INFINITY, None, 0usize);
-    for epoch in first_epoch..=cfg.epochs {
+    'epochs: for epoch in state.next_epoch..=cfg.epochs {
         let start = Instant::now();
+        for c in all.iter_mut() {
+            c.on_epoch_begin(epoch, &mut state)?;
+        }
         // Burn's generator (dropout masks) restarts from (seed, epoch) too, so a resumed run
         // draws the same masks as an uninterrupted one.
         device.seed(cfg.seed.wrapping_add(epoch as u64));
@@ -504,11 +273,99 @@ pub fn fit_in_place<M: Model>(
         if cfg.shuffle {
             SplitMix64::new(cfg.seed ^ (epoch as u64).wrapping_mul(0xD1B5_4A32_D192_ED03)).shuffle(&mut order);
         }
-        let mut loss_sum = 0.0;
-        let mut metric_sums = vec![0.0; cfg.metrics.len()];
+        // Each batch's loss (mean over the batch) and metric sums stay on the device until the
+        // epoch ends: one read per epoch instead of a synchronization per step.
+        let mut losses: Vec<Tensor<1>> = Vec::with_capacity(steps);
+        let mut metric_sums: Vec<Vec<Tensor<1>>> = vec![Vec::with_capacity(steps); cfg.metrics.len()];
         let mut lr_now = lr;
-        // A live bar on a terminal; plain lines (below) otherwise.
-        let bar = (cfg.verbosity == Verbosity::Epoch && std::io::stdout().is_terminal()).then(|| {
+        let mut progress = Progress::new(cfg.verbosity, steps);
+        let mut stop = false;
+        for (bi, idx) in order.chunks(cfg.batch_size).enumerate() {
+            let step = (epoch - 1) * steps + bi;
+            lr_now = all.iter_mut().fold(lr, |rate, c| c.learning_rate(rate, step, epoch));
+            let (x, y) = train.batch(idx, &device)?;
+            let pred = flat(state.model.forward_batch(x)?);
+            for (sums, m) in metric_sums.iter_mut().zip(&cfg.metrics) {
+                sums.push(m.batch_sum_tensor(pred.clone().inner(), &y.clone().inner()));
+            }
+            let loss = cfg.loss.compute(pred, y);
+            losses.push(loss.clone().inner());
+            progress.batch(bi + 1, losses.last());
+            let grads = GradientsParams::from_grads(loss.backward(), &*state.model);
+            *state.model = state.optimizer.step(lr_now, state.model.clone(), grads);
+            for c in all.iter_mut() {
+                stop |= c.on_batch_end(epoch, bi + 1)? == Control::Stop;
+            }
+            if stop {
+                break;
+            }
+        }
+        progress.finish();
+        // The epoch's figures, read once; summed on the host in batch order (weighted by the
+        // batch sizes, as the per-batch losses are means).
+        let batch_sizes: Vec<f64> = order.chunks(cfg.batch_size).map(|c| c.len() as f64).collect();
+        let seen: f64 = batch_sizes.iter().take(losses.len()).sum();
+        let loss_values = read_all(losses)?;
+        let loss_sum: f64 = loss_values.iter().zip(&batch_sizes).map(|(l, n)| l * n).sum();
+        state.history.loss.push(loss_sum / seen);
+        state.history.lr.push(lr_now);
+        for (m, sums) in cfg.metrics.iter().zip(metric_sums) {
+            let total: f64 = read_all(sums)?.iter().sum();
+            state
+                .history
+                .metrics
+                .entry(m.name().into())
+                .or_default()
+                .push(total / seen);
+        }
+        if let Some(v) = valid {
+            // Checked against the model once, before the first epoch.
+            let eval = evaluate_unchecked(&state.model.valid(), v, cfg.batch_size, cfg.loss, &cfg.metrics)?;
+            state.history.val_loss.push(eval.loss);
+            for (m, val) in cfg.metrics.iter().zip(&eval.metrics) {
+                state.history.val_metrics.entry(m.name().into()).or_default().push(*val);
+            }
+        }
+        let seconds = start.elapsed().as_secs_f64();
+        state.history.seconds.push(seconds);
+        if cfg.verbosity == Verbosity::Epoch {
+            print_epoch(epoch, cfg, steps, seconds, state.history);
+        }
+        for c in all.iter_mut() {
+            stop |= c.on_epoch_end(epoch, &mut state)? == Control::Stop;
+        }
+        if stop {
+            break 'epochs;
+        }
+    }
+    for c in all.iter_mut() {
+        c.on_train_end(&mut state)?;
+    }
+    Ok(history)
+}
+
+/// One-element tensors read back in one transfer.
+fn read_all(values: Vec<Tensor<1>>) -> Result<Vec<f64>, TrainError> {
+    if values.is_empty() {
+        return Ok(Vec::new());
+    }
+    let all = Tensor::cat(values, 0).into_data().convert::<f64>();
+    all.try_into_vec::<f64>().map_err(|e| TrainError::TensorRead {
+        what: "the epoch's losses",
+        source: std::sync::Arc::new(e),
+    })
+}
+
+/// The live progress bar on a terminal: its loss is read from the device at most four times a
+/// second (each read waits for the device).
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    last_read: Instant,
+}
+
+impl Progress {
+    fn new(verbosity: Verbosity, steps: usize) -> Self {
+        let bar = (verbosity == Verbosity::Epoch && std::io::stdout().is_terminal()).then(|| {
             let bar = indicatif::ProgressBar::new(steps as u64);
             bar.set_style(
                 indicatif::ProgressStyle::with_template("{pos}/{len} [{bar:30}] {elapsed} - {msg}")
@@ -517,106 +374,28 @@ pub fn fit_in_place<M: Model>(
             );
             bar
         });
-        for (bi, idx) in order.chunks(cfg.batch_size).enumerate() {
-            lr_now = match &cfg.lr_schedule {
-                Some(s) => s.learning_rate(lr, (epoch - 1) * steps + bi, epoch),
-                None => lr,
-            };
-            let (x, y) = train.batch(idx, &device)?;
-            let pred = flat(model.forward_batch(x)?);
-            let loss = cfg.loss.compute(pred.clone(), y);
-            let value = f64::from(loss.clone().into_scalar::<f32>());
-            if cfg.terminate_on_nan && !value.is_finite() {
-                // The current weights produced a non-finite loss: go back to the ones before the
-                // last update, which produced a finite one.
-                return Err(stop_non_finite(model, &mut last_good, "loss", (epoch, bi + 1), value));
-            }
-            if !cfg.metrics.is_empty() {
-                let pred_width = pred.dims()[1];
-                let p = read_f32(pred.detach(), "predictions")?;
-                let t = host_targets(train, idx);
-                for (s, m) in metric_sums.iter_mut().zip(&cfg.metrics) {
-                    *s += m.batch_sum(&p, pred_width, &t, train.y_width());
-                }
-            }
-            loss_sum += value * idx.len() as f64;
-            if let Some(bar) = &bar {
-                let seen = (bi * cfg.batch_size + idx.len()) as f64;
-                bar.set_message(format!("loss: {:.4}", loss_sum / seen));
-                bar.inc(1);
-            }
-            let grads = GradientsParams::from_grads(loss.backward(), &*model);
-            last_good = Some(model.clone()); // cheap: parameters are reference-counted
-            *model = optim.step(lr_now, model.clone(), grads);
-        }
-        if let Some(bar) = bar {
-            bar.finish_and_clear();
-        }
-        // A step can leave non-finite weights without a non-finite loss in this epoch (the
-        // epoch's last step): check them once per epoch, before anything is written.
-        if cfg.terminate_on_nan && !weights_finite(&*model) {
-            return Err(stop_non_finite(
-                model,
-                &mut last_good,
-                "weights",
-                (epoch, steps),
-                f64::NAN,
-            ));
-        }
-        history.loss.push(loss_sum / train.len() as f64);
-        history.lr.push(lr_now);
-        for (m, s) in cfg.metrics.iter().zip(&metric_sums) {
-            history
-                .metrics
-                .entry(m.name().into())
-                .or_default()
-                .push(s / train.len() as f64);
-        }
-        if let Some(v) = valid {
-            // Checked against the model once, before the first epoch.
-            let eval = evaluate_unchecked(&model.valid(), v, cfg.batch_size, cfg.loss, &cfg.metrics)?;
-            if cfg.terminate_on_nan && !eval.loss.is_finite() {
-                return Err(stop_non_finite(
-                    model,
-                    &mut last_good,
-                    "val_loss",
-                    (epoch, steps),
-                    eval.loss,
-                ));
-            }
-            history.val_loss.push(eval.loss);
-            for (m, val) in cfg.metrics.iter().zip(&eval.metrics) {
-                history.val_metrics.entry(m.name().into()).or_default().push(*val);
-            }
-        }
-        let seconds = start.elapsed().as_secs_f64();
-        history.seconds.push(seconds);
-        if cfg.verbosity == Verbosity::Epoch {
-            print_epoch(epoch, cfg, steps, seconds, &history);
-        }
-        if let Some(dir) = &cfg.checkpoint_dir {
-            checkpoint::write(dir, epoch, &*model, &optim, &history)?;
-        }
-        if let Some(es) = cfg.early_stopping {
-            let monitored = *history.val_loss.last().or(history.loss.last()).expect("one epoch ran");
-            if monitored < best - es.min_delta {
-                best = monitored;
-                waited = 0;
-                if es.restore_best_weights {
-                    best_model = Some(model.clone());
-                }
-            } else {
-                waited += 1;
-                if waited > es.patience {
-                    if let Some(m) = best_model.take() {
-                        *model = m;
-                    }
-                    break;
-                }
-            }
+        Self {
+            bar,
+            last_read: Instant::now(),
         }
     }
-    Ok(history)
+
+    fn batch(&mut self, done: usize, loss: Option<&Tensor<1>>) {
+        let Some(bar) = &self.bar else { return };
+        bar.set_position(done as u64);
+        if let Some(loss) = loss
+            && self.last_read.elapsed().as_millis() >= 250
+        {
+            self.last_read = Instant::now();
+            bar.set_message(format!("loss: {:.4}", loss.clone().into_scalar::<f32>()));
+        }
+    }
+
+    fn finish(self) {
+        if let Some(bar) = self.bar {
+            bar.finish_and_clear();
+        }
+    }
 }
 
 fn print_epoch(epoch: usize, cfg: &FitConfig, steps: usize, seconds: f64, h: &History) {
@@ -639,141 +418,4 @@ fn print_epoch(epoch: usize, cfg: &FitConfig, steps: usize, seconds: f64, h: &Hi
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}");
     let _ = out.flush();
-}
-
-/// Loss and metrics over a data set.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Evaluation {
-    /// The loss.
-    pub loss: f64,
-    /// The metrics, in the order asked for.
-    pub metrics: Vec<f64>,
-}
-
-/// Keras's `evaluate`: the loss and metrics in batches. The model runs in inference mode
-/// whatever state it is given in (dropout off, BatchNormalization on its moving statistics, no
-/// statistic updates, no autodiff), so passing the training model is safe.
-///
-/// ```
-/// use rnnlab_layers::{Backend, DenseConfig, FlattenConfig, Sequential, Shape};
-/// use rnnlab_train::{evaluate, Dataset, Loss};
-/// let device = Backend::Flex.device()?.autodiff();
-/// let model = Sequential::builder(Shape::sequence_of(2, 1)).add(FlattenConfig).add(DenseConfig::new(1)).build(&device)?;
-/// let data = Dataset::new(vec![1.0, 2.0, 3.0, 4.0], [2, 2, 1], vec![0.0, 0.0], 1)?;
-/// let once = evaluate(&model, &data, 32, Loss::Mse, &[])?;
-/// assert_eq!(once, evaluate(&model, &data, 32, Loss::Mse, &[])?);
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-pub fn evaluate<M: Model>(
-    model: &M,
-    data: &Dataset,
-    batch_size: usize,
-    loss: Loss,
-    metrics: &[Metric],
-) -> Result<Evaluation, TrainError> {
-    if data.is_empty() {
-        return Err(TrainError::Empty("the data to evaluate"));
-    }
-    check_metrics(metrics, data.y_width())?;
-    let model = model.valid();
-    let device = model.devices().into_iter().next().unwrap_or_default();
-    check_model_against_targets(&model, data, loss, &device)?;
-    evaluate_unchecked(&model, data, batch_size, loss, metrics)
-}
-
-/// [`evaluate`] of a model already in inference mode, on data already checked against it and
-/// the metrics (`fit`'s validation data, every epoch).
-fn evaluate_unchecked<M: Model>(
-    model: &M,
-    data: &Dataset,
-    batch_size: usize,
-    loss: Loss,
-    metrics: &[Metric],
-) -> Result<Evaluation, TrainError> {
-    let device = model.devices().into_iter().next().unwrap_or_default();
-    let pred = predict_rows(model, data, batch_size)?;
-    let n = data.len();
-    let pw = pred.len() / n;
-    let p = Tensor::<2>::from_data(burn::tensor::TensorData::new(pred.clone(), [n, pw]), &device);
-    let idx: Vec<usize> = (0..n).collect();
-    let t = data.target_batch(&idx, &device);
-    let loss = f64::from(loss.compute(p, t).into_scalar::<f32>());
-    let targets = data.targets().as_f32();
-    let metrics = metrics
-        .iter()
-        .map(|m| m.batch_sum(&pred, pw, &targets, data.y_width()) / n as f64)
-        .collect();
-    Ok(Evaluation { loss, metrics })
-}
-
-/// Keras's `predict`: the model's outputs for every sample, in batches, as an array of shape
-/// `[n, …]` (the model's output shape). Like [`evaluate`], it runs the model in inference mode
-/// whatever state it is given in.
-///
-/// ```
-/// use rnnlab_layers::{Backend, DenseConfig, Sequential, Shape, TimeDistributedConfig};
-/// use rnnlab_train::{predict, Dataset};
-/// let device = Backend::Flex.device()?;
-/// let model = Sequential::builder(Shape::sequence(1)).add(TimeDistributedConfig::new(DenseConfig::new(3))).build(&device)?;
-/// let data = Dataset::new(vec![0.5; 2 * 4], [2, 4, 1], vec![0.0; 2 * 12], 12)?;
-/// let y = predict(&model, &data, 32)?;
-/// assert_eq!(y.shape(), &[2, 4, 3]);
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-pub fn predict<M: Model>(model: &M, data: &Dataset, batch_size: usize) -> Result<Array, TrainError> {
-    let model = model.valid();
-    let mut shape = Vec::new();
-    let values = predict_batches(&model, data, batch_size, &mut shape)?;
-    Array::new(shape, values).map_err(|e| TrainError::Config {
-        what: "model output",
-        why: format!("batches of different shapes: {e}"),
-    })
-}
-
-/// Every sample's output flattened to one row (the model is already in inference mode).
-fn predict_rows<M: Model>(model: &M, data: &Dataset, batch_size: usize) -> Result<Vec<f32>, TrainError> {
-    predict_batches(model, data, batch_size, &mut Vec::new())
-}
-
-/// Runs `model` over `data` in batches; `shape` gets the output shape with the sample axis.
-fn predict_batches<M: Model>(
-    model: &M,
-    data: &Dataset,
-    batch_size: usize,
-    shape: &mut Vec<usize>,
-) -> Result<Vec<f32>, TrainError> {
-    if batch_size == 0 {
-        return Err(TrainError::Config {
-            what: "batch_size",
-            why: "must be at least 1".into(),
-        });
-    }
-    let device = model.devices().into_iter().next().unwrap_or_default();
-    let idx: Vec<usize> = (0..data.len()).collect();
-    let mut out = Vec::with_capacity(data.len() * data.y_width());
-    for chunk in idx.chunks(batch_size) {
-        let (x, _) = data.batch(chunk, &device)?;
-        let y = model.forward_batch(x)?;
-        if shape.is_empty() {
-            *shape = y.dims();
-            shape[0] = data.len();
-        }
-        out.extend(match y {
-            AnyTensor::D1(t) => read_f32(t, "predictions")?,
-            AnyTensor::D2(t) => read_f32(t, "predictions")?,
-            AnyTensor::D3(t) => read_f32(t, "predictions")?,
-        });
-    }
-    Ok(out)
-}
-
-/// A tensor's values as `f32` on the host; a read failure is an error, never an empty vector.
-fn read_f32<const D: usize>(t: Tensor<D>, what: &'static str) -> Result<Vec<f32>, TrainError> {
-    t.into_data()
-        .convert::<f32>()
-        .try_into_vec::<f32>()
-        .map_err(|e| TrainError::TensorRead {
-            what,
-            source: std::sync::Arc::new(e),
-        })
 }

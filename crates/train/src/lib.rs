@@ -41,30 +41,39 @@
 //!   `last_time_step_mse` horizon that does not divide the targets, a model whose output width
 //!   differs from the targets' ([`TrainError::OutputWidth`], checked on one sample first), class
 //!   ids that are not integers below the output width ([`TrainError::ClassId`]);
-//! - during training (TerminateOnNaN, on by default): a non-finite loss, validation loss or
-//!   weight stops `fit` with [`TrainError::NonFinite`] and the weights from before the last step;
+//! - during training ([`TerminateOnNaN`], on by default): an epoch whose loss, validation loss or
+//!   weights are not finite stops `fit` with [`TrainError::NonFinite`] and the weights the model
+//!   had when that epoch began;
 //! - checkpoints: a `state.json` naming anything but a plain file inside the checkpoint
 //!   directory, or a corrupt file, is a [`TrainError::Checkpoint`]; files are written atomically
 //!   and durably ([`rnnlab_layers::atomic_file`]);
 //! - [`evaluate`] on an empty data set is [`TrainError::Empty`].
 #![warn(missing_docs)]
 
+mod callbacks;
 mod checkpoint;
+mod config;
 mod data;
 mod error;
+mod evaluate;
 mod fit;
 mod history;
 mod metrics;
+mod model;
 mod optim;
 mod rng;
 
+pub use callbacks::{
+    Callback, Control, EarlyStoppingCallback, LearningRateScheduler, ModelCheckpoint, TerminateOnNaN, TrainState,
+};
+pub use config::{EarlyStopping, FitConfig, LrSchedule, Verbosity};
 pub use data::{BatchTargets, Dataset, Features, Targets};
 pub use error::TrainError;
-pub use fit::{
-    EarlyStopping, Evaluation, FitConfig, LrSchedule, Model, Verbosity, evaluate, fit, fit_in_place, predict,
-};
+pub use evaluate::{Evaluation, evaluate, predict};
+pub use fit::{fit, fit_in_place, fit_in_place_with, fit_with};
 pub use history::History;
 pub use metrics::{Loss, Metric};
+pub use model::Model;
 pub use optim::{KerasAdam, OptimizerConfig};
 pub use rng::SplitMix64;
 pub use rnnlab_layers::Backend;

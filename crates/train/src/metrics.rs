@@ -109,6 +109,27 @@ impl Metric {
         }
     }
 
+    /// [`batch_sum`](Metric::batch_sum) on the device: a one-element tensor, so that `fit` reads
+    /// its metrics once per epoch instead of once per batch.
+    pub(crate) fn batch_sum_tensor(self, pred: Tensor<2>, target: &BatchTargets) -> Tensor<1> {
+        let target = match target {
+            BatchTargets::Floats(t) => t.clone(),
+            BatchTargets::Classes(ids) => ids.clone().float(),
+        };
+        let width = target.dims()[1] as f64;
+        match self {
+            Metric::Mse => (pred - target).square().sum() / width,
+            Metric::Mae => (pred - target).abs().sum() / width,
+            Metric::Accuracy => pred.greater_elem(0.5).equal(target.greater_elem(0.5)).float().sum() / width,
+            Metric::LastTimeStepMse { horizon } => {
+                let w = target.dims()[1];
+                let h = horizon.min(w);
+                (pred.narrow(1, w - h, h) - target.narrow(1, w - h, h)).square().sum() / h as f64
+            }
+            Metric::SparseCategoricalAccuracy => pred.argmax(1).equal(target.int()).float().sum(),
+        }
+    }
+
     /// Sum over a batch of the per-sample values of this metric. `pred` is `[rows, pred_width]`,
     /// `target` `[rows, target_width]` (they differ only for the sparse categorical metric).
     pub(crate) fn batch_sum(self, pred: &[f32], pred_width: usize, target: &[f32], target_width: usize) -> f64 {

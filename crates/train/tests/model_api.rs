@@ -239,3 +239,76 @@ fn a_model_built_for_other_inputs_is_a_typed_error() {
     let (x, _) = token_data().batch(&[0, 1], &d).unwrap();
     assert!(matches!(model.forward1(x), Err(LayersError::Shape { .. })));
 }
+
+/// Counts what the loop reports and stops after the second batch of epoch 2.
+#[derive(Default)]
+struct Recorder {
+    events: Vec<String>,
+}
+
+impl<M> rnnlab_train::Callback<M> for Recorder {
+    fn on_train_begin(&mut self, state: &mut rnnlab_train::TrainState<'_, M>) -> Result<(), TrainError> {
+        self.events.push(format!("begin {}", state.next_epoch));
+        Ok(())
+    }
+    fn on_epoch_begin(&mut self, epoch: usize, _: &mut rnnlab_train::TrainState<'_, M>) -> Result<(), TrainError> {
+        self.events.push(format!("epoch {epoch}"));
+        Ok(())
+    }
+    fn learning_rate(&mut self, lr: f64, step: usize, _epoch: usize) -> f64 {
+        lr / (1 + step) as f64
+    }
+    fn on_batch_end(&mut self, epoch: usize, batch: usize) -> Result<rnnlab_train::Control, TrainError> {
+        self.events.push(format!("batch {epoch}.{batch}"));
+        Ok(if (epoch, batch) == (2, 2) {
+            rnnlab_train::Control::Stop
+        } else {
+            rnnlab_train::Control::Continue
+        })
+    }
+    fn on_epoch_end(
+        &mut self,
+        epoch: usize,
+        state: &mut rnnlab_train::TrainState<'_, M>,
+    ) -> Result<rnnlab_train::Control, TrainError> {
+        self.events
+            .push(format!("end {epoch} ({} losses)", state.history.loss.len()));
+        Ok(rnnlab_train::Control::Continue)
+    }
+    fn on_train_end(&mut self, _: &mut rnnlab_train::TrainState<'_, M>) -> Result<(), TrainError> {
+        self.events.push("done".into());
+        Ok(())
+    }
+}
+
+#[test]
+fn a_user_callback_sees_every_event_sets_the_rate_and_can_stop() {
+    let d = device();
+    let model = Sequential::builder(Shape::sequence(1))
+        .add(SimpleRnnConfig::new(2))
+        .add(DenseConfig::new(1))
+        .build(&d)
+        .unwrap();
+    let mut recorder = Recorder::default();
+    let cfg = quiet(5).with_batch_size(16); // 40 samples: 3 batches per epoch
+    let (_, history) = rnnlab_train::fit_with(model, &series(), None, &cfg, &mut [&mut recorder]).unwrap();
+    assert_eq!(
+        recorder.events,
+        [
+            "begin 1",
+            "epoch 1",
+            "batch 1.1",
+            "batch 1.2",
+            "batch 1.3",
+            "end 1 (1 losses)",
+            "epoch 2",
+            "batch 2.1",
+            "batch 2.2",
+            "end 2 (2 losses)",
+            "done"
+        ]
+    );
+    assert_eq!(history.epochs(), 2);
+    // The rate of the last step taken (step 4, 0-based): 0.001 / 5.
+    assert!((history.lr[1] - 0.001 / 5.0).abs() < 1e-12, "{:?}", history.lr);
+}
