@@ -13,6 +13,7 @@ use rnnlab_series::{NumpyRandom, Split, WindowSpec, generate_time_series, naive_
 use rnnlab_text::{PadOptions, Side, Tokenizer, TokenizerConfig, pad_sequences};
 use rnnlab_train::{Dataset, FitConfig, Metric, OptimizerConfig, fit, predict};
 
+use crate::error::ExperimentError;
 use crate::plot::{BLUE, GREEN, Line, ORANGE, Panel, RED, render};
 use crate::report::{Band, Record};
 
@@ -20,7 +21,7 @@ use crate::report::{Band, Record};
 pub struct Experiment {
     pub name: &'static str,
     pub model: &'static str,
-    pub run: fn(&mut Context) -> Result<Record, String>,
+    pub run: fn(&mut Context) -> Result<Record, ExperimentError>,
 }
 
 pub const EXPERIMENTS: &[Experiment] = &[
@@ -142,20 +143,16 @@ impl Context {
         }
     }
 
-    pub fn data(&mut self) -> Result<&Data, String> {
+    pub fn data(&mut self) -> Result<&Data, ExperimentError> {
         if self.data.is_none() {
             let (n, split) = self.series_count();
-            let build = |ahead: usize, spec: WindowSpec| -> Result<(Dataset, Dataset), String> {
+            let build = |ahead: usize, spec: WindowSpec| -> Result<(Dataset, Dataset), ExperimentError> {
                 // Each lecture cell reseeds: np.random.seed(42); generate_time_series(10000, n_steps + ahead)
-                let series = generate_time_series(&mut NumpyRandom::new(self.seed), n, N_STEPS + ahead)
-                    .map_err(|e| e.to_string())?;
-                let parts = series
-                    .windows(spec)
-                    .and_then(|w| w.split(split))
-                    .map_err(|e| e.to_string())?;
+                let series = generate_time_series(&mut NumpyRandom::new(self.seed), n, N_STEPS + ahead)?;
+                let parts = series.windows(spec).and_then(|w| w.split(split))?;
                 Ok((
-                    Dataset::from_windows(&parts.train).map_err(|e| e.to_string())?,
-                    Dataset::from_windows(&parts.valid).map_err(|e| e.to_string())?,
+                    Dataset::from_windows(&parts.train)?,
+                    Dataset::from_windows(&parts.valid)?,
                 ))
             };
             self.data = Some(Data {
@@ -184,7 +181,7 @@ impl Context {
     }
 
     /// Renders `panels` to `<out>/<file>` and remembers it for the report.
-    fn plot(&mut self, file: &str, caption: &str, panels: &[Panel], width: u32) -> Result<(), String> {
+    fn plot(&mut self, file: &str, caption: &str, panels: &[Panel], width: u32) -> Result<(), ExperimentError> {
         if !self.draw_plots {
             return Ok(());
         }
@@ -211,15 +208,18 @@ fn train_record(
     lr: f64,
     metrics: Vec<Metric>,
     bands: Vec<Band>,
-) -> Result<(Record, Sequential), String> {
+) -> Result<(Record, Sequential), ExperimentError> {
     let params = model.param_count();
     let cfg = FitConfig::new(ctx.epochs(20))
         .with_optimizer(OptimizerConfig::adam(lr))
         .with_metrics(metrics.clone())
         .with_seed(u64::from(ctx.seed));
-    let (model, history) = fit(model, &data.0, Some(&data.1), &cfg).map_err(|e| e.to_string())?;
+    let (model, history) = fit(model, &data.0, Some(&data.1), &cfg)?;
     // fit already evaluated the final model on the validation data: read it from the history.
-    let val_mse = *history.val_loss.last().ok_or("no epoch ran")?;
+    let val_mse = *history
+        .val_loss
+        .last()
+        .ok_or_else(|| ExperimentError::Usage("no epoch ran: --epochs must be at least 1".into()))?;
     let last_step = history
         .val_metrics
         .get("last_time_step_mse")
@@ -250,26 +250,22 @@ fn train_record(
 }
 
 /// The float inputs and targets of a series data set.
-fn floats(data: &Dataset) -> Result<(&[f32], &[f32]), String> {
+fn floats(data: &Dataset) -> Result<(&[f32], &[f32]), ExperimentError> {
     match (data.features().floats(), data.targets().floats()) {
         (Some(x), Some(y)) => Ok((x, y)),
-        _ => Err("the series data sets hold floats".into()),
+        _ => Err(ExperimentError::Data("the series data sets hold floats")),
     }
 }
 
-fn naive(ctx: &mut Context) -> Result<Record, String> {
+fn naive(ctx: &mut Context) -> Result<Record, ExperimentError> {
     let (n, split) = ctx.series_count();
     let seed = ctx.seed;
-    let mse = |ahead: usize| -> Result<f64, String> {
-        let series =
-            generate_time_series(&mut NumpyRandom::new(seed), n, N_STEPS + ahead).map_err(|e| e.to_string())?;
+    let mse = |ahead: usize| -> Result<f64, ExperimentError> {
+        let series = generate_time_series(&mut NumpyRandom::new(seed), n, N_STEPS + ahead)?;
         let parts = series
             .windows(WindowSpec::vector(N_STEPS, ahead))
             .and_then(|w| w.split(split));
-        parts
-            .and_then(|p| naive_mse(&p.valid))
-            .map(f64::from)
-            .map_err(|e| e.to_string())
+        Ok(parts.and_then(|p| naive_mse(&p.valid)).map(f64::from)?)
     };
     let one = mse(1)?;
     let ten = mse(10)?;
@@ -316,10 +312,8 @@ fn steps(v: &[f32], t0: usize) -> Vec<(f64, f64)> {
 fn series_model(
     ctx: &Context,
     layers: impl FnOnce(SequentialBuilder) -> SequentialBuilder,
-) -> Result<Sequential, String> {
-    layers(Sequential::builder(Shape::sequence(1)))
-        .build(&ctx.ad())
-        .map_err(|e| e.to_string())
+) -> Result<Sequential, ExperimentError> {
+    Ok(layers(Sequential::builder(Shape::sequence(1))).build(&ctx.ad())?)
 }
 
 /// `SimpleRNN(units, return_sequences=…)`.
@@ -327,33 +321,32 @@ fn srnn(units: usize, return_sequences: bool) -> SimpleRnnConfig {
     SimpleRnnConfig::new(units).with_return_sequences(return_sequences)
 }
 
-fn linear(ctx: &mut Context) -> Result<Record, String> {
+fn linear(ctx: &mut Context) -> Result<Record, ExperimentError> {
     // keras.models.Sequential([Flatten(input_shape=[50, 1]), Dense(1)])
     let model = Sequential::builder(Shape::sequence_of(N_STEPS, 1))
         .add(FlattenConfig)
         .add(DenseConfig::new(1))
-        .build(&ctx.ad())
-        .map_err(|e| e.to_string())?;
+        .build(&ctx.ad())?;
     let data = &ctx.data()?.one_step.clone();
     let bands = vec![Band::new("val_mse", Some(0.0042), Some(0.0038))];
     Ok(train_record(ctx, "linear", model, data, 0.001, vec![], bands)?.0)
 }
 
-fn simple_rnn(ctx: &mut Context) -> Result<Record, String> {
+fn simple_rnn(ctx: &mut Context) -> Result<Record, ExperimentError> {
     let model = series_model(ctx, |m| m.add(srnn(1, false)))?;
     let data = &ctx.data()?.one_step.clone();
     let bands = vec![Band::new("val_mse", Some(0.0141), Some(0.0132))];
     Ok(train_record(ctx, "simple-rnn", model, data, 0.001, vec![], bands)?.0)
 }
 
-fn deep_rnn(ctx: &mut Context) -> Result<Record, String> {
+fn deep_rnn(ctx: &mut Context) -> Result<Record, ExperimentError> {
     let model = series_model(ctx, |m| m.add(srnn(20, true)).add(srnn(20, true)).add(srnn(1, false)))?;
     let data = &ctx.data()?.one_step.clone();
     let bands = vec![Band::new("val_mse", Some(0.0030), Some(0.0030))];
     Ok(train_record(ctx, "deep-rnn", model, data, 0.005, vec![], bands)?.0)
 }
 
-fn train_deep_rnn_dense(ctx: &mut Context) -> Result<(Record, Sequential), String> {
+fn train_deep_rnn_dense(ctx: &mut Context) -> Result<(Record, Sequential), ExperimentError> {
     let model = series_model(ctx, |m| {
         m.add(srnn(20, true)).add(srnn(20, false)).add(DenseConfig::new(1))
     })?;
@@ -362,11 +355,11 @@ fn train_deep_rnn_dense(ctx: &mut Context) -> Result<(Record, Sequential), Strin
     train_record(ctx, "deep-rnn-dense", model, data, 0.005, vec![], bands)
 }
 
-fn deep_rnn_dense(ctx: &mut Context) -> Result<Record, String> {
+fn deep_rnn_dense(ctx: &mut Context) -> Result<Record, ExperimentError> {
     let (record, model) = train_deep_rnn_dense(ctx)?;
     let valid = ctx.data()?.one_step.1.clone();
     let first = valid.head(1);
-    let pred = predict(&model, &first, 1).map_err(|e| e.to_string())?;
+    let pred = predict(&model, &first, 1)?;
     let (x, y) = floats(&first)?;
     let panel = Panel {
         title: "deep-rnn-dense: one step ahead".into(),
@@ -388,7 +381,7 @@ fn deep_rnn_dense(ctx: &mut Context) -> Result<Record, String> {
     Ok(record)
 }
 
-fn forecast_iterative(ctx: &mut Context) -> Result<Record, String> {
+fn forecast_iterative(ctx: &mut Context) -> Result<Record, ExperimentError> {
     let model = match ctx.deep_rnn_dense.take() {
         Some(m) => m,
         None => {
@@ -401,14 +394,14 @@ fn forecast_iterative(ctx: &mut Context) -> Result<Record, String> {
     let (valid_x, valid_y) = floats(&valid)?;
     let (n, t, f) = match valid.x_dims()[..] {
         [n, t, f] => (n, t, f),
-        _ => return Err("the series windows are [n, time, features]".into()),
+        _ => return Err(ExperimentError::Data("the series windows are [n, time, features]")),
     };
     // X = X_valid; ten times: predict one step, append it (the sequence grows, as in the lecture).
     let mut x = valid_x.to_vec();
     let mut len = t;
     for _ in 0..10 {
-        let step = Dataset::new(x.clone(), [n, len, f], vec![0.0; n], 1).map_err(|e| e.to_string())?;
-        let pred = predict(&model, &step, 32).map_err(|e| e.to_string())?;
+        let step = Dataset::new(x.clone(), [n, len, f], vec![0.0; n], 1)?;
+        let pred = predict(&model, &step, 32)?;
         let mut grown = Vec::with_capacity(n * (len + 1));
         for (row, p) in x.chunks(len).zip(pred.data()) {
             grown.extend_from_slice(row);
@@ -448,7 +441,7 @@ fn forecast_iterative(ctx: &mut Context) -> Result<Record, String> {
     ))
 }
 
-fn seq2vec(ctx: &mut Context) -> Result<Record, String> {
+fn seq2vec(ctx: &mut Context) -> Result<Record, ExperimentError> {
     let model = series_model(ctx, |m| {
         m.add(srnn(20, true)).add(srnn(20, false)).add(DenseConfig::new(10))
     })?;
@@ -466,7 +459,7 @@ enum Recurrent {
     Gru,
 }
 
-fn seq2seq(ctx: &mut Context, name: &str, kind: Recurrent) -> Result<Record, String> {
+fn seq2seq(ctx: &mut Context, name: &str, kind: Recurrent) -> Result<Record, ExperimentError> {
     // keras.models.Sequential([3 × recurrent(20, return_sequences=True), TimeDistributed(Dense(10))])
     let mut model = Sequential::builder(Shape::sequence(1));
     for _ in 0..3 {
@@ -482,8 +475,7 @@ fn seq2seq(ctx: &mut Context, name: &str, kind: Recurrent) -> Result<Record, Str
     }
     let model = model
         .add(TimeDistributedConfig::new(DenseConfig::new(10)))
-        .build(&ctx.ad())
-        .map_err(|e| e.to_string())?;
+        .build(&ctx.ad())?;
     let bands = match kind {
         Recurrent::Simple => vec![
             Band::new("val_mse", Some(0.0169), Some(0.0170)),
@@ -515,7 +507,7 @@ fn seq2seq(ctx: &mut Context, name: &str, kind: Recurrent) -> Result<Record, Str
     let (record, model) = train_record(ctx, name, model, data, lr, metrics, bands)?;
     // The forecast made at the last input step, against the next ten values.
     let first = data.1.head(1);
-    let pred = predict(&model, &first, 1).map_err(|e| e.to_string())?;
+    let pred = predict(&model, &first, 1)?;
     let pred = pred.data();
     let (x, y) = floats(&first)?;
     let actual = &y[first.y_width() - 10..];
@@ -538,7 +530,7 @@ fn seq2seq(ctx: &mut Context, name: &str, kind: Recurrent) -> Result<Record, Str
     Ok(record)
 }
 
-fn text_pipeline(ctx: &mut Context) -> Result<Record, String> {
+fn text_pipeline(ctx: &mut Context) -> Result<Record, ExperimentError> {
     let sentences = [
         "나는 당신을 사랑합니다",
         "나는 컴퓨터를 가지고 노는 것이 가장 좋습니다",
@@ -548,30 +540,21 @@ fn text_pipeline(ctx: &mut Context) -> Result<Record, String> {
         "나는 혼자 사는 것이 편합니다",
     ];
     let mut tok = Tokenizer::new(TokenizerConfig::default().oov_token("<없는 단어>"));
-    tok.fit_on_texts(sentences).map_err(|e| e.to_string())?;
-    let seqs = tok.texts_to_sequences(sentences).map_err(|e| e.to_string())?;
-    let padded =
-        pad_sequences(&seqs, &PadOptions::default().maxlen(5).truncating(Side::Post)).map_err(|e| e.to_string())?;
+    tok.fit_on_texts(sentences)?;
+    let seqs = tok.texts_to_sequences(sentences)?;
+    let padded = pad_sequences(&seqs, &PadOptions::default().maxlen(5).truncating(Side::Post))?;
     let expected_row1 = [2u32, 4, 5, 9, 6];
     // The lecture's summaries: Embedding(100, 3); LSTM(32); Bidirectional(LSTM(32)); LSTM(32) on 32.
     let device = ctx.device.clone();
-    let e = |e: rnnlab_layers::LayersError| e.to_string();
     let tokens = Shape::tokens(Some(5));
     let embedded = Shape::sequence(3);
     let counts = [
-        EmbeddingConfig::new(100, 3)
-            .init(&tokens, &device)
-            .map_err(e)?
-            .param_count(),
-        LstmConfig::new(32).init(&embedded, &device).map_err(e)?.param_count(),
+        EmbeddingConfig::new(100, 3).init(&tokens, &device)?.param_count(),
+        LstmConfig::new(32).init(&embedded, &device)?.param_count(),
         BidirectionalConfig::new(LstmConfig::new(32))
-            .init(&embedded, &device)
-            .map_err(e)?
+            .init(&embedded, &device)?
             .param_count(),
-        LstmConfig::new(32)
-            .init(&Shape::sequence(32), &device)
-            .map_err(e)?
-            .param_count(),
+        LstmConfig::new(32).init(&Shape::sequence(32), &device)?.param_count(),
     ];
     let expected = [300, 4608, 9216, 8320];
     println!("word_index: {:?}", tok.word_index().collect::<Vec<_>>());
@@ -592,7 +575,10 @@ fn text_pipeline(ctx: &mut Context) -> Result<Record, String> {
     );
     r.extra.insert("matches_keras".into(), serde_json::json!(ok));
     if !ok {
-        return Err(format!("text pipeline differs from Keras: param counts {counts:?}"));
+        return Err(ExperimentError::Mismatch {
+            experiment: "text-pipeline",
+            why: format!("differs from Keras: param counts {counts:?}, Keras {expected:?}"),
+        });
     }
     Ok(r)
 }

@@ -2,6 +2,7 @@
 //! `results.json` and `results.md`. Normally started by `cargo xtask experiment …`.
 
 mod catalog;
+mod error;
 mod plot;
 mod report;
 mod sentiment;
@@ -12,6 +13,7 @@ use std::process::ExitCode;
 use rnnlab_layers::Backend;
 
 use crate::catalog::{Context, EXPERIMENTS};
+use crate::error::ExperimentError;
 use crate::report::{Results, write_results};
 
 const USAGE: &str = "usage: rnnlab-experiments all|<name>... [--backend B] [--epochs N] [--seed S] [--seeds N] [--quick] \
@@ -27,7 +29,8 @@ fn main() -> ExitCode {
     }
 }
 
-fn real_main() -> Result<(), String> {
+fn real_main() -> Result<(), ExperimentError> {
+    let usage = |message: String| ExperimentError::Usage(format!("{message}\n{USAGE}"));
     let mut names: Vec<String> = Vec::new();
     let mut backend = Backend::Flex;
     let mut seed = 42u32;
@@ -37,12 +40,18 @@ fn real_main() -> Result<(), String> {
     let mut out: Option<PathBuf> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
-        let mut value = |flag: &str| args.next().ok_or(format!("{flag} needs a value\n{USAGE}"));
+        let mut value = |flag: &str| args.next().ok_or_else(|| usage(format!("{flag} needs a value")));
         match a.as_str() {
-            "--backend" => backend = value("--backend")?.parse().map_err(|e| format!("{e}"))?,
-            "--seed" => seed = value("--seed")?.parse().map_err(|e| format!("--seed: {e}"))?,
-            "--seeds" => seeds = value("--seeds")?.parse().map_err(|e| format!("--seeds: {e}"))?,
-            "--epochs" => epochs = Some(value("--epochs")?.parse().map_err(|e| format!("--epochs: {e}"))?),
+            "--backend" => backend = value("--backend")?.parse()?,
+            "--seed" => seed = value("--seed")?.parse().map_err(|e| usage(format!("--seed: {e}")))?,
+            "--seeds" => seeds = value("--seeds")?.parse().map_err(|e| usage(format!("--seeds: {e}")))?,
+            "--epochs" => {
+                epochs = Some(
+                    value("--epochs")?
+                        .parse()
+                        .map_err(|e| usage(format!("--epochs: {e}")))?,
+                )
+            }
             "--quick" => quick = true,
             "--out" => out = Some(PathBuf::from(value("--out")?)),
             "--list" => {
@@ -55,21 +64,21 @@ fn real_main() -> Result<(), String> {
                 println!("{USAGE}");
                 return Ok(());
             }
-            flag if flag.starts_with('-') => return Err(format!("unknown option {flag:?}\n{USAGE}")),
+            flag if flag.starts_with('-') => return Err(usage(format!("unknown option {flag:?}"))),
             name => names.push(name.to_string()),
         }
     }
     if seeds == 0 {
-        return Err(format!("--seeds must be at least 1\n{USAGE}"));
+        return Err(usage("--seeds must be at least 1".into()));
     }
     let run_seeds: Vec<u32> = (0..seeds)
         .map(|k| {
             seed.checked_add(k)
-                .ok_or(format!("--seed {seed} plus --seeds {seeds} passes u32::MAX"))
+                .ok_or_else(|| usage(format!("--seed {seed} plus --seeds {seeds} passes u32::MAX")))
         })
         .collect::<Result<_, _>>()?;
     if names.is_empty() {
-        return Err(format!("name the experiments to run, or `all` (see --list)\n{USAGE}"));
+        return Err(usage("name the experiments to run, or `all` (see --list)".into()));
     }
     let selected: Vec<&catalog::Experiment> = if names.iter().any(|n| n == "all") {
         EXPERIMENTS.iter().collect()
@@ -80,11 +89,11 @@ fn real_main() -> Result<(), String> {
                 EXPERIMENTS
                     .iter()
                     .find(|e| e.name == n)
-                    .ok_or(format!("unknown experiment {n:?} (see --list)"))
+                    .ok_or_else(|| usage(format!("unknown experiment {n:?} (see --list)")))
             })
             .collect::<Result<_, _>>()?
     };
-    let resolved = backend.select().map_err(|e| e.to_string())?;
+    let resolved = backend.select()?;
     println!("backend {backend}: {}", resolved.description);
     let device = resolved.device;
     let out = out.unwrap_or_else(|| {
@@ -109,7 +118,10 @@ fn real_main() -> Result<(), String> {
         for (e, runs) in selected.iter().zip(runs.iter_mut()) {
             println!("== {} ({})", e.name, e.model);
             ctx.reseed(); // every experiment's weights are reproducible on their own
-            let record = (e.run)(&mut ctx).map_err(|err| format!("{}: {err}", e.name))?;
+            let record = (e.run)(&mut ctx).map_err(|source| ExperimentError::In {
+                experiment: e.name,
+                source: Box::new(source),
+            })?;
             println!("{}", record.one_line());
             runs.push(record);
         }
@@ -133,7 +145,10 @@ fn real_main() -> Result<(), String> {
         ctx.plots.clone(),
         started.elapsed().as_secs_f64(),
     );
-    write_results(&out, &results).map_err(|e| format!("{}: {e}", out.display()))?;
+    write_results(&out, &results).map_err(|source| ExperimentError::Io {
+        path: out.clone(),
+        source,
+    })?;
     println!(
         "wrote {}/results.json and results.md ({:.0} s)",
         out.display(),

@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+use crate::error::ExperimentError;
+
 use noto_sans_mono_bitmap::{FontWeight, RasterHeight, get_raster, get_raster_width};
 use plotters::prelude::*;
 
@@ -97,7 +99,11 @@ fn range(lines: &[Line], axis: fn(&(f64, f64)) -> f64) -> (f64, f64) {
 }
 
 /// Renders `panels` side by side into a PNG at `path` (written atomically).
-pub fn render(path: &Path, panels: &[Panel], width: u32, height: u32) -> Result<(), String> {
+pub fn render(path: &Path, panels: &[Panel], width: u32, height: u32) -> Result<(), ExperimentError> {
+    let plot_error = |e: &dyn std::fmt::Display| ExperimentError::Plot {
+        path: path.to_path_buf(),
+        why: e.to_string(),
+    };
     let (w, h) = (width as usize, height as usize);
     let mut buf = vec![255u8; w * h * 3];
     let mut texts: Vec<Text> = Vec::new();
@@ -115,12 +121,12 @@ pub fn render(path: &Path, panels: &[Panel], width: u32, height: u32) -> Result<
                 .margin_left(70)
                 .margin_right(16)
                 .build_cartesian_2d(xr.0..xr.1, yr.0..yr.1)
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| plot_error(&e))?;
             let grey = RGBColor(225, 225, 225);
             for x in ticks(xr.0, xr.1) {
                 chart
                     .draw_series(std::iter::once(PathElement::new(vec![(x, yr.0), (x, yr.1)], grey)))
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| plot_error(&e))?;
                 let (px, py) = chart.backend_coord(&(x, yr.0));
                 texts.push(Text {
                     x: px,
@@ -133,7 +139,7 @@ pub fn render(path: &Path, panels: &[Panel], width: u32, height: u32) -> Result<
             for y in ticks(yr.0, yr.1) {
                 chart
                     .draw_series(std::iter::once(PathElement::new(vec![(xr.0, y), (xr.1, y)], grey)))
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| plot_error(&e))?;
                 let (px, py) = chart.backend_coord(&(xr.0, y));
                 texts.push(Text {
                     x: px - 6,
@@ -146,17 +152,17 @@ pub fn render(path: &Path, panels: &[Panel], width: u32, height: u32) -> Result<
             let frame = vec![(xr.0, yr.0), (xr.1, yr.0), (xr.1, yr.1), (xr.0, yr.1), (xr.0, yr.0)];
             chart
                 .draw_series(std::iter::once(PathElement::new(frame, BLACK)))
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| plot_error(&e))?;
             for line in &panel.lines {
                 if line.markers {
                     let c = line.color;
                     chart
                         .draw_series(line.points.iter().map(|&p| Cross::new(p, 5, c.stroke_width(2))))
-                        .map_err(|e| e.to_string())?;
+                        .map_err(|e| plot_error(&e))?;
                 } else {
                     chart
                         .draw_series(LineSeries::new(line.points.clone(), line.color.stroke_width(2)))
-                        .map_err(|e| e.to_string())?;
+                        .map_err(|e| plot_error(&e))?;
                 }
             }
             let (left, top) = chart.backend_coord(&(xr.0, yr.1));
@@ -202,7 +208,7 @@ pub fn render(path: &Path, panels: &[Panel], width: u32, height: u32) -> Result<
                 x -= advance;
             }
         }
-        root.present().map_err(|e| e.to_string())?;
+        root.present().map_err(|e| plot_error(&e))?;
     }
     for t in &texts {
         draw_text(&mut buf, w, h, t);
@@ -241,14 +247,21 @@ fn draw_text(buf: &mut [u8], w: usize, h: usize, t: &Text) {
     }
 }
 
-fn write_png(path: &Path, rgb: &[u8], width: u32, height: u32) -> Result<(), String> {
+fn write_png(path: &Path, rgb: &[u8], width: u32, height: u32) -> Result<(), ExperimentError> {
+    let plot_error = |e: &dyn std::fmt::Display| ExperimentError::Plot {
+        path: path.to_path_buf(),
+        why: e.to_string(),
+    };
     let mut bytes = Vec::new();
     {
         let mut enc = png::Encoder::new(&mut bytes, width, height);
         enc.set_color(png::ColorType::Rgb);
         enc.set_depth(png::BitDepth::Eight);
-        let mut writer = enc.write_header().map_err(|e| e.to_string())?;
-        writer.write_image_data(rgb).map_err(|e| e.to_string())?;
+        let mut writer = enc.write_header().map_err(|e| plot_error(&e))?;
+        writer.write_image_data(rgb).map_err(|e| plot_error(&e))?;
     }
-    crate::report::write_atomic(path, &bytes).map_err(|e| format!("{}: {e}", path.display()))
+    crate::report::write_atomic(path, &bytes).map_err(|source| ExperimentError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
 }

@@ -7,11 +7,10 @@ use rnnlab_layers::{
     Activation, BidirectionalConfig, DenseConfig, EmbeddingConfig, FlattenConfig, LstmConfig, Sequential, Shape,
 };
 use rnnlab_text::{MatrixMode, PadOptions, Tokenizer, TokenizerConfig, pad_sequences};
-use rnnlab_train::{
-    Dataset, Features, FitConfig, Loss, Metric, OptimizerConfig, SplitMix64, Targets, TrainError, evaluate, fit,
-};
+use rnnlab_train::{Dataset, Features, FitConfig, Loss, Metric, OptimizerConfig, SplitMix64, Targets, evaluate, fit};
 
 use crate::catalog::Context;
+use crate::error::ExperimentError;
 use crate::report::Record;
 
 const GOOD: [&str; 4] = ["좋은", "재미있는", "훌륭한", "멋진"];
@@ -53,7 +52,7 @@ fn review(rng: &mut SplitMix64) -> (String, u32, bool) {
     }
 }
 
-pub fn sentiment_order(ctx: &mut Context) -> Result<Record, String> {
+pub fn sentiment_order(ctx: &mut Context) -> Result<Record, ExperimentError> {
     let n = if ctx.quick { 600 } else { 4000 };
     // The corpus is the same on every run of a seed.
     let mut rng = SplitMix64::new(u64::from(ctx.seed));
@@ -62,12 +61,10 @@ pub fn sentiment_order(ctx: &mut Context) -> Result<Record, String> {
     let (train, test) = corpus.split_at(split);
     let texts: Vec<&str> = train.iter().map(|r| r.0.as_str()).collect();
     let mut tok = Tokenizer::new(TokenizerConfig::default());
-    tok.fit_on_texts(&texts).map_err(|e| e.to_string())?;
+    tok.fit_on_texts(&texts)?;
     let vocab = tok.word_index().len() + 1;
     // The test split is the order-sensitive sentences only (double negation, same words reordered).
     let hard: Vec<&(String, u32, bool)> = test.iter().filter(|r| r.2).collect();
-    let e = |e: TrainError| e.to_string();
-    let le = |e: rnnlab_layers::LayersError| e.to_string();
     let device = ctx.device.clone().autodiff();
     let cfg = FitConfig::new(if ctx.quick { 2 } else { 10 })
         .with_loss(Loss::BinaryCrossentropy)
@@ -76,65 +73,63 @@ pub fn sentiment_order(ctx: &mut Context) -> Result<Record, String> {
         .with_seed(u64::from(ctx.seed));
 
     // Bag of words: texts_to_matrix(binary) -> Dense(1, sigmoid).
-    let bow = |rows: &[&(String, u32, bool)]| -> Result<Dataset, String> {
-        let m = tok
-            .texts_to_matrix(rows.iter().map(|r| r.0.as_str()), MatrixMode::Binary)
-            .map_err(|e| e.to_string())?;
+    let bow = |rows: &[&(String, u32, bool)]| -> Result<Dataset, ExperimentError> {
+        let m = tok.texts_to_matrix(rows.iter().map(|r| r.0.as_str()), MatrixMode::Binary)?;
         let x: Vec<f32> = m.data.iter().map(|&v| v as f32).collect();
         let features = Features::Floats {
             values: x,
             shape: [m.rows, 1, m.cols],
         };
-        Dataset::from_parts(features, Targets::Classes(rows.iter().map(|r| r.1).collect())).map_err(e)
+        Ok(Dataset::from_parts(
+            features,
+            Targets::Classes(rows.iter().map(|r| r.1).collect()),
+        )?)
     };
     let train_rows: Vec<&(String, u32, bool)> = train.iter().collect();
     let bow_model = Sequential::builder(Shape::sequence_of(1, vocab))
         .add(FlattenConfig)
         .add(DenseConfig::new(1).with_activation(Activation::Sigmoid))
-        .build(&device)
-        .map_err(le)?;
+        .build(&device)?;
     println!("bag of words (texts_to_matrix + Dense):");
-    let (bow_model, _) = fit(bow_model, &bow(&train_rows)?, None, &cfg).map_err(e)?;
+    let (bow_model, _) = fit(bow_model, &bow(&train_rows)?, None, &cfg)?;
     let bow_acc = evaluate(
         &bow_model,
         &bow(&hard)?,
         32,
         Loss::BinaryCrossentropy,
         &[Metric::Accuracy],
-    )
-    .map_err(e)?
+    )?
     .metrics[0];
 
     // Sequence: pad_sequences -> Embedding -> Bidirectional(LSTM) -> Dense(1, sigmoid).
     let maxlen = 6;
-    let seqs = |rows: &[&(String, u32, bool)]| -> Result<Dataset, String> {
-        let s = tok
-            .texts_to_sequences(rows.iter().map(|r| r.0.as_str()))
-            .map_err(|e| e.to_string())?;
-        let p = pad_sequences(&s, &PadOptions::default().maxlen(maxlen)).map_err(|e| e.to_string())?;
+    let seqs = |rows: &[&(String, u32, bool)]| -> Result<Dataset, ExperimentError> {
+        let s = tok.texts_to_sequences(rows.iter().map(|r| r.0.as_str()))?;
+        let p = pad_sequences(&s, &PadOptions::default().maxlen(maxlen))?;
         let features = Features::Tokens {
             ids: p.data,
             shape: [p.rows, maxlen],
         };
-        Dataset::from_parts(features, Targets::Classes(rows.iter().map(|r| r.1).collect())).map_err(e)
+        Ok(Dataset::from_parts(
+            features,
+            Targets::Classes(rows.iter().map(|r| r.1).collect()),
+        )?)
     };
     let seq_model = Sequential::builder(Shape::tokens(Some(maxlen)))
         .add(EmbeddingConfig::new(vocab, 16).with_mask_zero(true))
         .add(BidirectionalConfig::new(LstmConfig::new(16)))
         .add(DenseConfig::new(1).with_activation(Activation::Sigmoid))
-        .build(&device)
-        .map_err(le)?;
+        .build(&device)?;
     println!("Embedding(mask_zero) + Bidirectional(LSTM(16)) + Dense:");
     let params = seq_model.param_count();
-    let (seq_model, history) = fit(seq_model, &seqs(&train_rows)?, None, &cfg).map_err(e)?;
+    let (seq_model, history) = fit(seq_model, &seqs(&train_rows)?, None, &cfg)?;
     let seq_acc = evaluate(
         &seq_model,
         &seqs(&hard)?,
         32,
         Loss::BinaryCrossentropy,
         &[Metric::Accuracy],
-    )
-    .map_err(e)?
+    )?
     .metrics[0];
     println!(
         "accuracy on {} order-sensitive test reviews: bag of words {bow_acc:.3}, BiLSTM {seq_acc:.3}",

@@ -85,12 +85,13 @@ pub enum LayersError {
         source: std::sync::Arc<burn::tensor::DataError>,
     },
     /// Saving or loading weights failed.
-    #[error("weights file {path}: {message}")]
+    #[error("weights file {path}: {source}")]
     Io {
         /// The file.
         path: String,
-        /// What went wrong.
-        message: String,
+        /// What went wrong underneath (an I/O error, Burn's record error, …).
+        #[source]
+        source: crate::ErrorSource,
     },
 }
 

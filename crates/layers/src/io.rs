@@ -4,6 +4,7 @@ use std::path::Path;
 
 use burn::module::Module;
 
+use crate::ErrorSource;
 use crate::{LayersError, atomic_file};
 
 /// Saves `module`'s weights to `path` (Burn's burnpack record), atomically and durably (see
@@ -22,32 +23,34 @@ use crate::{LayersError, atomic_file};
 /// ```
 pub fn save_weights<M: Module>(module: &M, path: impl AsRef<Path>) -> Result<(), LayersError> {
     let path = path.as_ref();
-    let io = |message: String| LayersError::Io {
+    let io = |source: ErrorSource| LayersError::Io {
         path: path.display().to_string(),
-        message,
+        source,
     };
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| io(e.to_string()))?;
+        std::fs::create_dir_all(dir).map_err(|e| io(ErrorSource::new(e)))?;
     }
     let tmp = atomic_file::temp_path(path);
     module.clone().save_file(&tmp).map_err(|e| {
         std::fs::remove_file(&tmp).ok();
-        io(e.to_string())
+        io(ErrorSource::new(e))
     })?;
-    atomic_file::commit(&tmp, path).map_err(|e| io(e.to_string()))
+    atomic_file::commit(&tmp, path).map_err(|e| io(ErrorSource::new(e)))
 }
 
 /// Loads weights saved by [`save_weights`] into a module of the same structure; a missing,
 /// truncated, corrupt or foreign file is an [`LayersError::Io`].
 pub fn load_weights<M: Module>(module: M, path: impl AsRef<Path>) -> Result<M, LayersError> {
     let path = path.as_ref();
-    let io = |message: String| LayersError::Io {
+    let io = |source: ErrorSource| LayersError::Io {
         path: path.display().to_string(),
-        message,
+        source,
     };
     // Some corrupt files make Burn's loader panic rather than fail: that is an error here too.
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| module.try_load_file(path))) {
-        Ok(loaded) => loaded.map_err(|e| io(e.to_string())),
-        Err(_) => Err(io("the file is corrupt (its records do not match the module)".into())),
+        Ok(loaded) => loaded.map_err(|e| io(ErrorSource::new(e))),
+        Err(_) => Err(io(ErrorSource::message(
+            "the file is corrupt (its records do not match the module)",
+        ))),
     }
 }

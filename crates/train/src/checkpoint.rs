@@ -7,7 +7,7 @@ use std::path::Path;
 
 use burn::module::Module;
 use burn::optim::ModuleOptimizer;
-use rnnlab_layers::atomic_file;
+use rnnlab_layers::{ErrorSource, atomic_file};
 use serde::{Deserialize, Serialize};
 
 use crate::{History, TrainError};
@@ -21,10 +21,18 @@ pub(crate) struct State {
     pub(crate) history: History,
 }
 
-fn err(path: &Path, e: impl std::fmt::Display) -> TrainError {
+fn err(path: &Path, e: impl std::error::Error + Send + Sync + 'static) -> TrainError {
     TrainError::Checkpoint {
         path: path.display().to_string(),
-        message: e.to_string(),
+        source: ErrorSource::new(e),
+    }
+}
+
+/// What is wrong with a checkpoint's contents (no error value underneath).
+fn invalid(path: &Path, why: String) -> TrainError {
+    TrainError::Checkpoint {
+        path: path.display().to_string(),
+        source: ErrorSource::message(why),
     }
 }
 
@@ -79,7 +87,7 @@ fn check_plain_name(state_path: &Path, name: &str) -> Result<(), TrainError> {
     if plain && !name.starts_with('.') {
         Ok(())
     } else {
-        Err(err(
+        Err(invalid(
             state_path,
             format!("names {name:?}; checkpoint files must be plain file names inside the checkpoint directory"),
         ))
@@ -96,7 +104,7 @@ pub(crate) fn read(dir: &Path) -> Result<Option<State>, TrainError> {
             // Each epoch appends one entry to the history it records: an epoch count that
             // disagrees (a hand-edited or foreign state) cannot be resumed from.
             if state.history.loss.len() != state.epoch {
-                return Err(err(
+                return Err(invalid(
                     &path,
                     format!(
                         "says epoch {} but holds {} epoch(s) of history",
@@ -114,10 +122,16 @@ pub(crate) fn read(dir: &Path) -> Result<Option<State>, TrainError> {
 
 /// Runs one of Burn's record loaders on `path`. Some corrupt files make them panic (an `expect`
 /// on a missing parameter id) instead of returning an error: that panic becomes a typed error too.
-fn load_guarded<T, E: std::fmt::Display>(path: &Path, load: impl FnOnce() -> Result<T, E>) -> Result<T, TrainError> {
+fn load_guarded<T, E: std::error::Error + Send + Sync + 'static>(
+    path: &Path,
+    load: impl FnOnce() -> Result<T, E>,
+) -> Result<T, TrainError> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(load)) {
         Ok(loaded) => loaded.map_err(|e| err(path, e)),
-        Err(_) => Err(err(path, "the file is corrupt (its records do not match the model)")),
+        Err(_) => Err(invalid(
+            path,
+            "the file is corrupt (its records do not match the model)".into(),
+        )),
     }
 }
 

@@ -107,12 +107,14 @@ pub enum TrainError {
         len: usize,
     },
     /// Writing or reading a checkpoint failed.
-    #[error("checkpoint {path}: {message}")]
+    #[error("checkpoint {path}: {source}")]
     Checkpoint {
         /// The file or directory.
         path: String,
-        /// What went wrong.
-        message: String,
+        /// What went wrong underneath (an I/O, JSON or record error, or what is wrong with the
+        /// checkpoint's contents).
+        #[source]
+        source: rnnlab_layers::ErrorSource,
     },
     /// A tensor could not be read back to the host (a dtype the model should not produce).
     #[error("reading {what} back from the device failed")]
