@@ -26,7 +26,7 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, TensorMetadata, backend_extension};
 use burn::tensor::{DType, Tensor, TensorData};
 
-use super::kernel::{SPLIT_PRODUCT, gemm};
+use super::kernel::gemm::{SPLIT_PRODUCT, gemm};
 use super::op::{host, slice};
 use super::{ScanMode, fused_available, pair};
 

@@ -1,0 +1,194 @@
+//! Keras GRU, gates z, r and the candidate: `h' = z·h + (1 − z)·ĥ` with
+//! `ĥ = act(xp_h + r ⊙ (h·U_h + b_h))` (`reset_after`) or `ĥ = act(xp_h + (r ⊙ h)·U_h)`.
+
+use super::{Backward, Forward, Step, gather, masked_into, recurrent_products, scatter};
+use crate::scan::kernel::FusedKind;
+use crate::scan::kernel::gemm::gemm;
+
+/// Tape slots after the carried `h`: the update gate.
+pub(super) const Z: usize = 1;
+/// Reset gate.
+pub(super) const R: usize = 2;
+/// The candidate `ĥ`.
+pub(super) const CANDIDATE: usize = 3;
+/// `reset_after`: the recurrent candidate part `h·U_h + b_h`; reset-before: `r ⊙ h`.
+pub(super) const RECURRENT_PART: usize = 4;
+/// Tape blocks per step.
+pub(super) const TAPE_SLOTS: usize = 5;
+
+/// One step. `f.rec` gets `h·U` (+ the recurrent bias) apart from `xp`; `f.pre` the gate
+/// activations and, in its candidate block, the candidate; `f.h_new` the new `h`.
+pub(super) fn forward_step(step: &Step<'_>, f: &mut Forward) {
+    let (units, width, batch) = (step.units, step.width, step.batch);
+    let spec = step.spec;
+    let xp = step.xp;
+    // The reset-before GRU's candidate block waits for r (see `recurrent_groups`).
+    recurrent_products(step, &f.h, &mut f.hin, &mut f.rec, 0.0);
+    if !step.recurrent_bias.is_empty() {
+        for row in f.rec.chunks_exact_mut(width) {
+            row.iter_mut().zip(step.recurrent_bias).for_each(|(r, b)| *r += b);
+        }
+    }
+    // z and r. The gate activation runs once over the whole buffer (vectorized end to end);
+    // what it computes in the candidate block is overwritten below.
+    for b in 0..batch {
+        let row = b * width..b * width + 2 * units;
+        f.pre[row.clone()]
+            .iter_mut()
+            .zip(&xp[row.clone()])
+            .zip(&f.rec[row])
+            .for_each(|((o, x), r)| *o = x + r);
+    }
+    spec.recurrent_activation.apply(&mut f.pre);
+    if spec.kind == FusedKind::GruResetBefore {
+        // extra = r ⊙ (masked h), then its product with U_h into rec's candidate block.
+        masked_into(&mut f.hin, &f.h, step.recurrent_masks[2]);
+        for b in 0..batch {
+            let r = &f.pre[b * width + units..b * width + 2 * units];
+            let s = b * units..(b + 1) * units;
+            f.extra[s.clone()]
+                .iter_mut()
+                .zip(r)
+                .zip(&f.hin[s])
+                .for_each(|((e, r), h)| *e = r * h);
+        }
+        let cols = 2 * units;
+        gemm(
+            (batch, units, units),
+            &f.extra,
+            (units, 1),
+            &step.recurrent[cols..],
+            (width, 1),
+            0.0,
+            &mut f.rec[cols..],
+            (width, 1),
+        );
+    }
+    for b in 0..batch {
+        let (row, s) = (b * width, b * units..(b + 1) * units);
+        let r = &f.pre[row + units..row + 2 * units];
+        let xh = &xp[row + 2 * units..row + width];
+        let rh = &f.rec[row + 2 * units..row + width];
+        let cand = &mut f.h_new[s.clone()];
+        if spec.kind == FusedKind::GruResetAfter {
+            f.extra[s].copy_from_slice(rh);
+            cand.iter_mut()
+                .zip(xh)
+                .zip(r.iter().zip(rh))
+                .for_each(|((o, x), (r, h))| *o = x + r * h);
+        } else {
+            cand.iter_mut().zip(xh).zip(rh).for_each(|((o, x), h)| *o = x + h);
+        }
+    }
+    spec.activation.apply(&mut f.h_new); // h_new holds the candidate
+    for b in 0..batch {
+        let row = b * width;
+        let s = b * units..(b + 1) * units;
+        // pre's candidate block keeps the candidate for the tape
+        f.pre[row + 2 * units..row + width].copy_from_slice(&f.h_new[s.clone()]);
+        let z = &f.pre[row..row + units];
+        let (hp, cand) = (&f.h[s.clone()], &mut f.h_new[s]);
+        for j in 0..units {
+            cand[j] = z[j] * hp[j] + (1.0 - z[j]) * cand[j];
+        }
+    }
+}
+
+/// What the backward needs besides the carried `h`.
+pub(super) fn save_tape(step: &Step<'_>, f: &mut Forward, put: &mut dyn FnMut(usize, &[f32])) {
+    for (g, slot) in [Z, R, CANDIDATE].into_iter().enumerate() {
+        gather(&mut f.hin, &f.pre, g, step.units, step.width);
+        put(slot, &f.hin);
+    }
+    put(RECURRENT_PART, &f.extra);
+}
+
+/// The gate pre-activation gradients into `dz`, the gradient of `h·U` (+ bias) into `b.drec`;
+/// adds to `b.dh_prev` what does not go through the recurrent products of `recurrent_groups`
+/// (the update gate's `z·h`, and for reset-before the candidate's own product, whose kernel
+/// gradient goes into `recurrent_grad` here).
+pub(super) fn backward_step<'t>(
+    step: &Step<'_>,
+    b: &mut Backward,
+    tape: &dyn Fn(usize) -> &'t [f32],
+    h_prev: &[f32],
+    dz: &mut [f32],
+    recurrent_grad: &mut [f32],
+) {
+    let (units, width, batch) = (step.units, step.width, step.batch);
+    let block = batch * units;
+    let spec = step.spec;
+    let (z, r, cand, extra) = (tape(Z), tape(R), tape(CANDIDATE), tape(RECURRENT_PART));
+    let ra = spec.recurrent_activation;
+    // z
+    for j in 0..block {
+        b.tmp[j] = b.dh_new[j] * (h_prev[j] - cand[j]);
+        b.dh_prev[j] += b.dh_new[j] * z[j];
+    }
+    ra.backprop(&b.tmp, z, &mut b.tmp2);
+    scatter(&mut *dz, &b.tmp2, 0, units, width);
+    // candidate
+    b.tmp
+        .iter_mut()
+        .zip(&b.dh_new)
+        .zip(z)
+        .for_each(|((t, d), z)| *t = d * (1.0 - z));
+    spec.activation.backprop(&b.tmp, cand, &mut b.tmp2); // tmp2 = d(candidate pre-activation)
+    scatter(&mut *dz, &b.tmp2, 2, units, width);
+    if spec.kind == FusedKind::GruResetAfter {
+        // d(rec_h) = da ⊙ r ; dr = da ⊙ rec_h
+        b.tmp
+            .iter_mut()
+            .zip(&b.tmp2)
+            .zip(extra)
+            .for_each(|((t, a), e)| *t = a * e);
+        ra.backprop(&b.tmp, r, &mut b.dr);
+        scatter(&mut *dz, &b.dr, 1, units, width);
+        b.drec.copy_from_slice(dz);
+        for row in 0..batch {
+            let s = row * units..(row + 1) * units;
+            let dst = &mut b.drec[row * width + 2 * units..(row + 1) * width];
+            dst.iter_mut()
+                .zip(&b.tmp2[s.clone()])
+                .zip(&r[s])
+                .for_each(|((o, a), r)| *o = a * r);
+        }
+    } else {
+        // Candidate block: its recurrent input is extra = r ⊙ hm2.
+        let cols = 2 * units;
+        gemm(
+            (units, batch, units),
+            extra,
+            (1, units),
+            &b.tmp2,
+            (units, 1),
+            1.0,
+            &mut recurrent_grad[cols..],
+            (width, 1),
+        );
+        gemm(
+            (batch, units, units),
+            &b.tmp2,
+            (units, 1),
+            &step.recurrent[cols..],
+            (1, width),
+            0.0,
+            &mut b.dhin,
+            (units, 1),
+        );
+        // d(extra) = dhin: dr = dhin ⊙ hm2, d(hm2) = dhin ⊙ r
+        let m2 = step.recurrent_masks[2];
+        masked_into(&mut b.hin, h_prev, m2);
+        b.tmp
+            .iter_mut()
+            .zip(&b.dhin)
+            .zip(&b.hin)
+            .for_each(|((t, d), h)| *t = d * h);
+        ra.backprop(&b.tmp, r, &mut b.dr);
+        scatter(&mut *dz, &b.dr, 1, units, width);
+        for j in 0..block {
+            b.dh_prev[j] += b.dhin[j] * r[j] * m2.map_or(1.0, |m| m[j]);
+        }
+        b.drec.copy_from_slice(dz);
+    }
+}

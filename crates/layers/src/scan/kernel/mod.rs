@@ -1,0 +1,711 @@
+//! The fused recurrence on host buffers: the forward over all time steps and the hand-written
+//! backward through time, for SimpleRNN, LSTM and GRU (both `reset_after` modes).
+//!
+//! Layouts (row-major `f32`): `xp [T, B, W]` (the projected inputs in time order, `W = G·U`),
+//! `recurrent [U, W]`, `recurrent_bias [W]` (GRU `reset_after` only), `h0`/`c0 [B, U]`,
+//! `mask [T, B]` (1 real, 0 masked), `recurrent_masks [R, B, U]` (`R` = 0, 1 or `G`).
+//!
+//! The forward writes one buffer of `[rows, B, U]` blocks: the `T` outputs in processing order,
+//! the final states, then — when a backward will follow — a tape of what the backward needs
+//! per step (gate activations and carried states, never inputs to recompute); each recurrence
+//! names its tape slots.
+//!
+//! This file drives the time loop, the parts every recurrence shares (recurrent products,
+//! masks, the tape, the recurrent kernel's gradient); the rest is one file each:
+//!
+//! - `chunks.rs`: the batch in chunks on one, two or more cores, and the shared output buffer
+//!   (the unsafe part);
+//! - `gemm.rs`: the products; `gate.rs`: the vectorized activations and their derivatives;
+//! - `simple.rs`, `lstm.rs`, `gru.rs`: one step forward, the tape, one step backward.
+
+mod chunks;
+mod gate;
+pub(super) mod gemm;
+mod gru;
+mod lstm;
+mod simple;
+
+use std::ops::Range;
+
+use chunks::{SharedBlocks, for_chunks, rows_of};
+pub use gate::GateFn;
+use gemm::{SPLIT_PRODUCT, gemm};
+
+use super::pair;
+
+/// Which recurrence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FusedKind {
+    /// `h' = act(xp + h·U)`.
+    Simple,
+    /// Keras LSTM, gates i, f, c, o.
+    Lstm,
+    /// Keras GRU with `reset_after = true`: `ĥ = act(xp_h + r ⊙ (h·U_h + b_h))`.
+    GruResetAfter,
+    /// Keras GRU with `reset_after = false`: `ĥ = act(xp_h + (r ⊙ h)·U_h)`.
+    GruResetBefore,
+}
+
+impl FusedKind {
+    /// Gate blocks in the kernels.
+    pub fn gates(self) -> usize {
+        match self {
+            FusedKind::Simple => 1,
+            FusedKind::Lstm => 4,
+            FusedKind::GruResetAfter | FusedKind::GruResetBefore => 3,
+        }
+    }
+    /// State tensors (`[h]` or `[h, c]`).
+    pub fn states(self) -> usize {
+        if self == FusedKind::Lstm { 2 } else { 1 }
+    }
+    /// `[B, U]` blocks saved per step for the backward (the slots are named in each
+    /// recurrence's file).
+    fn tape_blocks(self) -> usize {
+        match self {
+            FusedKind::Simple => simple::TAPE_SLOTS,
+            FusedKind::Lstm => lstm::TAPE_SLOTS,
+            FusedKind::GruResetAfter | FusedKind::GruResetBefore => gru::TAPE_SLOTS,
+        }
+    }
+}
+
+/// Everything about one fused call that is not a tensor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ScanSpec {
+    /// The recurrence.
+    pub kind: FusedKind,
+    /// Candidate / output activation.
+    pub activation: GateFn,
+    /// Gate activation (LSTM, GRU).
+    pub recurrent_activation: GateFn,
+    /// Process steps `T-1 … 0`.
+    pub go_backwards: bool,
+    /// Masked steps output 0 instead of repeating the previous output.
+    pub zero_output_for_mask: bool,
+    /// Whether `mask` is given.
+    pub masked: bool,
+    /// Recurrent dropout masks given: 0, 1 (shared by all gates) or one per gate.
+    pub recurrent_masks: usize,
+    /// Write the tape for a backward pass.
+    pub save_tape: bool,
+}
+
+impl ScanSpec {
+    /// Whether the backward computes the recurrent kernel's gradient after the loop, as one
+    /// product over all steps, instead of one small product per step. Possible when the input of
+    /// the recurrent matmul at step `s` is exactly the output of step `s - 1` (no masks, no
+    /// recurrent dropout, outputs in input order) and its gradient is the gate gradient written to
+    /// `xp` (no recurrent bias: SimpleRNN, LSTM).
+    fn defers_recurrent_grad(&self) -> bool {
+        matches!(self.kind, FusedKind::Simple | FusedKind::Lstm)
+            && !self.masked
+            && self.recurrent_masks == 0
+            && !self.go_backwards
+    }
+}
+
+/// Sizes of one call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Dims {
+    /// Time steps.
+    pub time: usize,
+    /// Batch rows.
+    pub batch: usize,
+    /// Units.
+    pub units: usize,
+}
+
+impl Dims {
+    fn block(&self) -> usize {
+        self.batch * self.units
+    }
+    /// Rows (of `[B, U]` blocks) the forward writes.
+    pub fn forward_rows(&self, spec: &ScanSpec) -> usize {
+        let tape = if spec.save_tape {
+            self.time * spec.kind.tape_blocks()
+        } else {
+            0
+        };
+        self.time + spec.kind.states() + tape
+    }
+    fn tape_row(&self, spec: &ScanSpec, step: usize, slot: usize) -> usize {
+        self.time + spec.kind.states() + step * spec.kind.tape_blocks() + slot
+    }
+}
+
+/// The tensors of one call, as host slices.
+pub struct Inputs<'a> {
+    /// `[T, B, W]`.
+    pub xp: &'a [f32],
+    /// `[U, W]`.
+    pub recurrent: &'a [f32],
+    /// `[W]` or empty.
+    pub recurrent_bias: &'a [f32],
+    /// `[B, U]`.
+    pub h0: &'a [f32],
+    /// `[B, U]` (LSTM) or ignored.
+    pub c0: &'a [f32],
+    /// `[T, B]` or empty.
+    pub mask: &'a [f32],
+    /// `[R, B, U]` or empty.
+    pub recurrent_masks: &'a [f32],
+}
+
+/// Gradients of one call.
+pub struct Grads {
+    /// `[T, B, W]`.
+    pub xp: Vec<f32>,
+    /// `[U, W]`.
+    pub recurrent: Vec<f32>,
+    /// `[W]`.
+    pub recurrent_bias: Vec<f32>,
+    /// `[B, U]`.
+    pub h0: Vec<f32>,
+    /// `[B, U]`.
+    pub c0: Vec<f32>,
+}
+
+/// Tape slot of the carried `h` after the step, which every recurrence saves first.
+const CARRIED_H: usize = 0;
+
+/// `out = h ⊙ mask` (or a copy of `h` without a mask).
+pub(super) fn masked_into(out: &mut [f32], h: &[f32], mask: Option<&[f32]>) {
+    match mask {
+        Some(m) => out.iter_mut().zip(h).zip(m).for_each(|((o, h), m)| *o = h * m),
+        None => out.copy_from_slice(h),
+    }
+}
+
+/// The recurrent mask of gate `g` for batch rows `rows`, if any (`masks` is `[count, B, U]`).
+fn gate_mask<'m>(masks: &'m [f32], count: usize, g: usize, dims: Dims, rows: &Range<usize>) -> Option<&'m [f32]> {
+    match count {
+        0 => None,
+        1 => Some(rows_of(masks, 0, dims.batch, dims.units, rows)),
+        _ => Some(rows_of(masks, g, dims.batch, dims.units, rows)),
+    }
+}
+
+/// One step's inputs, shared by the recurrences' step functions.
+struct Step<'a> {
+    spec: &'a ScanSpec,
+    units: usize,
+    /// `G·U`.
+    width: usize,
+    /// Rows of this chunk.
+    batch: usize,
+    /// This step's projected inputs `[rows, W]`.
+    xp: &'a [f32],
+    /// `[U, W]`.
+    recurrent: &'a [f32],
+    /// `[W]` or empty.
+    recurrent_bias: &'a [f32],
+    /// The recurrent matmul groups ([`recurrent_groups`]).
+    groups: &'a [(usize, usize)],
+    /// The recurrent dropout mask of each gate for this chunk's rows, if any.
+    recurrent_masks: &'a [Option<&'a [f32]>],
+}
+
+/// `target[:, g·U..(g+count)·U] = beta·target + (h ⊙ mask_g)·U[:, g·U..]` for every group.
+fn recurrent_products(step: &Step<'_>, h: &[f32], hin: &mut [f32], target: &mut [f32], beta: f32) {
+    let (units, width) = (step.units, step.width);
+    for &(g, count) in step.groups {
+        let h_in: &[f32] = match step.recurrent_masks[g] {
+            Some(mask) => {
+                masked_into(hin, h, Some(mask));
+                hin
+            }
+            None => h,
+        };
+        let cols = g * units;
+        gemm(
+            (step.batch, units, count * units),
+            h_in,
+            (units, 1),
+            &step.recurrent[cols..],
+            (width, 1),
+            beta,
+            &mut target[cols..],
+            (width, 1),
+        );
+    }
+}
+
+/// A chunk's working buffers in the forward (`[rows, U]` unless noted).
+struct Forward {
+    /// The carried `h`.
+    h: Vec<f32>,
+    /// The carried `c` (LSTM).
+    c: Vec<f32>,
+    /// `[rows, W]`: gate pre-activations, then activations.
+    pre: Vec<f32>,
+    /// `[rows, W]`, GRU: `h·U` (+ bias).
+    rec: Vec<f32>,
+    /// Scratch: a masked `h`, a gathered gate block.
+    hin: Vec<f32>,
+    /// The step's new `h` (before masking).
+    h_new: Vec<f32>,
+    /// LSTM: the new `c`, and its activation.
+    c_new: Vec<f32>,
+    c_act: Vec<f32>,
+    /// GRU: the recurrent candidate part (after) or `r ⊙ h` (before); LSTM: `g`.
+    extra: Vec<f32>,
+}
+
+/// Runs the recurrence. `out` has `dims.forward_rows(spec) · B · U` elements.
+pub fn forward(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>, out: &mut [f32]) {
+    assert_eq!(out.len(), dims.forward_rows(spec) * dims.block());
+    let out = SharedBlocks::new(out, dims.batch, dims.units);
+    for_chunks(dims.batch, |rows| forward_chunk(spec, dims, inputs, rows, &out));
+}
+
+/// [`forward`] for batch rows `rows`: writes only those rows of every block of `out`.
+fn forward_chunk(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>, rows: Range<usize>, out: &SharedBlocks<'_>) {
+    let Dims { time, units, .. } = dims;
+    let full = dims.batch;
+    let batch = rows.len();
+    let gates = spec.kind.gates();
+    let width = gates * units;
+    let block = batch * units;
+    let lstm = spec.kind == FusedKind::Lstm;
+    let gru = matches!(spec.kind, FusedKind::GruResetAfter | FusedKind::GruResetBefore);
+
+    let mut f = Forward {
+        h: rows_of(inputs.h0, 0, full, units, &rows).to_vec(),
+        c: if lstm {
+            rows_of(inputs.c0, 0, full, units, &rows).to_vec()
+        } else {
+            Vec::new()
+        },
+        pre: vec![0.0f32; batch * width],
+        rec: vec![0.0f32; if gru { batch * width } else { 0 }],
+        hin: vec![0.0f32; block],
+        h_new: vec![0.0f32; block],
+        c_new: vec![0.0f32; if lstm { block } else { 0 }],
+        c_act: vec![0.0f32; if lstm { block } else { 0 }],
+        extra: vec![0.0f32; block],
+    };
+    let mut y_prev = vec![0.0f32; block];
+    let groups = recurrent_groups(spec);
+    let masks: Vec<Option<&[f32]>> = (0..gates)
+        .map(|g| gate_mask(inputs.recurrent_masks, spec.recurrent_masks, g, dims, &rows))
+        .collect();
+
+    for step in 0..time {
+        let ti = if spec.go_backwards { time - 1 - step } else { step };
+        let this = Step {
+            spec,
+            units,
+            width,
+            batch,
+            xp: rows_of(inputs.xp, ti, full, width, &rows),
+            recurrent: inputs.recurrent,
+            recurrent_bias: inputs.recurrent_bias,
+            groups: &groups,
+            recurrent_masks: &masks,
+        };
+        match spec.kind {
+            FusedKind::Simple => simple::forward_step(&this, &mut f),
+            FusedKind::Lstm => lstm::forward_step(&this, &mut f),
+            FusedKind::GruResetAfter | FusedKind::GruResetBefore => gru::forward_step(&this, &mut f),
+        }
+
+        // Masks: carry the states, repeat (or zero) the output.
+        // SAFETY: this chunk's rows; dropped before the next `rows_mut`.
+        let y_out = unsafe { out.rows_mut(step, &rows) };
+        if spec.masked {
+            let m = rows_of(inputs.mask, ti, full, 1, &rows);
+            for (b, &mb) in m.iter().enumerate() {
+                for j in b * units..(b + 1) * units {
+                    let hn = f.h_new[j];
+                    y_out[j] = if spec.zero_output_for_mask {
+                        hn * mb
+                    } else {
+                        y_prev[j] + (hn - y_prev[j]) * mb
+                    };
+                    f.h[j] += (hn - f.h[j]) * mb;
+                    if lstm {
+                        f.c[j] += (f.c_new[j] - f.c[j]) * mb;
+                    }
+                }
+            }
+            y_prev.copy_from_slice(y_out);
+        } else {
+            y_out.copy_from_slice(&f.h_new);
+            f.h.copy_from_slice(&f.h_new);
+            if lstm {
+                f.c.copy_from_slice(&f.c_new);
+            }
+        }
+
+        if spec.save_tape {
+            let mut put = |slot: usize, data: &[f32]| {
+                // SAFETY: this chunk's rows of a block no other borrow of this chunk holds.
+                unsafe { out.rows_mut(dims.tape_row(spec, step, slot), &rows) }.copy_from_slice(data);
+            };
+            put(CARRIED_H, &f.h);
+            match spec.kind {
+                FusedKind::Simple => simple::save_tape(&f, &mut put),
+                FusedKind::Lstm => lstm::save_tape(&this, &mut f, &mut put),
+                FusedKind::GruResetAfter | FusedKind::GruResetBefore => gru::save_tape(&this, &mut f, &mut put),
+            }
+        }
+    }
+    // SAFETY: this chunk's rows of the final-state blocks.
+    unsafe { out.rows_mut(time, &rows) }.copy_from_slice(&f.h);
+    if lstm {
+        // SAFETY: as above.
+        unsafe { out.rows_mut(time + 1, &rows) }.copy_from_slice(&f.c);
+    }
+}
+
+/// Backward through time. `forward_out` is what [`forward`] wrote with `save_tape`; `grad` is the
+/// upstream gradient of its first `T + states` rows.
+pub fn backward(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>, forward_out: &[f32], grad: &[f32]) -> Grads {
+    let width = spec.kind.gates() * dims.units;
+    let mut grads = Grads {
+        xp: vec![0.0; dims.time * dims.batch * width],
+        recurrent: vec![0.0; dims.units * width],
+        recurrent_bias: vec![0.0; width],
+        h0: vec![0.0; dims.block()],
+        c0: vec![0.0; dims.block()],
+    };
+    let partial_sums: Vec<ChunkSums> = {
+        let shared = ChunkOutputs {
+            xp: SharedBlocks::new(&mut grads.xp, dims.batch, width),
+            h0: SharedBlocks::new(&mut grads.h0, dims.batch, dims.units),
+            c0: SharedBlocks::new(&mut grads.c0, dims.batch, dims.units),
+        };
+        for_chunks(dims.batch, |rows| {
+            backward_chunk(spec, dims, inputs, forward_out, grad, rows, &shared)
+        })
+    };
+    let Dims { time, batch, units } = dims;
+    if spec.defers_recurrent_grad() && time > 0 {
+        // dU = h0ᵀ·dZ[0] + Y[0..T-1]ᵀ·dZ[1..T]: the outputs `Y` (rows 0..T of the forward
+        // buffer) are the recurrent inputs of the following steps, contiguous over steps and rows.
+        // Rows of dU in two halves on two cores (results do not depend on the split: each
+        // element is one product over all steps and rows either way).
+        let (dz_first, dz_rest) = grads.xp.split_at(batch * width);
+        let ys = &forward_out[..(time - 1) * batch * units];
+        let rows_of_du = |du: &mut [f32], first_unit: usize| {
+            for (h, dz, rows) in [(inputs.h0, dz_first, batch), (ys, dz_rest, (time - 1) * batch)] {
+                if rows == 0 || du.is_empty() {
+                    continue;
+                }
+                gemm(
+                    (du.len() / width, rows, width),
+                    &h[first_unit..],
+                    (1, units),
+                    dz,
+                    (width, 1),
+                    1.0,
+                    du,
+                    (width, 1),
+                );
+            }
+        };
+        if units * time * batch * width >= SPLIT_PRODUCT {
+            let half = units / 2;
+            let (du_first, du_second) = grads.recurrent.split_at_mut(half * width);
+            pair::join(|| rows_of_du(du_first, 0), || rows_of_du(du_second, half));
+        } else {
+            rows_of_du(&mut grads.recurrent, 0);
+        }
+    }
+    // Summed in chunk order: the same result on any number of threads.
+    for sums in partial_sums {
+        grads
+            .recurrent
+            .iter_mut()
+            .zip(&sums.recurrent)
+            .for_each(|(g, p)| *g += p);
+        grads
+            .recurrent_bias
+            .iter_mut()
+            .zip(&sums.recurrent_bias)
+            .for_each(|(g, p)| *g += p);
+    }
+    grads
+}
+
+/// The per-row gradients the chunks of [`backward`] write in place.
+struct ChunkOutputs<'a> {
+    xp: SharedBlocks<'a>,
+    h0: SharedBlocks<'a>,
+    c0: SharedBlocks<'a>,
+}
+
+/// One chunk's share of the weight gradients (summed over its rows).
+struct ChunkSums {
+    recurrent: Vec<f32>,
+    recurrent_bias: Vec<f32>,
+}
+
+/// A chunk's working buffers in the backward (`[rows, U]` unless noted).
+struct Backward {
+    /// Gradient of the carried `h` (and `c`) after the step, then before it.
+    dh: Vec<f32>,
+    dc: Vec<f32>,
+    /// Gradient of the previous output (masked steps repeat it).
+    dy: Vec<f32>,
+    /// Gradient of the step's new `h` and `c`.
+    dh_new: Vec<f32>,
+    dc_new: Vec<f32>,
+    /// Gradient of the carried `h` and `c` before the step.
+    dh_prev: Vec<f32>,
+    dc_prev: Vec<f32>,
+    /// `[rows, W]`, GRU: gradient of `h·U` (+ bias).
+    drec: Vec<f32>,
+    /// Scratch.
+    hin: Vec<f32>,
+    dhin: Vec<f32>,
+    tmp: Vec<f32>,
+    tmp2: Vec<f32>,
+    dr: Vec<f32>,
+}
+
+/// [`backward`] for batch rows `rows`.
+#[allow(clippy::too_many_arguments)]
+fn backward_chunk(
+    spec: &ScanSpec,
+    dims: Dims,
+    inputs: &Inputs<'_>,
+    forward_out: &[f32],
+    grad: &[f32],
+    rows: Range<usize>,
+    out: &ChunkOutputs<'_>,
+) -> ChunkSums {
+    let Dims { time, units, .. } = dims;
+    let full = dims.batch;
+    let batch = rows.len();
+    let gates = spec.kind.gates();
+    let width = gates * units;
+    let block = batch * units;
+    let lstm = spec.kind == FusedKind::Lstm;
+    let gru = matches!(spec.kind, FusedKind::GruResetAfter | FusedKind::GruResetBefore);
+    let tape = |step: usize, slot: usize| rows_of(forward_out, dims.tape_row(spec, step, slot), full, units, &rows);
+    let h0 = rows_of(inputs.h0, 0, full, units, &rows);
+    let c0 = if lstm {
+        rows_of(inputs.c0, 0, full, units, &rows)
+    } else {
+        &[][..]
+    };
+
+    let mut grads = ChunkSums {
+        recurrent: vec![0.0; units * width],
+        recurrent_bias: vec![0.0; width],
+    };
+    let mut b = Backward {
+        dh: rows_of(grad, time, full, units, &rows).to_vec(),
+        dc: if lstm {
+            rows_of(grad, time + 1, full, units, &rows).to_vec()
+        } else {
+            Vec::new()
+        },
+        dy: vec![0.0f32; block],
+        dh_new: vec![0.0f32; block],
+        dc_new: vec![0.0f32; if lstm { block } else { 0 }],
+        dh_prev: vec![0.0f32; block],
+        dc_prev: vec![0.0f32; if lstm { block } else { 0 }],
+        drec: vec![0.0f32; if gru { batch * width } else { 0 }],
+        hin: vec![0.0f32; block],
+        dhin: vec![0.0f32; block],
+        tmp: vec![0.0f32; block],
+        tmp2: vec![0.0f32; block],
+        dr: vec![0.0f32; block],
+    };
+    let groups = recurrent_groups(spec);
+    let masks: Vec<Option<&[f32]>> = (0..gates)
+        .map(|g| gate_mask(inputs.recurrent_masks, spec.recurrent_masks, g, dims, &rows))
+        .collect();
+    let defer = spec.defers_recurrent_grad();
+
+    for step in (0..time).rev() {
+        let ti = if spec.go_backwards { time - 1 - step } else { step };
+        let h_prev: &[f32] = if step == 0 { h0 } else { tape(step - 1, CARRIED_H) };
+        let g_y = rows_of(grad, step, full, units, &rows);
+        let this = Step {
+            spec,
+            units,
+            width,
+            batch,
+            xp: &[],
+            recurrent: inputs.recurrent,
+            recurrent_bias: inputs.recurrent_bias,
+            groups: &groups,
+            recurrent_masks: &masks,
+        };
+
+        // Undo the mask blend.
+        if spec.masked {
+            let m = rows_of(inputs.mask, ti, full, 1, &rows);
+            for (row, &mb) in m.iter().enumerate() {
+                #[allow(clippy::needless_range_loop)] // one index into seven buffers
+                for j in row * units..(row + 1) * units {
+                    let gy = g_y[j] + b.dy[j];
+                    b.dh_new[j] = (gy + b.dh[j]) * mb;
+                    b.dy[j] = if spec.zero_output_for_mask {
+                        0.0
+                    } else {
+                        gy * (1.0 - mb)
+                    };
+                    b.dh_prev[j] = b.dh[j] * (1.0 - mb);
+                    if lstm {
+                        b.dc_new[j] = b.dc[j] * mb;
+                        b.dc_prev[j] = b.dc[j] * (1.0 - mb);
+                    }
+                }
+            }
+        } else {
+            b.dh_new
+                .iter_mut()
+                .zip(g_y)
+                .zip(&b.dh)
+                .for_each(|((o, g), d)| *o = g + d);
+            b.dh_prev.fill(0.0);
+            if lstm {
+                b.dc_new.copy_from_slice(&b.dc);
+                b.dc_prev.fill(0.0);
+            }
+        }
+
+        // Cell: gradients of the gate pre-activations (= of xp), written in place.
+        // SAFETY: this chunk's rows of step `ti`, dropped at the end of the step.
+        let dz = unsafe { out.xp.rows_mut(ti, &rows) };
+        let slots = |slot: usize| tape(step, slot);
+        match spec.kind {
+            FusedKind::Simple => simple::backward_step(&this, &b, &slots, dz),
+            FusedKind::Lstm => {
+                let c_prev: &[f32] = if step == 0 { c0 } else { tape(step - 1, lstm::CARRIED_C) };
+                lstm::backward_step(&this, &mut b, &slots, c_prev, dz);
+            }
+            FusedKind::GruResetAfter | FusedKind::GruResetBefore => {
+                gru::backward_step(&this, &mut b, &slots, h_prev, dz, &mut grads.recurrent)
+            }
+        }
+
+        // SimpleRNN and LSTM: the recurrent part's gradient is the gate gradient itself.
+        let drec: &[f32] = if gru { &b.drec } else { dz };
+        if !inputs.recurrent_bias.is_empty() {
+            for row in drec.chunks_exact(width) {
+                grads.recurrent_bias.iter_mut().zip(row).for_each(|(g, d)| *g += d);
+            }
+        }
+
+        // Recurrent matmuls: dU += hinᵀ·drec (unless `backward` does it after the loop),
+        // dh_prev += (drec·Uᵀ) ⊙ mask.
+        for &(g, count) in &groups {
+            let mask = masks[g];
+            let cols = g * units;
+            let n = count * units;
+            if !defer {
+                masked_into(&mut b.hin, h_prev, mask);
+                gemm(
+                    (units, batch, n),
+                    &b.hin,
+                    (1, units),
+                    &drec[cols..],
+                    (width, 1),
+                    1.0,
+                    &mut grads.recurrent[cols..],
+                    (width, 1),
+                );
+            }
+            let product = |beta: f32, dst: &mut [f32]| {
+                gemm(
+                    (batch, n, units),
+                    &drec[cols..],
+                    (width, 1),
+                    &inputs.recurrent[cols..],
+                    (1, width),
+                    beta,
+                    dst,
+                    (units, 1),
+                )
+            };
+            match mask {
+                Some(m) => {
+                    product(0.0, &mut b.dhin);
+                    b.dh_prev
+                        .iter_mut()
+                        .zip(&b.dhin)
+                        .zip(m)
+                        .for_each(|((p, d), m)| *p += d * m);
+                }
+                None => product(1.0, &mut b.dh_prev),
+            }
+        }
+        std::mem::swap(&mut b.dh, &mut b.dh_prev);
+        if lstm {
+            std::mem::swap(&mut b.dc, &mut b.dc_prev);
+        }
+    }
+    // SAFETY: this chunk's rows, written once.
+    unsafe { out.h0.rows_mut(0, &rows) }.copy_from_slice(&b.dh);
+    if lstm {
+        // SAFETY: as above.
+        unsafe { out.c0.rows_mut(0, &rows) }.copy_from_slice(&b.dc);
+    }
+    grads
+}
+
+/// The recurrent matmuls of a step as `(first gate, gate count)` groups sharing one input: all
+/// gates at once unless recurrent dropout masks each gate differently; the reset-before GRU's
+/// candidate block is left out (its input `r ⊙ h` exists only after `r`).
+fn recurrent_groups(spec: &ScanSpec) -> Vec<(usize, usize)> {
+    let gates = if spec.kind == FusedKind::GruResetBefore {
+        2
+    } else {
+        spec.kind.gates()
+    };
+    if spec.recurrent_masks <= 1 {
+        vec![(0, gates)]
+    } else {
+        (0..gates).map(|g| (g, 1)).collect()
+    }
+}
+
+/// Copies gate column block `g` of a `[B, W]` buffer into a `[B, U]` block.
+pub(super) fn gather(dst: &mut [f32], src: &[f32], g: usize, units: usize, width: usize) {
+    for (b, row) in dst.chunks_exact_mut(units).enumerate() {
+        row.copy_from_slice(&src[b * width + g * units..b * width + (g + 1) * units]);
+    }
+}
+
+/// Writes a `[B, U]` block into gate column block `g` of a `[B, W]` buffer.
+pub(super) fn scatter(dst: &mut [f32], src: &[f32], g: usize, units: usize, width: usize) {
+    for (b, row) in src.chunks_exact(units).enumerate() {
+        dst[b * width + g * units..b * width + (g + 1) * units].copy_from_slice(row);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::chunks::{MAX_CHUNK_ROWS, SPLIT_ROWS, chunks, for_chunks};
+
+    #[test]
+    fn chunks_cover_the_batch_in_order_and_depend_only_on_its_size() {
+        for batch in 0..1000 {
+            let chunks = chunks(batch);
+            let expected = match batch {
+                b if b < SPLIT_ROWS => 1,
+                b if b <= 2 * MAX_CHUNK_ROWS => 2,
+                b => b.div_ceil(MAX_CHUNK_ROWS),
+            };
+            assert_eq!(chunks.len(), expected, "batch {batch}");
+            assert_eq!(chunks[0].start, 0);
+            assert_eq!(chunks.last().unwrap().end, batch);
+            assert!(chunks.windows(2).all(|w| w[0].end == w[1].start));
+            assert!(chunks.iter().all(|c| c.len() <= MAX_CHUNK_ROWS.max(SPLIT_ROWS)));
+        }
+    }
+
+    #[test]
+    fn for_chunks_returns_results_in_chunk_order() {
+        for batch in [0, 5, 32, 100, 257, 1000] {
+            let got = for_chunks(batch, |rows| rows);
+            assert_eq!(got, chunks(batch), "batch {batch}");
+        }
+    }
+}
