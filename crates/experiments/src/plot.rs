@@ -27,6 +27,7 @@ impl Line {
         }
     }
 
+    #[must_use]
     pub fn markers(mut self) -> Self {
         self.markers = true;
         self

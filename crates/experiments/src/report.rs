@@ -37,6 +37,7 @@ impl Band {
     }
 
     /// A figure that must match to 1e-5 relative (the naive baseline).
+    #[must_use]
     pub fn exact(mut self) -> Self {
         self.exact = true;
         self

@@ -37,6 +37,7 @@ pub struct Dense {
 /// # Ok::<(), rnnlab_layers::LayersError>(())
 /// ```
 #[derive(Config, Debug)]
+#[must_use]
 pub struct DenseConfig {
     /// Units.
     pub units: usize,

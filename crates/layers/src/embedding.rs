@@ -30,6 +30,7 @@ pub struct Embedding {
 /// # Ok::<(), rnnlab_layers::LayersError>(())
 /// ```
 #[derive(Config, Debug)]
+#[must_use]
 pub struct EmbeddingConfig {
     /// Vocabulary size (ids are `0..input_dim`).
     pub input_dim: usize,

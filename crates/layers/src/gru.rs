@@ -46,6 +46,7 @@ pub struct GruCell {
 /// # Ok::<(), rnnlab_layers::LayersError>(())
 /// ```
 #[derive(Config, Debug)]
+#[must_use]
 pub struct GruConfig {
     /// Units.
     pub units: usize,

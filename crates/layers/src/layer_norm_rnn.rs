@@ -48,6 +48,7 @@ pub struct LayerNormSimpleRnnCell {
 /// # Ok::<(), rnnlab_layers::LayersError>(())
 /// ```
 #[derive(Config, Debug)]
+#[must_use]
 pub struct LayerNormSimpleRnnCellConfig {
     /// Units.
     pub units: usize,

@@ -41,6 +41,7 @@ pub struct LstmCell {
 /// # Ok::<(), rnnlab_layers::LayersError>(())
 /// ```
 #[derive(Config, Debug)]
+#[must_use]
 pub struct LstmConfig {
     /// Units.
     pub units: usize,

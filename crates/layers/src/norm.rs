@@ -30,6 +30,7 @@ pub struct LayerNormalization {
 /// # Ok::<(), rnnlab_layers::LayersError>(())
 /// ```
 #[derive(Config, Debug)]
+#[must_use]
 pub struct LayerNormalizationConfig {
     /// Default 1e-3 (Keras).
     #[config(default = 1e-3)]
@@ -152,6 +153,7 @@ pub struct BatchNormalization {
 /// # Ok::<(), rnnlab_layers::LayersError>(())
 /// ```
 #[derive(Config, Debug)]
+#[must_use]
 pub struct BatchNormalizationConfig {
     /// Default 0.99 (Keras convention: the weight of the old value).
     #[config(default = 0.99)]

@@ -38,6 +38,7 @@ pub struct SimpleRnnCell {
 /// # Ok::<(), rnnlab_layers::LayersError>(())
 /// ```
 #[derive(Config, Debug)]
+#[must_use]
 pub struct SimpleRnnConfig {
     /// Units.
     pub units: usize,

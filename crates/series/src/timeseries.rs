@@ -60,12 +60,14 @@ impl CsvOptions {
     }
 
     /// Sets whether the first row is a header.
+    #[must_use]
     pub fn has_header(mut self, yes: bool) -> Self {
         self.has_header = yes;
         self
     }
 
     /// Sets the delimiter.
+    #[must_use]
     pub fn delimiter(mut self, d: u8) -> Self {
         self.delimiter = d;
         self

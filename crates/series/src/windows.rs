@@ -56,6 +56,7 @@ impl WindowSpec {
     }
 
     /// Forecast another feature.
+    #[must_use]
     pub fn with_target_feature(mut self, feature: usize) -> Self {
         self.target_feature = feature;
         self

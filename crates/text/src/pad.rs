@@ -62,16 +62,19 @@ impl<T> PadOptions<T> {
         }
     }
     /// Sets `maxlen`.
+    #[must_use]
     pub fn maxlen(mut self, n: usize) -> Self {
         self.maxlen = Some(n);
         self
     }
     /// Sets `padding`.
+    #[must_use]
     pub fn padding(mut self, side: Side) -> Self {
         self.padding = side;
         self
     }
     /// Sets `truncating`.
+    #[must_use]
     pub fn truncating(mut self, side: Side) -> Self {
         self.truncating = side;
         self

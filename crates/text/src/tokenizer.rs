@@ -59,41 +59,49 @@ impl Default for TokenizerConfig {
 
 impl TokenizerConfig {
     /// Sets `num_words`.
+    #[must_use]
     pub fn num_words(mut self, n: usize) -> Self {
         self.num_words = Some(n);
         self
     }
     /// Sets `filters`.
+    #[must_use]
     pub fn filters(mut self, f: impl Into<String>) -> Self {
         self.filters = f.into();
         self
     }
     /// Sets `lower`.
+    #[must_use]
     pub fn lower(mut self, yes: bool) -> Self {
         self.lower = yes;
         self
     }
     /// Sets `split`.
+    #[must_use]
     pub fn split(mut self, s: impl Into<String>) -> Self {
         self.split = s.into();
         self
     }
     /// Sets `char_level`.
+    #[must_use]
     pub fn char_level(mut self, yes: bool) -> Self {
         self.char_level = yes;
         self
     }
     /// Sets `oov_token`.
+    #[must_use]
     pub fn oov_token(mut self, t: impl Into<String>) -> Self {
         self.oov_token = Some(t.into());
         self
     }
     /// Sets the split mode (rnnlab extension).
+    #[must_use]
     pub fn split_mode(mut self, m: SplitMode) -> Self {
         self.split_mode = m;
         self
     }
     /// Trims the visible vocabulary to `num_words` (rnnlab extension).
+    #[must_use]
     pub fn trim_vocabulary(mut self, yes: bool) -> Self {
         self.trim_vocabulary = yes;
         self

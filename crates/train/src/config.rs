@@ -159,51 +159,61 @@ impl FitConfig {
         }
     }
     /// Holds out the last `fraction` of the training samples for validation.
+    #[must_use]
     pub fn with_validation_split(mut self, fraction: f64) -> Self {
         self.validation_split = Some(fraction);
         self
     }
     /// Sets a learning-rate schedule.
+    #[must_use]
     pub fn with_lr_schedule(mut self, s: LrSchedule) -> Self {
         self.lr_schedule = Some(s);
         self
     }
     /// Checkpoints every epoch into `dir` and resumes from it (see [`FitConfig::checkpoint_dir`]).
+    #[must_use]
     pub fn with_checkpoint_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
         self.checkpoint_dir = Some(dir.into());
         self
     }
     /// Sets the optimizer.
+    #[must_use]
     pub fn with_optimizer(mut self, o: OptimizerConfig) -> Self {
         self.optimizer = o;
         self
     }
     /// Sets the metrics.
+    #[must_use]
     pub fn with_metrics(mut self, m: Vec<Metric>) -> Self {
         self.metrics = m;
         self
     }
     /// Sets the loss.
+    #[must_use]
     pub fn with_loss(mut self, l: Loss) -> Self {
         self.loss = l;
         self
     }
     /// Sets the batch size.
+    #[must_use]
     pub fn with_batch_size(mut self, b: usize) -> Self {
         self.batch_size = b;
         self
     }
     /// Sets the seed.
+    #[must_use]
     pub fn with_seed(mut self, s: u64) -> Self {
         self.seed = s;
         self
     }
     /// Sets the verbosity.
+    #[must_use]
     pub fn with_verbosity(mut self, v: Verbosity) -> Self {
         self.verbosity = v;
         self
     }
     /// Sets early stopping.
+    #[must_use]
     pub fn with_early_stopping(mut self, e: EarlyStopping) -> Self {
         self.early_stopping = Some(e);
         self
