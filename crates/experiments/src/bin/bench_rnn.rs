@@ -27,6 +27,13 @@ use rnnlab_series::{NumpyRandom, Split, WindowSpec, generate_time_series};
 use rnnlab_train::{Dataset, FitConfig, OptimizerConfig, Verbosity, fit};
 use serde_json::{Value, json};
 
+// The experiments binary's error type; this tool meets only some of its variants.
+#[allow(dead_code)]
+#[path = "../error.rs"]
+mod error;
+
+use error::ExperimentError;
+
 const USAGE: &str = "usage: bench_rnn [--epochs N (>= 3, default 3)] [--quick] [--json] [--python PY] [--only deep-rnn|seq2seq-lstm] [--skip burn_nn,generic,...]";
 
 struct Args {
@@ -38,7 +45,8 @@ struct Args {
     skip: Vec<String>,
 }
 
-fn parse_args() -> Result<Args, String> {
+fn parse_args() -> Result<Args, ExperimentError> {
+    let usage = |message: String| ExperimentError::Usage(format!("{message}\n{USAGE}"));
     let mut a = Args {
         epochs: 3,
         quick: false,
@@ -49,9 +57,9 @@ fn parse_args() -> Result<Args, String> {
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
-        let mut value = || it.next().ok_or(format!("{flag} needs a value\n{USAGE}"));
+        let mut value = || it.next().ok_or_else(|| usage(format!("{flag} needs a value")));
         match flag.as_str() {
-            "--epochs" => a.epochs = value()?.parse().map_err(|e| format!("--epochs: {e}"))?,
+            "--epochs" => a.epochs = value()?.parse().map_err(|e| usage(format!("--epochs: {e}")))?,
             "--quick" => a.quick = true,
             "--json" => a.json = true,
             "--python" => a.python = Some(value()?),
@@ -61,11 +69,11 @@ fn parse_args() -> Result<Args, String> {
                 println!("{USAGE}");
                 std::process::exit(0);
             }
-            other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
+            other => return Err(usage(format!("unknown argument {other:?}"))),
         }
     }
     if a.epochs < 3 && !a.quick {
-        return Err("--epochs must be at least 3 (the figures are medians)".into());
+        return Err(usage("--epochs must be at least 3 (the figures are medians)".into()));
     }
     Ok(a)
 }
@@ -91,7 +99,7 @@ impl Model {
     }
 }
 
-fn data(model: Model, quick: bool) -> Result<Dataset, String> {
+fn data(model: Model, quick: bool) -> Result<Dataset, ExperimentError> {
     let (n, split) = if quick {
         (500, Split::Fractions { train: 0.7, valid: 0.2 })
     } else {
@@ -101,19 +109,16 @@ fn data(model: Model, quick: bool) -> Result<Dataset, String> {
         Model::DeepRnn => (1, WindowSpec::vector(50, 1)),
         Model::Seq2SeqLstm => (10, WindowSpec::sequence(50, 10)),
     };
-    let series = generate_time_series(&mut NumpyRandom::new(42), n, 50 + ahead).map_err(|e| e.to_string())?;
-    let parts = series
-        .windows(spec)
-        .and_then(|w| w.split(split))
-        .map_err(|e| e.to_string())?;
-    Dataset::from_windows(&parts.train).map_err(|e| e.to_string())
+    let series = generate_time_series(&mut NumpyRandom::new(42), n, 50 + ahead)?;
+    let parts = series.windows(spec).and_then(|w| w.split(split))?;
+    Ok(Dataset::from_windows(&parts.train)?)
 }
 
-fn rnnlab_model(model: Model, scan: ScanMode, d: &Device) -> Result<Sequential, String> {
+fn rnnlab_model(model: Model, scan: ScanMode, d: &Device) -> Result<Sequential, ExperimentError> {
     let builder = Sequential::builder(Shape::sequence(1));
     let srnn = |units, rs| SimpleRnnConfig::new(units).with_return_sequences(rs).with_scan(scan);
     let lstm = || LstmConfig::new(20).with_return_sequences(true).with_scan(scan);
-    match model {
+    let model = match model {
         Model::DeepRnn => builder.add(srnn(20, true)).add(srnn(20, true)).add(srnn(1, false)),
         Model::Seq2SeqLstm => builder
             .add(lstm())
@@ -121,8 +126,8 @@ fn rnnlab_model(model: Model, scan: ScanMode, d: &Device) -> Result<Sequential, 
             .add(lstm())
             .add(TimeDistributedConfig::new(DenseConfig::new(10))),
     }
-    .build(d)
-    .map_err(|e| e.to_string())
+    .build(d)?;
+    Ok(model)
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -131,14 +136,14 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 /// rnnlab through `fit` (no validation: only training is timed).
-fn bench_rnnlab(model: Model, scan: ScanMode, train: &Dataset, epochs: usize) -> Result<f64, String> {
-    let d = Backend::Flex.device().map_err(|e| e.to_string())?.autodiff();
+fn bench_rnnlab(model: Model, scan: ScanMode, train: &Dataset, epochs: usize) -> Result<f64, ExperimentError> {
+    let d = Backend::Flex.device()?.autodiff();
     rnnlab_layers::seed(&d, 42);
     let m = rnnlab_model(model, scan, &d)?;
     let cfg = FitConfig::new(epochs)
         .with_optimizer(OptimizerConfig::adam(model.learning_rate()))
         .with_verbosity(Verbosity::Quiet);
-    let (_, history) = fit(m, train, None, &cfg).map_err(|e| e.to_string())?;
+    let (_, history) = fit(m, train, None, &cfg)?;
     Ok(median(history.seconds))
 }
 
@@ -180,8 +185,8 @@ fn batches(train: &Dataset, model: Model, d: &Device) -> Vec<(Tensor<3>, Tensor<
 }
 
 /// Burn's own layers in a plain loop (Adam, MSE; a fixed batch order, like an unshuffled epoch).
-fn bench_burn_nn(model: Model, train: &Dataset, epochs: usize) -> Result<f64, String> {
-    let d = Backend::Flex.device().map_err(|e| e.to_string())?.autodiff();
+fn bench_burn_nn(model: Model, train: &Dataset, epochs: usize) -> Result<f64, ExperimentError> {
+    let d = Backend::Flex.device()?.autodiff();
     rnnlab_layers::seed(&d, 42);
     let data = batches(train, model, &d);
     let lr = model.learning_rate();
@@ -236,7 +241,7 @@ fn bench_burn_nn(model: Model, train: &Dataset, epochs: usize) -> Result<f64, St
 }
 
 /// Runs `xtask/bench_rnn.py` with `python`; its JSON maps model -> {pytorch, keras}.
-fn bench_python(python: &str, epochs: usize, quick: bool) -> Result<Value, String> {
+fn bench_python(python: &str, epochs: usize, quick: bool) -> Result<Value, ExperimentError> {
     // The run-time value (set by `cargo run`) names this checkout even when the binary was built
     // by another one sharing the target directory.
     let crate_dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into());
@@ -246,15 +251,24 @@ fn bench_python(python: &str, epochs: usize, quick: bool) -> Result<Value, Strin
     if quick {
         cmd.arg("--quick");
     }
-    let out = cmd.output().map_err(|e| format!("cannot run {python}: {e}"))?;
+    let out = cmd.output().map_err(|source| ExperimentError::Io {
+        path: python.into(),
+        source,
+    })?;
     eprint!("{}", String::from_utf8_lossy(&out.stderr));
     if !out.status.success() {
-        return Err(format!("{python} {script} failed ({})", out.status));
+        return Err(ExperimentError::Mismatch {
+            experiment: "bench rnn",
+            why: format!("{python} {script} failed ({})", out.status),
+        });
     }
-    serde_json::from_slice(&out.stdout).map_err(|e| format!("{script} printed no JSON: {e}"))
+    serde_json::from_slice(&out.stdout).map_err(|e| ExperimentError::Mismatch {
+        experiment: "bench rnn",
+        why: format!("{script} printed no JSON: {e}"),
+    })
 }
 
-fn run() -> Result<(), String> {
+fn run() -> Result<(), ExperimentError> {
     let args = parse_args()?;
     let epochs = if args.quick { args.epochs.min(3) } else { args.epochs };
     let python = match &args.python {
@@ -269,7 +283,7 @@ fn run() -> Result<(), String> {
         let train = data(model, args.quick)?;
         let mut figures = serde_json::Map::new();
         let skip = |k: &str| args.skip.iter().any(|s| s == k);
-        let mut put = |key: &str, f: &dyn Fn() -> Result<f64, String>| -> Result<(), String> {
+        let mut put = |key: &str, f: &dyn Fn() -> Result<f64, ExperimentError>| -> Result<(), ExperimentError> {
             let v = if skip(key) { Value::Null } else { json!(f()?) };
             if !args.json {
                 eprintln!("{:<14} {:<8} {}", model.name(), key, v);
@@ -293,7 +307,7 @@ fn run() -> Result<(), String> {
     }
     let report = json!({ "backend": "flex", "models": models });
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?);
+        println!("{report:#}");
     } else {
         print_table(&report);
     }
