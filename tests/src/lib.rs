@@ -155,9 +155,19 @@ pub fn run_dir(dir: &Path) -> Result<Report, HarnessError> {
             "keras" => keras::run_file,
             "layers" => layers::run_file,
             "keras-models" => {
-                report
-                    .files
-                    .push(run_text_file(&fam, keras_models::CASES_FILE, keras_models::run_file));
+                let fam_dir = fam.clone();
+                let mut file = FileReport {
+                    name: format!("{}/{}", file_name(&fam), keras_models::CASES_FILE),
+                    ..Default::default()
+                };
+                match std::fs::read_to_string(fam.join(keras_models::CASES_FILE)) {
+                    Ok(text) => match keras_models::run_file(&fam_dir, &text) {
+                        Ok(cases) => file.cases = cases,
+                        Err(e) => file.error = Some(e),
+                    },
+                    Err(e) => file.error = Some(format!("unreadable: {e}")),
+                }
+                report.files.push(file);
                 continue;
             }
             other => {

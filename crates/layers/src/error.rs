@@ -67,6 +67,16 @@ pub enum LayersError {
         /// What is supported.
         supported: &'static str,
     },
+    /// A Keras option rnnlab does not implement (refused, never ignored).
+    #[error("{layer}: {option} is not supported; {hint}")]
+    UnsupportedOption {
+        /// The layer class (`"LSTM"`).
+        layer: String,
+        /// The option and its value (`"stateful=true"`).
+        option: String,
+        /// What rnnlab does instead, or how to get there.
+        hint: &'static str,
+    },
     /// The layer needs an input of another kind (token ids vs floats, rank 2 vs 3).
     #[error("{layer} cannot take {got}: {hint}")]
     InputKind {

@@ -13,8 +13,8 @@
 //!   cell config); [`BidirectionalConfig`] wraps any recurrent layer in one call.
 //! - Cells: [`SimpleRnnCell`], [`LstmCell`], [`GruCell`], and the lecture's
 //!   [`LayerNormSimpleRnnCell`] (written the way a user writes their own cell).
-//! - Neighbours: [`Dense`], [`TimeDistributed`], [`Flatten`], [`Embedding`] (`mask_zero`),
-//!   [`LayerNormalization`], [`BatchNormalization`].
+//! - Neighbours: [`Dense`], [`TimeDistributed`], [`Flatten`], [`Dropout`], [`Embedding`]
+//!   (`mask_zero`), [`LayerNormalization`], [`BatchNormalization`].
 //! - [`Backend`] picks flex / ndarray / wgpu / tch (CPU or CUDA) / cuda at run time; the same
 //!   model code runs on all.
 //!
@@ -63,6 +63,7 @@ mod backend;
 mod bidirectional;
 mod cell;
 mod dense;
+mod dropout;
 mod embedding;
 mod error;
 mod error_source;
@@ -86,6 +87,7 @@ pub use bidirectional::{Bidirectional, BidirectionalConfig, BidirectionalOutput,
 pub use burn;
 pub use cell::{Cell, CellConfig, project_gates, recurrent_gates};
 pub use dense::{Dense, DenseConfig, Flatten, FlattenConfig, TimeDistributed, TimeDistributedConfig};
+pub use dropout::{Dropout, DropoutConfig};
 pub use embedding::{Embedding, EmbeddingConfig};
 pub use error::LayersError;
 pub use error_source::ErrorSource;
