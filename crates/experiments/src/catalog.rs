@@ -180,6 +180,17 @@ impl Context {
         rnnlab_layers::seed(&self.device, u64::from(self.seed));
     }
 
+    /// Writes a trained model to `<out>/models/<name>.keras` (the first seed's, as the plots),
+    /// a file Keras 3 and `rnnlab_keras::load_model` both open.
+    fn save_model(&self, name: &str, model: &Sequential) -> Result<(), ExperimentError> {
+        if !self.draw_plots {
+            return Ok(());
+        }
+        let path = self.out.join("models").join(format!("{name}.keras"));
+        rnnlab_keras::save_model(model, &path)?;
+        Ok(())
+    }
+
     /// Renders `panels` to `<out>/<file>` and remembers it for the report.
     fn plot(&mut self, file: &str, caption: &str, panels: &[Panel], width: u32) -> Result<(), ExperimentError> {
         if !self.draw_plots {
@@ -245,6 +256,7 @@ fn train_record(
         &[curve],
         640,
     )?;
+    ctx.save_model(name, &model)?;
     let record = Record::trained(name, val_mse, last_step, params, history, bands);
     Ok((record, model))
 }

@@ -22,6 +22,9 @@ pub enum ExperimentError {
     /// Training, evaluating or predicting.
     #[error(transparent)]
     Train(#[from] rnnlab_train::TrainError),
+    /// Writing a trained model as a Keras file.
+    #[error(transparent)]
+    Keras(#[from] rnnlab_keras::KerasError),
     /// Drawing a plot (plotters reports its errors as text).
     #[error("plot {path}: {why}")]
     Plot {

@@ -419,13 +419,23 @@ impl<C: Cell> Layer for Rnn<C> {
             "dropout": self.dropout,
             "recurrent_dropout": self.recurrent_dropout,
         });
-        let mut config = if self.cell.is_keras_layer(Sealed) {
+        let builtin = self.cell.is_keras_layer(Sealed);
+        let mut config = if builtin {
             self.cell.keras_config()
         } else {
             json!({ "cell": { "class": self.cell.keras_class(), "config": self.cell.keras_config() } })
         };
         if let (Some(config), Some(options)) = (config.as_object_mut(), options.as_object()) {
-            config.extend(options.clone());
+            // Keras's RNN(cell) takes no dropout arguments (its cells do): written only when set,
+            // so that a model without dropout loads in Keras.
+            config.extend(
+                options
+                    .iter()
+                    .filter(|(key, value)| {
+                        builtin || !key.contains("dropout") || value.as_f64().is_some_and(|rate| rate > 0.0)
+                    })
+                    .map(|(k, v)| (k.clone(), v.clone())),
+            );
         }
         config
     }
