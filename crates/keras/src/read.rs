@@ -116,7 +116,7 @@ pub(crate) fn keras_v3(bytes: &[u8], file: &str, device: &Device) -> Result<Sequ
 pub(crate) fn legacy_h5(bytes: &[u8], file: &str, device: &Device) -> Result<Sequential, KerasError> {
     let h5 = Hdf5::open(bytes.to_vec(), file, "the file")?;
     let config_text = match h5.attrs("")?.remove("model_config") {
-        Some(value) if text(&value).is_some() => text(&value).unwrap_or_default(),
+        Some(value) if let Some(config) = text(&value) => config,
         Some(other) => {
             return Err(KerasError::Config {
                 file: file.into(),
