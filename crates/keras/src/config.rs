@@ -150,6 +150,23 @@ pub(crate) fn snake_case(name: &str) -> String {
     out
 }
 
+/// The weight group names of layers of classes `classes`, in model order: `snake_case(class)`,
+/// then `_1`, `_2`, … for later layers of the same class (what Keras's saver writes and its
+/// loader looks for).
+pub(crate) fn weight_group_keys<'a>(classes: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    classes
+        .into_iter()
+        .map(|class| {
+            let base = snake_case(class);
+            let count = seen.entry(base.clone()).or_insert(0);
+            let key = if *count == 0 { base } else { format!("{base}_{count}") };
+            *count += 1;
+            key
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::snake_case;

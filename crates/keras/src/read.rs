@@ -9,7 +9,7 @@ use hdf5_pure::AttrValue;
 use rnnlab_layers::{ErrorSource, KerasArray, Sequential, layer_from_keras_spec};
 
 use crate::KerasError;
-use crate::config::{self, LayerEntry, ModelSpec, snake_case};
+use crate::config::{self, LayerEntry, ModelSpec};
 
 /// A `.keras` file starts like every zip archive.
 pub(crate) const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
@@ -83,17 +83,9 @@ pub(crate) fn keras_v3(bytes: &[u8], file: &str, device: &Device) -> Result<Sequ
     let spec = config::parse(&config_text, file)?;
     let h5 = Hdf5::open(weights, file, "model.weights.h5")?;
     // Weight groups are named by class (`lstm`, `lstm_1`, …), counted per class in model order.
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    build(spec, file, device, |_, entry| {
-        let base = snake_case(&entry.class);
-        let count = seen.entry(base.clone()).or_insert(0);
-        let key = if *count == 0 {
-            base.clone()
-        } else {
-            format!("{base}_{count}")
-        };
-        *count += 1;
-        let group = format!("layers/{key}");
+    let keys = config::weight_group_keys(spec.layers.iter().map(|l| l.class.as_str()));
+    build(spec, file, device, |i, entry| {
+        let group = format!("layers/{}", keys[i]);
         match entry.class.as_str() {
             "SimpleRNN" | "LSTM" | "GRU" => h5.vars(&format!("{group}/cell/vars")),
             "RNN" => {

@@ -1,7 +1,6 @@
 //! Writing a `.keras` file that Keras 3 loads: `config.json` (the architecture, in Keras's own
 //! serialization), `metadata.json` and `model.weights.h5` laid out as Keras lays it out.
 
-use std::collections::HashMap;
 use std::io::{Cursor, Write};
 use std::path::Path;
 
@@ -10,7 +9,7 @@ use rnnlab_layers::{AnyTensor, DynLayer, ErrorSource, Sequential, ValueKind, ato
 use serde_json::{Value, json};
 
 use crate::KerasError;
-use crate::config::snake_case;
+use crate::config::{snake_case, weight_group_keys};
 
 /// The Keras version whose format this writes.
 const KERAS_VERSION: &str = "3.15.1";
@@ -80,27 +79,6 @@ fn model_config(model: &Sequential, keys: &[String]) -> Value {
         "registered_name": null,
         "build_config": {"input_shape": batch_shape},
     })
-}
-
-/// Each layer's weight group name: `snake_case(class)`, `_1`, `_2`, … per class in model order
-/// (what Keras's loader looks for).
-fn layer_keys(model: &Sequential) -> Vec<String> {
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    model
-        .layers()
-        .iter()
-        .map(|layer| {
-            let base = snake_case(&layer.keras_class());
-            let count = seen.entry(base.clone()).or_insert(0);
-            let key = if *count == 0 {
-                base.clone()
-            } else {
-                format!("{base}_{count}")
-            };
-            *count += 1;
-            key
-        })
-        .collect()
 }
 
 /// One weight array: its shape and row-major values.
@@ -219,7 +197,8 @@ fn weights_file(model: &Sequential, keys: &[String], file: &str) -> Result<Vec<u
 
 /// The `.keras` file of `model`, in memory.
 pub(crate) fn keras_v3(model: &Sequential, file: &str) -> Result<Vec<u8>, KerasError> {
-    let keys = layer_keys(model);
+    let classes: Vec<String> = model.layers().iter().map(|l| l.keras_class()).collect();
+    let keys = weight_group_keys(classes.iter().map(String::as_str));
     let config = serde_json::to_vec(&model_config(model, &keys)).map_err(|e| KerasError::Config {
         file: file.into(),
         what: "config.json".into(),

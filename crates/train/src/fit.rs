@@ -285,8 +285,12 @@ pub fn fit_in_place_with<M: Model>(
             lr_now = all.iter_mut().fold(lr, |rate, c| c.learning_rate(rate, step, epoch));
             let (x, y) = train.batch(idx, &device)?;
             let pred = flat(state.model.forward_batch(x)?);
-            for (sums, m) in metric_sums.iter_mut().zip(&cfg.metrics) {
-                sums.push(m.batch_sum_tensor(pred.clone().inner(), &y.clone().inner()));
+            if !cfg.metrics.is_empty() {
+                // Metrics need no gradient: computed once per batch on the tensors without autodiff.
+                let (pred, y) = (pred.clone().inner(), y.clone().inner());
+                for (sums, m) in metric_sums.iter_mut().zip(&cfg.metrics) {
+                    sums.push(m.batch_sum_tensor(pred.clone(), &y));
+                }
             }
             let loss = cfg.loss.compute(pred, y);
             losses.push(loss.clone().inner());
