@@ -10,7 +10,7 @@ Reads `cargo metadata` from stdin; prints one line per crate; exits 1 on a too-l
 import json
 import sys
 
-PUBLISHED = ["rnnlab-series", "rnnlab-text", "rnnlab-layers", "rnnlab-train", "rnnlab-keras"]
+PUBLISHED = ["rnnlab-series", "rnnlab-text", "rnnlab-layers", "rnnlab-train", "rnnlab-keras", "rnnlab-forecast"]
 EDITION_2024 = (1, 85)
 
 

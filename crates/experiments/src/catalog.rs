@@ -14,8 +14,8 @@ use rnnlab_text::{PadOptions, Side, Tokenizer, TokenizerConfig, pad_sequences};
 use rnnlab_train::{Dataset, FitConfig, Metric, OptimizerConfig, fit, predict};
 
 use crate::error::ExperimentError;
-use crate::plot::{BLUE, GREEN, Line, ORANGE, Panel, RED, render};
 use crate::report::{Band, Record};
+use rnnlab_forecast::plot::{BLUE, GREEN, Line, ORANGE, Panel, RED, render};
 
 /// One experiment of the lecture.
 pub struct Experiment {

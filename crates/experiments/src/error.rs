@@ -25,14 +25,9 @@ pub enum ExperimentError {
     /// Writing a trained model as a Keras file.
     #[error(transparent)]
     Keras(#[from] rnnlab_keras::KerasError),
-    /// Drawing a plot (plotters reports its errors as text).
-    #[error("plot {path}: {why}")]
-    Plot {
-        /// The plot file.
-        path: PathBuf,
-        /// What plotters or the PNG encoder said.
-        why: String,
-    },
+    /// Drawing or writing a plot (`rnnlab_forecast::plot`).
+    #[error(transparent)]
+    Plot(#[from] rnnlab_forecast::ForecastError),
     /// Writing a result file.
     #[error("{path}: {source}")]
     Io {

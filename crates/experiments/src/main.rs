@@ -3,7 +3,6 @@
 
 mod catalog;
 mod error;
-mod plot;
 mod report;
 mod sentiment;
 

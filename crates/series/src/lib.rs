@@ -8,7 +8,9 @@
 //!   sequence-to-sequence datasets, split 7000/2000/1000 (or any counts / fractions);
 //! - [`naive_forecast`] / [`naive_mse`]: the last-value baseline for any horizon;
 //! - [`TimeSeries`]: a real series from CSV, split in time, scaled on the training part only
-//!   ([`StandardScaler`]) and cut into the same [`Windows`].
+//!   ([`StandardScaler`]) and cut into the same [`Windows`];
+//! - [`SlidingWindows`]: forecasting samples cut from one long series on demand, each expressed by a
+//!   [`WindowNorm`] (e.g. relative to its last value, so that trends can be continued).
 //!
 //! The crate has no Burn dependency: arrays are plain row-major `f32` ([`Array`]).
 //!
@@ -61,6 +63,7 @@ mod error;
 mod generate;
 mod mt19937;
 mod series;
+mod sliding;
 mod timeseries;
 mod windows;
 
@@ -70,6 +73,7 @@ pub use error::SeriesError;
 pub use generate::generate_time_series;
 pub use mt19937::NumpyRandom;
 pub use series::Series;
+pub use sliding::{SlidingWindows, WindowNorm};
 pub use timeseries::{Column, CsvOptions, StandardScaler, TimeSeries};
 pub use windows::{Split, Splits, TargetKind, WindowSpec, Windows};
 

@@ -1,10 +1,12 @@
-//! In-memory data sets: float features `[n, time, features]` or token ids `[n, time]`, with float
-//! targets `[n, width]` or integer class ids `[n]`.
+//! Data sets: float features `[n, time, features]` or token ids `[n, time]` with float targets
+//! `[n, width]` or integer class ids `[n]` in memory, or forecasting windows cut from one series
+//! batch by batch.
 
 use std::borrow::Cow;
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use rnnlab_layers::Input;
+use rnnlab_series::SlidingWindows;
 
 use crate::TrainError;
 
@@ -25,6 +27,9 @@ pub enum Features {
         /// `[n, time]`.
         shape: [usize; 2],
     },
+    /// The inputs of forecasting windows cut from one series when a batch asks for them
+    /// (`[n, lookback, 1]`): memory stays near the series' size whatever the lookback.
+    Sliding(SlidingWindows),
 }
 
 impl Features {
@@ -33,6 +38,7 @@ impl Features {
         match self {
             Features::Floats { shape, .. } => shape[0],
             Features::Tokens { shape, .. } => shape[0],
+            Features::Sliding(w) => w.len(),
         }
     }
 
@@ -46,14 +52,15 @@ impl Features {
         match self {
             Features::Floats { shape, .. } => shape.to_vec(),
             Features::Tokens { shape, .. } => shape.to_vec(),
+            Features::Sliding(w) => vec![w.len(), w.lookback(), 1],
         }
     }
 
-    /// The float values, when these are float features.
+    /// The float values, when these are float features held in memory.
     pub fn floats(&self) -> Option<&[f32]> {
         match self {
             Features::Floats { values, .. } => Some(values),
-            Features::Tokens { .. } => None,
+            Features::Tokens { .. } | Features::Sliding(_) => None,
         }
     }
 
@@ -73,6 +80,7 @@ impl Features {
                 ids: ids[a * row..b * row].to_vec(),
                 shape: [b - a, shape[1]],
             },
+            Features::Sliding(w) => Features::Sliding(w.slice(a..b)),
         }
     }
 
@@ -80,6 +88,8 @@ impl Features {
         let (len, dims) = match self {
             Features::Floats { values, shape } => (values.len(), shape.to_vec()),
             Features::Tokens { ids, shape } => (ids.len(), shape.to_vec()),
+            // Checked when it was made (finite values, windows inside the series).
+            Features::Sliding(_) => return Ok(()),
         };
         let expected = dims
             .iter()
@@ -122,6 +132,9 @@ pub enum Targets {
     /// One integer class id per sample (for `SparseCategoricalCrossentropy`, or 0/1 labels for
     /// `BinaryCrossentropy`).
     Classes(Vec<u32>),
+    /// The targets of forecasting windows cut from one series when a batch asks for them
+    /// (`[n, horizon]`).
+    Sliding(SlidingWindows),
 }
 
 impl Targets {
@@ -130,6 +143,7 @@ impl Targets {
         match self {
             Targets::Floats { values, width } => values.len() / (*width).max(1),
             Targets::Classes(ids) => ids.len(),
+            Targets::Sliding(w) => w.len(),
         }
     }
 
@@ -143,14 +157,15 @@ impl Targets {
         match self {
             Targets::Floats { width, .. } => *width,
             Targets::Classes(_) => 1,
+            Targets::Sliding(w) => w.horizon(),
         }
     }
 
-    /// The float values, when these are float targets.
+    /// The float values, when these are float targets held in memory.
     pub fn floats(&self) -> Option<&[f32]> {
         match self {
             Targets::Floats { values, .. } => Some(values),
-            Targets::Classes(_) => None,
+            Targets::Classes(_) | Targets::Sliding(_) => None,
         }
     }
 
@@ -159,6 +174,11 @@ impl Targets {
         match self {
             Targets::Floats { values, .. } => Cow::Borrowed(values),
             Targets::Classes(ids) => Cow::Owned(ids.iter().map(|&c| c as f32).collect()),
+            Targets::Sliding(w) => {
+                let mut out = Vec::with_capacity(w.len() * w.horizon());
+                (0..w.len()).for_each(|i| w.target(i, &mut out));
+                Cow::Owned(out)
+            }
         }
     }
 
@@ -169,6 +189,7 @@ impl Targets {
                 width: *width,
             },
             Targets::Classes(ids) => Targets::Classes(ids[a..b].to_vec()),
+            Targets::Sliding(w) => Targets::Sliding(w.slice(a..b)),
         }
     }
 
@@ -265,6 +286,25 @@ impl Dataset {
         Ok(Self { x, y })
     }
 
+    /// Forecasting windows cut from one series batch by batch: inputs `[n, lookback, 1]`,
+    /// targets `[n, horizon]`, never all in memory at once.
+    ///
+    /// ```
+    /// use rnnlab_series::{SlidingWindows, WindowNorm};
+    /// use rnnlab_train::Dataset;
+    /// let series: Vec<f64> = (0..1000).map(|t| (f64::from(t) * 0.1).sin()).collect();
+    /// let windows = SlidingWindows::new(series.into(), 20, 5, 20..996, WindowNorm::Identity)?;
+    /// let data = Dataset::from_sliding(windows);
+    /// assert_eq!((data.len(), data.x_dims(), data.y_width()), (976, vec![976, 20, 1], 5));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_sliding(windows: SlidingWindows) -> Dataset {
+        Dataset {
+            x: Features::Sliding(windows.clone()),
+            y: Targets::Sliding(windows),
+        }
+    }
+
     /// From forecasting windows of `rnnlab-series`.
     pub fn from_windows(w: &rnnlab_series::Windows) -> Result<Self, TrainError> {
         // The fields are public: hand-built windows may disagree with their spec.
@@ -357,6 +397,14 @@ impl Dataset {
                 let x = gather(ids, row, idx, |&v| i64::from(v));
                 Input::Tokens(Tensor::from_data(TensorData::new(x, [idx.len(), shape[1]]), device))
             }
+            Features::Sliding(w) => {
+                let mut x = Vec::with_capacity(idx.len() * w.lookback());
+                idx.iter().for_each(|&i| w.input(i, &mut x));
+                Input::from(Tensor::<3>::from_data(
+                    TensorData::new(x, [idx.len(), w.lookback(), 1]),
+                    device,
+                ))
+            }
         };
         Ok((x, self.target_batch(idx, device)))
     }
@@ -371,6 +419,11 @@ impl Dataset {
             Targets::Classes(ids) => {
                 let y = gather(ids, 1, idx, |&v| i64::from(v));
                 BatchTargets::Classes(Tensor::from_data(TensorData::new(y, [idx.len(), 1]), device))
+            }
+            Targets::Sliding(w) => {
+                let mut y = Vec::with_capacity(idx.len() * w.horizon());
+                idx.iter().for_each(|&i| w.target(i, &mut y));
+                BatchTargets::Floats(Tensor::from_data(TensorData::new(y, [idx.len(), w.horizon()]), device))
             }
         }
     }

@@ -65,11 +65,16 @@ pub(crate) fn evaluate_unchecked<M: Model>(
     let idx: Vec<usize> = (0..n).collect();
     let t = data.target_batch(&idx, &device);
     let loss = f64::from(loss.compute(p, t).into_scalar::<f32>());
-    let targets = data.targets().as_f32();
-    let metrics = metrics
-        .iter()
-        .map(|m| m.batch_sum(&pred, pw, &targets, data.y_width()) / n as f64)
-        .collect();
+    // Host copies of the targets only for metrics (sliding windows would be cut again).
+    let metrics = if metrics.is_empty() {
+        Vec::new()
+    } else {
+        let targets = data.targets().as_f32();
+        metrics
+            .iter()
+            .map(|m| m.batch_sum(&pred, pw, &targets, data.y_width()) / n as f64)
+            .collect()
+    };
     Ok(Evaluation { loss, metrics })
 }
 

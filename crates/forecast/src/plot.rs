@@ -3,21 +3,27 @@
 
 use std::path::Path;
 
-use crate::error::ExperimentError;
+use crate::ForecastError;
 
 use noto_sans_mono_bitmap::{FontWeight, RasterHeight, get_raster, get_raster_width};
 use plotters::prelude::*;
+/// Colours of lines (plotters' RGB type).
+pub use plotters::style::RGBColor;
 
-/// One line (or set of markers) in a panel.
+/// One line (or set of markers) in a panel; one without a label stays out of the legend.
 pub struct Line {
+    /// The legend entry.
     pub label: String,
+    /// Its colour.
     pub color: RGBColor,
+    /// `(x, y)` points in drawing order.
     pub points: Vec<(f64, f64)>,
     /// Draw markers instead of a line (targets, forecasts).
     pub markers: bool,
 }
 
 impl Line {
+    /// A line through `points`.
     pub fn new(label: &str, color: RGBColor, points: Vec<(f64, f64)>) -> Self {
         Self {
             label: label.into(),
@@ -27,6 +33,7 @@ impl Line {
         }
     }
 
+    /// Draw markers instead of a line.
     #[must_use]
     pub fn markers(mut self) -> Self {
         self.markers = true;
@@ -36,16 +43,26 @@ impl Line {
 
 /// One chart.
 pub struct Panel {
+    /// Above the chart.
     pub title: String,
+    /// Under the x axis.
     pub x_label: String,
+    /// Beside the y axis.
     pub y_label: String,
+    /// What is drawn.
     pub lines: Vec<Line>,
 }
 
+/// Matplotlib's first colour.
 pub const BLUE: RGBColor = RGBColor(31, 119, 180);
+/// Matplotlib's second colour.
 pub const ORANGE: RGBColor = RGBColor(255, 127, 14);
+/// Matplotlib's red.
 pub const RED: RGBColor = RGBColor(214, 39, 40);
+/// Matplotlib's green.
 pub const GREEN: RGBColor = RGBColor(44, 160, 44);
+/// Matplotlib's purple.
+pub const PURPLE: RGBColor = RGBColor(148, 103, 189);
 
 struct Text {
     x: i32,
@@ -78,7 +95,7 @@ fn ticks(lo: f64, hi: f64) -> Vec<f64> {
 fn label(v: f64) -> String {
     if v == 0.0 {
         "0".into()
-    } else if v.abs() >= 1000.0 || v.abs() < 0.001 {
+    } else if v.abs() >= 1e6 || v.abs() < 0.001 {
         format!("{v:.0e}")
     } else {
         let s = format!("{v:.4}");
@@ -100,8 +117,8 @@ fn range(lines: &[Line], axis: fn(&(f64, f64)) -> f64) -> (f64, f64) {
 }
 
 /// Renders `panels` side by side into a PNG at `path` (written atomically).
-pub fn render(path: &Path, panels: &[Panel], width: u32, height: u32) -> Result<(), ExperimentError> {
-    let plot_error = |e: &dyn std::fmt::Display| ExperimentError::Plot {
+pub fn render(path: &Path, panels: &[Panel], width: u32, height: u32) -> Result<(), ForecastError> {
+    let plot_error = |e: &dyn std::fmt::Display| ForecastError::Plot {
         path: path.to_path_buf(),
         why: e.to_string(),
     };
@@ -192,7 +209,8 @@ pub fn render(path: &Path, panels: &[Panel], width: u32, height: u32) -> Result<
             // Legend: one row above the plot, right-aligned, each entry in its line's colour.
             let char_w = get_raster_width(FontWeight::Regular, RasterHeight::Size16) as i32;
             let mut x = right;
-            for line in panel.lines.iter().rev() {
+            // A line without a label (the second edge of a band) has no entry.
+            for line in panel.lines.iter().rev().filter(|l| !l.label.is_empty()) {
                 let text = if line.markers {
                     format!("x {}", line.label)
                 } else {
@@ -248,8 +266,8 @@ fn draw_text(buf: &mut [u8], w: usize, h: usize, t: &Text) {
     }
 }
 
-fn write_png(path: &Path, rgb: &[u8], width: u32, height: u32) -> Result<(), ExperimentError> {
-    let plot_error = |e: &dyn std::fmt::Display| ExperimentError::Plot {
+fn write_png(path: &Path, rgb: &[u8], width: u32, height: u32) -> Result<(), ForecastError> {
+    let plot_error = |e: &dyn std::fmt::Display| ForecastError::Plot {
         path: path.to_path_buf(),
         why: e.to_string(),
     };
@@ -261,8 +279,5 @@ fn write_png(path: &Path, rgb: &[u8], width: u32, height: u32) -> Result<(), Exp
         let mut writer = enc.write_header().map_err(|e| plot_error(&e))?;
         writer.write_image_data(rgb).map_err(|e| plot_error(&e))?;
     }
-    crate::report::write_atomic(path, &bytes).map_err(|source| ExperimentError::Io {
-        path: path.to_path_buf(),
-        source,
-    })
+    rnnlab_layers::atomic_file::write(path, &bytes).map_err(ForecastError::io(path))
 }
