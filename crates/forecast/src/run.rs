@@ -282,9 +282,11 @@ pub fn forecast_series(series: Prepared, options: &ForecastOptions) -> Result<Fo
     // Checked before training, which it would otherwise waste.
     let origins = backtest_origins(n, h, split.n_test, options.backtest)?;
     let selected = options.backend.select()?;
-    rnnlab_layers::seed(&selected.device, options.seed);
     let device = selected.device.clone().autodiff();
-    let model = options.model.build(lookback, h, &device)?;
+    // A generator of this thread's own: forecasts run side by side draw the same weights.
+    let model = rnnlab_layers::seeded(&selected.device, options.seed, || {
+        options.model.build(lookback, h, &device)
+    })?;
     let cfg = FitConfig::new(options.epochs)
         .with_batch_size(options.batch_size)
         .with_seed(options.seed)

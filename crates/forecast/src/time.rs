@@ -23,7 +23,8 @@ pub enum TimeFormat {
     Month,
     /// `YYYY-MM-DD` (also `YYYY/MM/DD`).
     Date,
-    /// `YYYY-MM-DDTHH:MM[:SS]` with `T` or a space, an optional fraction and `Z`.
+    /// `YYYY-MM-DDTHH:MM[:SS[.fff]]` with `T` or a space, optionally ending in `Z` or a UTC
+    /// offset (`+02:00`, `-0500`); kept in UTC and written back in UTC.
     DateTime,
     /// `YYYYMMDD` integers.
     CompactDate,
@@ -68,7 +69,7 @@ impl TimeFormat {
             TimeFormat::DateTime => {
                 let (date, clock) = s.split_once(['T', ' '])?;
                 let day = parse_date(date)?;
-                let clock = clock.strip_suffix('Z').unwrap_or(clock);
+                let (clock, offset) = split_offset(clock)?;
                 let mut parts = clock.split(':');
                 let h = num(parts.next()?)?;
                 let mi = num(parts.next()?)?;
@@ -79,7 +80,7 @@ impl TimeFormat {
                 if parts.next().is_some() || h > 23 || mi > 59 {
                     return None;
                 }
-                Some(day + f64::from(h * 3600 + mi * 60) + sec)
+                Some(day + f64::from(h * 3600 + mi * 60) + sec - offset)
             }
         }
     }
@@ -130,6 +131,28 @@ impl TimeFormat {
             TimeFormat::CompactDate => "a YYYYMMDD date",
         }
     }
+}
+
+/// A clock without its UTC offset (`Z`, `+HH:MM`, `-HHMM`), and the offset in seconds.
+fn split_offset(clock: &str) -> Option<(&str, f64)> {
+    if let Some(c) = clock.strip_suffix('Z') {
+        return Some((c, 0.0));
+    }
+    let Some(at) = clock.rfind(['+', '-']) else {
+        return Some((clock, 0.0));
+    };
+    let (c, off) = (&clock[..at], &clock[at + 1..]);
+    let (h, m) = match off.split_once(':') {
+        Some((h, m)) => (h, m),
+        None if off.len() == 4 => off.split_at(2),
+        None => (off, "0"),
+    };
+    let (h, m) = (num(h)?, num(m)?);
+    if h > 23 || m > 59 {
+        return None;
+    }
+    let sign = if clock.as_bytes()[at] == b'-' { -1.0 } else { 1.0 };
+    Some((c, sign * f64::from(h * 3600 + m * 60)))
 }
 
 fn num(s: &str) -> Option<u32> {
@@ -376,6 +399,12 @@ mod tests {
         let t = TimeFormat::DateTime.parse("2024-05-06 07:08:09").unwrap();
         assert_eq!(TimeFormat::DateTime.format(t), "2024-05-06T07:08:09");
         assert_eq!(TimeFormat::detect("2024-05-06T07:08Z"), Some(TimeFormat::DateTime));
+        let utc = TimeFormat::DateTime.parse("2016-07-01 02:00:00+02:00").unwrap();
+        assert_eq!(TimeFormat::DateTime.format(utc), "2016-07-01T00:00:00");
+        assert_eq!(
+            TimeFormat::DateTime.parse("2016-07-01T00:00:00.5-0130"),
+            Some(utc + 5400.5)
+        );
         assert_eq!(TimeFormat::detect("abc"), None);
         assert_eq!(TimeFormat::CompactDate.parse("20241301"), None);
     }

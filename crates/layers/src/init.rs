@@ -7,6 +7,7 @@
 //! upload the finished tensor. The orthogonal kernel is computed eagerly (Burn's is lazy: drawn at
 //! the first `val()`, which made the draw order depend on which code path touched a weight first).
 
+use std::cell::RefCell;
 use std::sync::Mutex;
 
 use burn::module::Param;
@@ -45,6 +46,44 @@ pub fn seed(device: &Device, seed: u64) {
     *lock() = Some(StdRng::seed_from_u64(seed));
 }
 
+thread_local! {
+    /// The generator of a [`seeded`] scope on this thread; it takes precedence over [`INIT_RNG`].
+    static SCOPED_RNG: RefCell<Option<StdRng>> = const { RefCell::new(None) };
+}
+
+/// Runs `build` with initial weights drawn from a generator seeded with `seed` that belongs to
+/// this thread alone: the same weights as [`seed`] followed by `build` in a single-threaded
+/// program, and still the same when other threads build models at the same time (with
+/// [`seed`], their draws would interleave with this thread's on the one process-wide generator).
+/// Also seeds `device`'s own generator, as [`seed`] does.
+///
+/// ```
+/// use rnnlab_layers::{Backend, DenseConfig, LayerConfig, Shape};
+/// let device = Backend::Flex.device()?;
+/// let build = || DenseConfig::new(4).init(&Shape::vector(3), &device);
+/// let a = std::thread::scope(|s| {
+///     let other = s.spawn(|| rnnlab_layers::seeded(&device, 7, build));
+///     let mine = rnnlab_layers::seeded(&device, 7, build);
+///     (mine, other.join().unwrap())
+/// });
+/// assert_eq!(a.0?.kernel.val().into_data(), a.1?.kernel.val().into_data());
+/// # Ok::<(), rnnlab_layers::LayersError>(())
+/// ```
+pub fn seeded<T>(device: &Device, seed: u64, build: impl FnOnce() -> T) -> T {
+    device.seed(seed);
+    let outer = SCOPED_RNG.with(|r| r.replace(Some(StdRng::seed_from_u64(seed))));
+    // Restores the enclosing scope's generator even if `build` panics.
+    struct Restore(Option<Option<StdRng>>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let outer = self.0.take().flatten();
+            SCOPED_RNG.with(|r| *r.borrow_mut() = outer);
+        }
+    }
+    let _restore = Restore(Some(outer));
+    build()
+}
+
 fn lock() -> std::sync::MutexGuard<'static, Option<StdRng>> {
     // A panic while holding the lock cannot leave the generator half-updated: recover it.
     INIT_RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -52,6 +91,14 @@ fn lock() -> std::sync::MutexGuard<'static, Option<StdRng>> {
 
 /// Draws `shape` values from `distribution` with the host generator (see [`seed`]).
 fn draw(shape: [usize; 2], distribution: Distribution, device: &Device) -> TensorData {
+    let scoped = SCOPED_RNG.with(|r| {
+        r.borrow_mut()
+            .as_mut()
+            .map(|rng| TensorData::random::<f32, _, _>(shape, distribution, rng))
+    });
+    if let Some(data) = scoped {
+        return data;
+    }
     let mut guard = lock();
     match guard.as_mut() {
         Some(rng) => TensorData::random::<f32, _, _>(shape, distribution, rng),

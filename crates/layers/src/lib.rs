@@ -92,7 +92,7 @@ pub use embedding::{Embedding, EmbeddingConfig};
 pub use error::LayersError;
 pub use error_source::ErrorSource;
 pub use gru::{GruCell, GruConfig};
-pub use init::seed;
+pub use init::{seed, seeded};
 pub use io::{load_weights, save_weights};
 pub use keras::layer_from_keras_spec;
 pub use layer::{DynLayer, DynLayerConfig, Input, Layer, LayerConfig, LayerOutput, MAX_PARAM_RANK, Shape, ValueKind};
