@@ -26,6 +26,10 @@ Tasks:
         Seconds per training epoch of the deep RNN and the LSTM seq2seq model: fused scan,
         generic scan, Burn's nn::Rnn/nn::Lstm, and (with --python) PyTorch and Keras through
         xtask/bench_rnn.py; prints the ratios (--json: machine-readable).
+  bench infer [--json] [--python PY] [--quick]
+        Serving speed of deep-rnn-dense and seq2seq-lstm on 50-step windows: batch-1 latency of
+        rnnlab's Predictor (and of Sequential::forward), its one-step update, samples/s at batch
+        1024; with --python, PyTorch and (when installed) ONNX Runtime through xtask/bench_infer.py.
   help  Print this help.
 ";
 
@@ -125,12 +129,14 @@ fn parity(args: &[String]) -> Result<(), String> {
 
 fn bench(args: &[String]) -> Result<(), String> {
     match args.split_first() {
-        Some((what, rest)) if what == "rnn" => {
-            let mut cmd = release_bin("rnnlab-experiments", "bench_rnn");
+        Some((what, rest)) if what == "rnn" || what == "infer" => {
+            let mut cmd = release_bin("rnnlab-experiments", &format!("bench_{what}"));
             cmd.arg("--").args(rest);
-            run(cmd).map_err(|e| format!("bench rnn: {e}"))
+            run(cmd).map_err(|e| format!("bench {what}: {e}"))
         }
-        _ => Err(format!("bench: expected `bench rnn [args]`\n\n{HELP}")),
+        _ => Err(format!(
+            "bench: expected `bench rnn [args]` or `bench infer [args]`\n\n{HELP}"
+        )),
     }
 }
 

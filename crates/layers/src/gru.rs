@@ -204,7 +204,14 @@ impl Cell for GruCell {
             AnyTensor::D2(self.kernel.val()),
             AnyTensor::D2(self.recurrent_kernel.val()),
         ];
-        w.extend(self.bias.as_ref().map(|b| AnyTensor::D2(b.val())));
+        // Keras's shapes: [2, 3u] with reset_after, [3u] without (rnnlab keeps that as one row).
+        w.extend(self.bias.as_ref().map(|b| {
+            if self.reset_after {
+                AnyTensor::D2(b.val())
+            } else {
+                AnyTensor::D1(b.val().reshape([3 * self.units]))
+            }
+        }));
         w
     }
     fn with_keras_weights(mut self, arrays: &[KerasArray], device: &Device) -> Result<Self, LayersError> {

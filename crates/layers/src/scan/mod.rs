@@ -23,7 +23,7 @@
 
 mod kernel;
 mod linear;
-mod math;
+pub(crate) mod math;
 mod op;
 mod pair;
 
