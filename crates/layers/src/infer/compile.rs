@@ -3,6 +3,7 @@
 
 use serde_json::Value;
 
+use super::engine::padded;
 use crate::{Activation, LayersError, Sequential};
 
 /// Which recurrence a recurrent layer runs.
@@ -14,6 +15,39 @@ pub(super) enum Recurrence {
     Gru {
         reset_after: bool,
     },
+}
+
+impl Recurrent {
+    /// Columns of one gate block: the units padded to a multiple of the vector block.
+    pub(super) fn gate_width(&self) -> usize {
+        padded(self.units)
+    }
+}
+
+/// Row-major `[rows, cols]` values, columns `from..from + take` of each row, padded with zeros
+/// to `padded(take)` columns.
+fn pad_columns(values: &[f32], rows: usize, cols: usize, from: usize, take: usize) -> Vec<f32> {
+    let width = padded(take);
+    let mut out = vec![0.0; rows * width];
+    for r in 0..rows {
+        out[r * width..r * width + take].copy_from_slice(&values[r * cols + from..r * cols + from + take]);
+    }
+    out
+}
+
+/// Row-major `[rows, gates·units]` values with gates `first..first + count`, each gate block
+/// padded with zeros to `padded(units)` columns, so every gate starts on a vector block.
+fn pad_gates(values: &[f32], rows: usize, units: usize, gates: usize, first: usize, count: usize) -> Vec<f32> {
+    let (cols, up) = (gates * units, padded(units));
+    let mut out = vec![0.0; rows * count * up];
+    for r in 0..rows {
+        for q in 0..count {
+            let from = r * cols + (first + q) * units;
+            let to = (r * count + q) * up;
+            out[to..to + units].copy_from_slice(&values[from..from + units]);
+        }
+    }
+    out
 }
 
 impl Recurrence {
@@ -31,7 +65,11 @@ impl Recurrence {
     }
 }
 
-/// One recurrent layer: `kernel [input, gates·units]`, `recurrent [units, gates·units]`, biases.
+/// One recurrent layer, each gate's columns padded with zeros to [`padded`]`(units)` so that
+/// every gate starts on a vector block: `kernel [input, gates·up]`, `recurrent [units, gates·up]`,
+/// biases `[gates·up]`. A GRU without `reset_after` splits its recurrent kernel: `recurrent`
+/// holds the update and reset gates `[units, 2·up]`, `recurrent_candidate` the candidate's
+/// `[units, up]`.
 #[derive(Clone, Debug)]
 pub(super) struct Recurrent {
     pub(super) kind: Recurrence,
@@ -39,16 +77,18 @@ pub(super) struct Recurrent {
     pub(super) units: usize,
     pub(super) kernel: Vec<f32>,
     pub(super) recurrent: Vec<f32>,
-    /// Added to the input projection (`[gates·units]`, zeros without a bias).
+    pub(super) recurrent_candidate: Vec<f32>,
+    /// Added to the input projection (zeros without a bias).
     pub(super) bias: Vec<f32>,
-    /// GRU `reset_after`: added to the recurrent projection (`[3·units]`).
+    /// GRU `reset_after`: added to the recurrent projection.
     pub(super) recurrent_bias: Vec<f32>,
     pub(super) activation: Activation,
     pub(super) recurrent_activation: Activation,
     pub(super) return_sequences: bool,
 }
 
-/// A dense layer on the last axis: `kernel [input, units]`, `bias [units]`.
+/// A dense layer on the last axis: `kernel [input, units]`, `bias [units]`, rows padded to
+/// [`padded`] columns.
 #[derive(Clone, Debug)]
 pub(super) struct Affine {
     pub(super) input: usize,
@@ -80,8 +120,11 @@ fn activation(config: &Value, key: &str, default: &str) -> Result<Activation, La
     }
 }
 
-/// Each weight's dims and values on the host.
-fn host(weights: Vec<crate::AnyTensor>) -> Result<Vec<(Vec<usize>, Vec<f32>)>, LayersError> {
+/// A weight's dims and values on the host.
+type HostArray = (Vec<usize>, Vec<f32>);
+
+/// Each weight on the host.
+fn host(weights: Vec<crate::AnyTensor>) -> Result<Vec<HostArray>, LayersError> {
     weights
         .iter()
         .map(|w| Ok((w.dims(), w.to_vec()?.into_iter().map(|v| v as f32).collect())))
@@ -137,14 +180,23 @@ pub(super) fn compile(model: &Sequential) -> Result<Vec<HostLayer>, LayersError>
                         _ => bias.copy_from_slice(&values[..width]),
                     }
                 }
+                let all = |m: &[f32], rows: usize| pad_gates(m, rows, units, gates, 0, gates);
+                let (recurrent, recurrent_candidate) = match kind {
+                    Recurrence::Gru { reset_after: false } => (
+                        pad_gates(&w[1].1, units, units, 3, 0, 2),
+                        pad_gates(&w[1].1, units, units, 3, 2, 1),
+                    ),
+                    _ => (all(&w[1].1, units), Vec::new()),
+                };
                 out.push(HostLayer::Recurrent(Recurrent {
                     kind,
                     input,
                     units,
-                    kernel: w[0].1.clone(),
-                    recurrent: w[1].1.clone(),
-                    bias,
-                    recurrent_bias,
+                    kernel: all(&w[0].1, input),
+                    recurrent,
+                    recurrent_candidate,
+                    bias: all(&bias, 1),
+                    recurrent_bias: all(&recurrent_bias, 1),
                     activation: activation(&config, "activation", "tanh")?,
                     recurrent_activation: activation(&config, "recurrent_activation", "sigmoid")?,
                     return_sequences: flag(&config, "return_sequences"),
@@ -177,11 +229,12 @@ pub(super) fn compile(model: &Sequential) -> Result<Vec<HostLayer>, LayersError>
 fn affine(config: &Value, weights: Vec<crate::AnyTensor>) -> Result<Affine, LayersError> {
     let w = host(weights)?;
     let (input, units) = (w[0].0[0], w[0].0[1]);
+    let bias = w.get(1).map_or_else(|| vec![0.0; units], |b| b.1.clone());
     Ok(Affine {
         input,
         units,
-        kernel: w[0].1.clone(),
-        bias: w.get(1).map_or_else(|| vec![0.0; units], |b| b.1.clone()),
+        kernel: pad_columns(&w[0].1, input, units, 0, units),
+        bias: pad_columns(&bias, 1, units, 0, units),
         activation: activation(config, "activation", "linear")?,
     })
 }

@@ -1,19 +1,37 @@
 //! The host engine: the layers' arithmetic on `f32` slices, compiled once per instruction set.
 //!
-//! Every loop is elementwise over contiguous rows (products as rows of `axpy`, activations), so
-//! the compiler vectorizes them for the instruction set the entry point enables, and no sum is
-//! reordered by the vector width: AVX2 and AVX-512 give the same numbers. Large products go to
-//! the `gemm` crate (the one Burn's flex backend uses).
+//! Sequences run time-major (`[time, rows, width]`), so each step's projected inputs are one
+//! contiguous block that the recurrent product accumulates into in place. Weight rows are
+//! padded with zeros to a multiple of [`LANES`] columns, so small products keep whole output
+//! rows in vector registers (the batch-1 case is a chain of dependent matrix-vector products);
+//! large ones go to the `gemm` crate (the one Burn's flex backend uses). Every sum runs over the
+//! inner dimension in order and the vector width never reorders it: AVX2 and AVX-512 give the
+//! same numbers.
 
 use super::compile::{Affine, HostLayer, Recurrence, Recurrent};
 use crate::Activation;
 use crate::scan::math;
 
-/// Products with at least this many multiply-adds go to the `gemm` crate; smaller ones (a batch
-/// of one, the lecture's 20 units) run as rows of `axpy`, without its dispatch cost.
-const GEMM_FROM: usize = 1 << 15;
+/// Columns of a register block; padded weight rows are a multiple of it.
+pub(super) const LANES: usize = 16;
 
-/// The shape of a value between layers: `[rows, time, width]` or `[rows, width]`.
+/// Products over an inner dimension this long or longer go to the `gemm` crate, whose packing
+/// pays off there; shorter ones (the lecture's 20 units, one input feature) run on register
+/// blocks, each output row a chain of fused multiply-adds held in registers. The choice depends
+/// on the layer's sizes only, never on the batch, so a row's numbers do not depend on the rows
+/// around it.
+const GEMM_FROM_INNER: usize = 128;
+
+/// Floats of projected inputs computed ahead of the time loop (a block of steps at a time), so
+/// that the block stays in cache and below the allocator's fresh-pages threshold.
+const PROJECTION_BLOCK: usize = 24 * 1024;
+
+/// `n` rounded up to a multiple of [`LANES`].
+pub(super) fn padded(n: usize) -> usize {
+    n.div_ceil(LANES) * LANES
+}
+
+/// The shape of a value between layers: `[time, rows, width]` (time-major) or `[rows, width]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct Dims {
     pub(super) rows: usize,
@@ -21,8 +39,9 @@ pub(super) struct Dims {
     pub(super) width: usize,
 }
 
-/// Runs `layers` on `x` (`dims`), starting from and updating `states` (one buffer per recurrent
-/// layer, `[rows, states·units]`). Returns the output and its dims.
+/// Runs `layers` on `x` (batch-major `[rows, time, width]`, or `[rows, width]` for one step)
+/// from `states` (one buffer per recurrent layer, `[rows, states·units]`), which are updated.
+/// Returns the output, batch-major, and its dims.
 pub(super) fn run(layers: &[HostLayer], x: &[f32], dims: Dims, states: &mut [Vec<f32>]) -> (Vec<f32>, Dims) {
     #[cfg(target_arch = "x86_64")]
     {
@@ -50,9 +69,23 @@ fn run_avx2(layers: &[HostLayer], x: &[f32], dims: Dims, states: &mut [Vec<f32>]
     run_with::<true>(layers, x, dims, states)
 }
 
+/// `[a, b, w]` to `[b, a, w]`.
+fn swap_outer(v: &[f32], a: usize, b: usize, w: usize) -> Vec<f32> {
+    let mut out = vec![0.0; v.len()];
+    for i in 0..a {
+        for j in 0..b {
+            out[(j * a + i) * w..(j * a + i + 1) * w].copy_from_slice(&v[(i * b + j) * w..(i * b + j + 1) * w]);
+        }
+    }
+    out
+}
+
 #[inline(always)]
 fn run_with<const F: bool>(layers: &[HostLayer], x: &[f32], dims: Dims, states: &mut [Vec<f32>]) -> (Vec<f32>, Dims) {
-    let mut value = x.to_vec();
+    let mut value = match dims.time {
+        Some(t) if t > 1 && dims.rows > 1 => swap_outer(x, dims.rows, t, dims.width),
+        _ => x.to_vec(),
+    };
     let mut dims = dims;
     let mut state = states.iter_mut();
     for layer in layers {
@@ -61,8 +94,9 @@ fn run_with<const F: bool>(layers: &[HostLayer], x: &[f32], dims: Dims, states: 
             HostLayer::Dense(a) => (dense::<F>(a, &value, dims), Dims { width: a.units, ..dims }),
             HostLayer::Flatten => {
                 let time = dims.time.unwrap_or(1);
+                let batch_major = swap_outer(&value, time, dims.rows, dims.width);
                 (
-                    value,
+                    batch_major,
                     Dims {
                         rows: dims.rows,
                         time: None,
@@ -72,10 +106,14 @@ fn run_with<const F: bool>(layers: &[HostLayer], x: &[f32], dims: Dims, states: 
             }
         };
     }
-    (value, dims)
+    match dims.time {
+        Some(t) if t > 1 && dims.rows > 1 => (swap_outer(&value, t, dims.rows, dims.width), dims),
+        _ => (value, dims),
+    }
 }
 
-/// `c[m, n] += a[m, k] · b[k, n]`, row strides `lda`, `ldb`, `ldc`.
+/// `c[m, n] += a[m, k] · b[k, n]`, row strides `lda`, `ldb`, `ldc`; `n` is a multiple of
+/// [`LANES`] when `k` is below [`GEMM_FROM_INNER`].
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn matmul_acc<const F: bool>(
@@ -90,8 +128,8 @@ fn matmul_acc<const F: bool>(
     if m == 0 || n == 0 || k == 0 {
         return;
     }
-    if m * k * n >= GEMM_FROM {
-        assert!((m - 1) * lda + k <= a.len() && (k - 1) * ldb + n <= b.len() && (m - 1) * ldc + n <= c.len());
+    assert!((m - 1) * lda + k <= a.len() && (k - 1) * ldb + n <= b.len() && (m - 1) * ldc + n <= c.len());
+    if k >= GEMM_FROM_INNER {
         // SAFETY: the assert keeps every index inside the slices; `c` is borrowed mutably, so it
         // aliases neither `a` nor `b`.
         unsafe {
@@ -119,15 +157,48 @@ fn matmul_acc<const F: bool>(
         }
         return;
     }
+    debug_assert_eq!(n % LANES, 0);
     for i in 0..m {
         let row = &a[i * lda..i * lda + k];
         let out = &mut c[i * ldc..i * ldc + n];
-        for (p, &av) in row.iter().enumerate() {
-            let brow = &b[p * ldb..p * ldb + n];
-            for (o, &bv) in out.iter_mut().zip(brow) {
-                *o = if F { av.mul_add(bv, *o) } else { av * bv + *o };
+        let mut j = 0;
+        while j < n {
+            match (n - j) / LANES {
+                1 => block::<F, 1>(row, b, ldb, j, out),
+                2 => block::<F, 2>(row, b, ldb, j, out),
+                3 => block::<F, 3>(row, b, ldb, j, out),
+                _ => block::<F, 4>(row, b, ldb, j, out),
+            }
+            j += LANES * ((n - j) / LANES).min(4);
+        }
+    }
+}
+
+/// `out[j0 .. j0 + B·LANES] += row · b[:, j0 ..]`, the output block held in registers.
+///
+/// The caller ([`matmul_acc`]) has checked that `b` holds `row.len()` rows of `ldb` columns from
+/// `j0 + B·LANES` on and `out` that many columns.
+#[inline(always)]
+fn block<const F: bool, const B: usize>(row: &[f32], b: &[f32], ldb: usize, j0: usize, out: &mut [f32]) {
+    debug_assert!(row.is_empty() || (row.len() - 1) * ldb + j0 + B * LANES <= b.len());
+    let mut acc = [[0.0f32; LANES]; B];
+    for (q, a) in acc.iter_mut().enumerate() {
+        a.copy_from_slice(&out[j0 + q * LANES..j0 + (q + 1) * LANES]);
+    }
+    let base = b.as_ptr();
+    for (p, &av) in row.iter().enumerate() {
+        let at = p * ldb + j0;
+        for (q, a) in acc.iter_mut().enumerate() {
+            for (l, x) in a.iter_mut().enumerate() {
+                // SAFETY: at + q·LANES + l < (p + 1)·ldb ≤ b.len() for p < row.len(), l < LANES,
+                // q < B, as matmul_acc asserted (n = B·LANES columns from j0 fit in ldb).
+                let bv = unsafe { *base.add(at + q * LANES + l) };
+                *x = if F { av.mul_add(bv, *x) } else { av * bv + *x };
             }
         }
+    }
+    for (q, a) in acc.iter().enumerate() {
+        out[j0 + q * LANES..j0 + (q + 1) * LANES].copy_from_slice(a);
     }
 }
 
@@ -148,89 +219,105 @@ fn activate<const F: bool>(act: Activation, v: &mut [f32]) {
     }
 }
 
-/// `act(x · kernel + bias)` on every row (`[rows, time]` rows for a sequence).
+/// `rows` copies of `bias` (padded width).
 #[inline(always)]
-fn dense<const F: bool>(a: &Affine, x: &[f32], dims: Dims) -> Vec<f32> {
-    let rows = dims.rows * dims.time.unwrap_or(1);
-    let mut out = Vec::with_capacity(rows * a.units);
+fn repeat(bias: &[f32], rows: usize) -> Vec<f32> {
+    let mut out = Vec::with_capacity(rows * bias.len());
     for _ in 0..rows {
-        out.extend_from_slice(&a.bias);
-    }
-    matmul_acc::<F>(
-        (rows, a.input, a.units),
-        x,
-        a.input,
-        &a.kernel,
-        a.units,
-        &mut out,
-        a.units,
-    );
-    for row in out.chunks_exact_mut(a.units) {
-        activate::<F>(a.activation, row);
+        out.extend_from_slice(bias);
     }
     out
 }
 
-/// One recurrent layer over `x` (`[rows, time, input]`, or `[rows, input]` as one step).
+/// `act(x · kernel + bias)` on every row (`time·rows` rows for a sequence).
+#[inline(always)]
+fn dense<const F: bool>(a: &Affine, x: &[f32], dims: Dims) -> Vec<f32> {
+    let rows = dims.rows * dims.time.unwrap_or(1);
+    let np = padded(a.units);
+    let mut wide = repeat(&a.bias, rows);
+    matmul_acc::<F>((rows, a.input, np), x, a.input, &a.kernel, np, &mut wide, np);
+    let mut out = Vec::with_capacity(rows * a.units);
+    for row in wide.chunks_exact_mut(np) {
+        activate::<F>(a.activation, &mut row[..a.units]);
+        out.extend_from_slice(&row[..a.units]);
+    }
+    out
+}
+
+/// One recurrent layer over `x` (time-major `[time, rows, input]`, or `[rows, input]` as one
+/// step), from and into `state` (`[rows, states·units]`).
+///
+/// The step works on gate rows `[gates·up]` (`up` = units padded to [`LANES`]) and keeps `h`
+/// (and `c`) padded too; the padding lanes hold zeros throughout (zero weights and biases give a
+/// zero candidate, and every update keeps a zero `h` and `c` at zero), so every elementwise loop
+/// runs on whole vector blocks.
 #[inline(always)]
 fn recurrent<const F: bool>(r: &Recurrent, x: &[f32], dims: Dims, state: &mut [f32]) -> (Vec<f32>, Dims) {
     let (rows, time, u) = (dims.rows, dims.time.unwrap_or(1), r.units);
-    let g = r.kind.gates() * u;
-    let s = r.kind.states() * u;
-    // Every step's input projection at once: [rows·time, gates·units].
-    let mut xp = Vec::with_capacity(rows * time * g);
-    for _ in 0..rows * time {
-        xp.extend_from_slice(&r.bias);
+    let up = r.gate_width();
+    let gates = r.kind.gates();
+    let gp = gates * up;
+    let (s, sp) = (r.kind.states() * u, r.kind.states() * up);
+    // The carried states, padded: [rows, states·up] (h, then c for an LSTM).
+    let mut hs = vec![0.0f32; rows * sp];
+    for b in 0..rows {
+        for k in 0..r.kind.states() {
+            hs[b * sp + k * up..b * sp + k * up + u].copy_from_slice(&state[b * s + k * u..b * s + (k + 1) * u]);
+        }
     }
-    matmul_acc::<F>((rows * time, r.input, g), x, r.input, &r.kernel, g, &mut xp, g);
-    let mut z = vec![0.0f32; rows * g];
-    let mut hp = vec![
-        0.0f32;
-        if matches!(r.kind, Recurrence::Gru { .. }) {
-            rows * g
-        } else {
-            0
-        }
-    ];
-    let mut rh = vec![
-        0.0f32;
-        if r.kind == (Recurrence::Gru { reset_after: false }) {
-            rows * u
-        } else {
-            0
-        }
-    ];
-    let mut seq = if r.return_sequences && dims.time.is_some() {
-        vec![0.0f32; rows * time * u]
+    // The input projection of a block of steps at once, time-major: [steps·rows, gp].
+    let block_steps = (PROJECTION_BLOCK / (rows * gp)).clamp(1, time);
+    let mut xp = Vec::with_capacity(block_steps * rows * gp);
+    let scratch = match r.kind {
+        Recurrence::Gru { reset_after: true } => gp,
+        Recurrence::Gru { reset_after: false } => 2 * up,
+        _ => 0,
+    };
+    let mut hp = vec![0.0f32; rows * scratch];
+    let mut rh = if r.kind == (Recurrence::Gru { reset_after: false }) {
+        vec![0.0f32; rows * up]
+    } else {
+        Vec::new()
+    };
+    let keep = r.return_sequences && dims.time.is_some();
+    let mut seq = if keep {
+        vec![0.0f32; time * rows * u]
     } else {
         Vec::new()
     };
     for t in 0..time {
-        for b in 0..rows {
-            let at = (b * time + t) * g;
-            z[b * g..(b + 1) * g].copy_from_slice(&xp[at..at + g]);
+        if t % block_steps == 0 {
+            let steps = block_steps.min(time - t);
+            xp.clear();
+            for _ in 0..steps * rows {
+                xp.extend_from_slice(&r.bias);
+            }
+            let from = &x[t * rows * r.input..(t + steps) * rows * r.input];
+            matmul_acc::<F>((steps * rows, r.input, gp), from, r.input, &r.kernel, gp, &mut xp, gp);
         }
+        let local = t % block_steps;
+        let z = &mut xp[local * rows * gp..(local + 1) * rows * gp];
         match r.kind {
             Recurrence::Simple => {
-                matmul_acc::<F>((rows, u, g), state, s, &r.recurrent, g, &mut z, g);
+                matmul_acc::<F>((rows, u, gp), &hs, sp, &r.recurrent, gp, z, gp);
                 for b in 0..rows {
-                    let zb = &mut z[b * g..(b + 1) * g];
+                    let zb = &mut z[b * gp..(b + 1) * gp];
                     activate::<F>(r.activation, zb);
-                    state[b * s..b * s + u].copy_from_slice(zb);
+                    hs[b * sp..(b + 1) * sp].copy_from_slice(zb);
                 }
             }
             Recurrence::Lstm => {
-                matmul_acc::<F>((rows, u, g), state, s, &r.recurrent, g, &mut z, g);
+                matmul_acc::<F>((rows, u, gp), &hs, sp, &r.recurrent, gp, z, gp);
                 for b in 0..rows {
-                    let zb = &mut z[b * g..(b + 1) * g];
-                    let (ifg, o) = zb.split_at_mut(3 * u);
-                    let (i_f, gg) = ifg.split_at_mut(2 * u);
+                    let zb = &mut z[b * gp..(b + 1) * gp];
+                    let (ifg, o) = zb.split_at_mut(3 * up);
+                    let (i_f, gg) = ifg.split_at_mut(2 * up);
                     activate::<F>(r.recurrent_activation, i_f);
                     activate::<F>(r.activation, gg);
                     activate::<F>(r.recurrent_activation, o);
-                    let (h, c) = state[b * s..(b + 1) * s].split_at_mut(u);
-                    let (i, f) = i_f.split_at(u);
-                    for j in 0..u {
+                    let (h, c) = hs[b * sp..(b + 1) * sp].split_at_mut(up);
+                    let (i, f) = i_f.split_at(up);
+                    for j in 0..up {
                         c[j] = if F {
                             f[j].mul_add(c[j], i[j] * gg[j])
                         } else {
@@ -239,68 +326,70 @@ fn recurrent<const F: bool>(r: &Recurrent, x: &[f32], dims: Dims, state: &mut [f
                     }
                     h.copy_from_slice(c);
                     activate::<F>(r.activation, h);
-                    for j in 0..u {
+                    for j in 0..up {
                         h[j] *= o[j];
                     }
                 }
             }
             Recurrence::Gru { reset_after: true } => {
                 for b in 0..rows {
-                    hp[b * g..(b + 1) * g].copy_from_slice(&r.recurrent_bias);
+                    hp[b * gp..(b + 1) * gp].copy_from_slice(&r.recurrent_bias);
                 }
-                matmul_acc::<F>((rows, u, g), state, s, &r.recurrent, g, &mut hp, g);
+                matmul_acc::<F>((rows, u, gp), &hs, sp, &r.recurrent, gp, &mut hp, gp);
                 for b in 0..rows {
-                    let zb = &mut z[b * g..(b + 1) * g];
-                    let hb = &hp[b * g..(b + 1) * g];
-                    for j in 0..2 * u {
+                    let zb = &mut z[b * gp..(b + 1) * gp];
+                    let hb = &hp[b * gp..(b + 1) * gp];
+                    for j in 0..2 * up {
                         zb[j] += hb[j];
                     }
-                    activate::<F>(r.recurrent_activation, &mut zb[..2 * u]);
-                    for j in 0..u {
-                        zb[2 * u + j] += zb[u + j] * hb[2 * u + j];
+                    activate::<F>(r.recurrent_activation, &mut zb[..2 * up]);
+                    for j in 0..up {
+                        zb[2 * up + j] += zb[up + j] * hb[2 * up + j];
                     }
-                    activate::<F>(r.activation, &mut zb[2 * u..]);
-                    gru_update::<F>(zb, &mut state[b * s..b * s + u], u);
+                    activate::<F>(r.activation, &mut zb[2 * up..]);
+                    gru_update::<F>(zb, &mut hs[b * sp..(b + 1) * sp], up);
                 }
             }
             Recurrence::Gru { reset_after: false } => {
-                matmul_acc::<F>((rows, u, 2 * u), state, s, &r.recurrent, g, &mut z, g);
+                // z and r from h; the candidate from r·h, each with its own padded matrix.
+                hp.fill(0.0);
+                matmul_acc::<F>((rows, u, 2 * up), &hs, sp, &r.recurrent, 2 * up, &mut hp, 2 * up);
                 for b in 0..rows {
-                    let zb = &mut z[b * g..(b + 1) * g];
-                    activate::<F>(r.recurrent_activation, &mut zb[..2 * u]);
-                    let h = &state[b * s..b * s + u];
-                    for j in 0..u {
-                        rh[b * u + j] = zb[u + j] * h[j];
+                    let zb = &mut z[b * gp..(b + 1) * gp];
+                    for j in 0..2 * up {
+                        zb[j] += hp[b * 2 * up + j];
+                    }
+                    activate::<F>(r.recurrent_activation, &mut zb[..2 * up]);
+                    let h = &hs[b * sp..(b + 1) * sp];
+                    for j in 0..up {
+                        rh[b * up + j] = zb[up + j] * h[j];
                     }
                 }
-                matmul_acc::<F>((rows, u, u), &rh, u, &r.recurrent[2 * u..], g, &mut z[2 * u..], g);
+                hp.fill(0.0);
+                matmul_acc::<F>((rows, u, up), &rh, up, &r.recurrent_candidate, up, &mut hp, up);
                 for b in 0..rows {
-                    let zb = &mut z[b * g..(b + 1) * g];
-                    activate::<F>(r.activation, &mut zb[2 * u..]);
-                    gru_update::<F>(zb, &mut state[b * s..b * s + u], u);
+                    let zb = &mut z[b * gp..(b + 1) * gp];
+                    for j in 0..up {
+                        zb[2 * up + j] += hp[b * up + j];
+                    }
+                    activate::<F>(r.activation, &mut zb[2 * up..]);
+                    gru_update::<F>(zb, &mut hs[b * sp..(b + 1) * sp], up);
                 }
             }
         }
-        if !seq.is_empty() {
+        if keep {
             for b in 0..rows {
-                let at = (b * time + t) * u;
-                seq[at..at + u].copy_from_slice(&state[b * s..b * s + u]);
+                let at = (t * rows + b) * u;
+                seq[at..at + u].copy_from_slice(&hs[b * sp..b * sp + u]);
             }
         }
     }
-    if seq.is_empty() {
-        let last: Vec<f32> = (0..rows)
-            .flat_map(|b| state[b * s..b * s + u].iter().copied())
-            .collect();
-        (
-            last,
-            Dims {
-                rows,
-                time: None,
-                width: u,
-            },
-        )
-    } else {
+    for b in 0..rows {
+        for k in 0..r.kind.states() {
+            state[b * s + k * u..b * s + (k + 1) * u].copy_from_slice(&hs[b * sp + k * up..b * sp + k * up + u]);
+        }
+    }
+    if keep {
         (
             seq,
             Dims {
@@ -309,14 +398,24 @@ fn recurrent<const F: bool>(r: &Recurrent, x: &[f32], dims: Dims, state: &mut [f
                 width: u,
             },
         )
+    } else {
+        let last: Vec<f32> = (0..rows).flat_map(|b| hs[b * sp..b * sp + u].iter().copied()).collect();
+        (
+            last,
+            Dims {
+                rows,
+                time: None,
+                width: u,
+            },
+        )
     }
 }
 
-/// `h = z·h + (1 − z)·candidate` from the gate row `[z, r, candidate]`.
+/// `h = z·h + (1 − z)·candidate` from the gate row `[z, r, candidate]` (blocks of `up`).
 #[inline(always)]
-fn gru_update<const F: bool>(zb: &[f32], h: &mut [f32], u: usize) {
-    for j in 0..u {
-        let (zj, cand) = (zb[j], zb[2 * u + j]);
+fn gru_update<const F: bool>(zb: &[f32], h: &mut [f32], up: usize) {
+    for j in 0..up {
+        let (zj, cand) = (zb[j], zb[2 * up + j]);
         h[j] = if F {
             zj.mul_add(h[j] - cand, cand)
         } else {

@@ -14,6 +14,13 @@ use crate::{LayersError, Sequential};
 /// arithmetic never depends on the number of cores.
 const CHUNK_ROWS: usize = 256;
 
+/// What one chunk of a large batch returns: its place, its output and its rows' states.
+struct ChunkOutput {
+    index: usize,
+    output: Vec<f32>,
+    states: Vec<Vec<f32>>,
+}
+
 /// A [`Sequential`] of `SimpleRNN`, `LSTM`, `GRU`, `Dense`, `TimeDistributed(Dense)`, `Flatten`
 /// and `Dropout` layers, compiled for fast inference on the host.
 ///
@@ -223,7 +230,7 @@ impl Predictor {
         if batch <= CHUNK_ROWS {
             return run(batch, x, &mut state.layers);
         }
-        // Each chunk gets its rows of every layer's state, then writes them back.
+        // Each chunk gets its rows of every layer's state, and returns them with its output.
         let chunks: Vec<(usize, usize)> = (0..batch)
             .step_by(CHUNK_ROWS)
             .map(|a| (a, (a + CHUNK_ROWS).min(batch)))
@@ -233,33 +240,43 @@ impl Predictor {
             .map_or(1, |n| n.get())
             .min(chunks.len());
         let next = std::sync::atomic::AtomicUsize::new(0);
-        let mut results: Vec<Option<(Vec<f32>, Vec<Vec<f32>>)>> = vec![None; chunks.len()];
-        let slots: Vec<std::sync::Mutex<&mut Option<(Vec<f32>, Vec<Vec<f32>>)>>> =
-            results.iter_mut().map(std::sync::Mutex::new).collect();
         let layers = &state.layers;
-        std::thread::scope(|s| {
-            for _ in 0..threads {
-                s.spawn(|| {
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(&(a, b)) = chunks.get(i) else { break };
-                        let mut states: Vec<Vec<f32>> = layers
-                            .iter()
-                            .zip(&widths)
-                            .map(|(l, &w)| l[a * w..b * w].to_vec())
-                            .collect();
-                        let out = run(b - a, &x[a * per_row..b * per_row], &mut states);
-                        **slots[i].lock().unwrap_or_else(|p| p.into_inner()) = Some((out, states));
-                    }
-                });
-            }
+        let done: Vec<ChunkOutput> = std::thread::scope(|s| {
+            let workers: Vec<_> = (0..threads)
+                .map(|_| {
+                    s.spawn(|| {
+                        let mut mine = Vec::new();
+                        loop {
+                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some(&(a, b)) = chunks.get(i) else { break };
+                            let mut states: Vec<Vec<f32>> = layers
+                                .iter()
+                                .zip(&widths)
+                                .map(|(l, &w)| l[a * w..b * w].to_vec())
+                                .collect();
+                            let out = run(b - a, &x[a * per_row..b * per_row], &mut states);
+                            mine.push(ChunkOutput {
+                                index: i,
+                                output: out,
+                                states,
+                            });
+                        }
+                        mine
+                    })
+                })
+                .collect();
+            let mut all: Vec<ChunkOutput> = workers
+                .into_iter()
+                .flat_map(|w| w.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+                .collect();
+            all.sort_by_key(|c| c.index);
+            all
         });
-        drop(slots);
         let mut out = Vec::new();
-        for ((a, b), r) in chunks.into_iter().zip(results) {
-            let (y, states) = r.expect("every chunk ran");
-            out.extend_from_slice(&y);
-            for ((dst, src), &w) in state.layers.iter_mut().zip(states).zip(&widths) {
+        for chunk in done {
+            let (a, b) = chunks[chunk.index];
+            out.extend_from_slice(&chunk.output);
+            for ((dst, src), &w) in state.layers.iter_mut().zip(chunk.states).zip(&widths) {
                 dst[a * w..b * w].copy_from_slice(&src);
             }
         }
