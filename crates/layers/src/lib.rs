@@ -17,6 +17,9 @@
 //!   (`mask_zero`), [`LayerNormalization`], [`BatchNormalization`].
 //! - [`Backend`] picks flex / ndarray / wgpu / tch (CPU or CUDA) / cuda at run time; the same
 //!   model code runs on all.
+//! - [`Predictor`] serves a trained model on the CPU: compiled once from a [`Sequential`] into
+//!   host buffers (no autodiff, no tensors), whole windows, a carried [`State`] (Keras's
+//!   `stateful=True` semantics) and a one-step update for streaming.
 //!
 //! ```
 //! use rnnlab_layers::{Backend, Sequential, Shape, SimpleRnnConfig};
@@ -45,6 +48,8 @@
 //!   `Flatten` cannot know), a size of 0, a weight beyond [`MAX_ELEMENTS`] values (checked before
 //!   anything is allocated), a dropout rate outside `[0, 1)`, a normalization `epsilon` or
 //!   `momentum` out of range;
+//! - a [`Predictor`] for a layer or option its engine does not run (named), an input or state
+//!   of the wrong shape, a one-step update through `Flatten`;
 //! - calling it: inputs, states and masks of the wrong rank or shape (a [`Sequential`] checks its
 //!   input against its input shape first), an initial state for a layer that takes none, token
 //!   ids outside the vocabulary (an empty token batch is fine and gives an empty output);
