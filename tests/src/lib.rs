@@ -12,6 +12,7 @@ pub mod keras;
 pub mod keras_models;
 pub mod layers;
 pub mod series;
+pub mod stateful;
 
 /// Why a whole file could not be run.
 #[derive(Debug, thiserror::Error)]
@@ -139,8 +140,8 @@ impl Report {
 /// A family's runner: (file name, file text) to the file's cases, or why the file is unusable.
 type FileRunner = fn(&str, &str) -> Result<Vec<(String, Outcome)>, String>;
 
-/// Runs every case found under `dir`. A family is found by its folder name: `keras`, `series`
-/// and `layers` hold text case files (every file but the README); `keras-models` holds binary
+/// Runs every case found under `dir`. A family is found by its folder name: `keras`, `series`,
+/// `layers` and `stateful` hold text case files (every file but the README); `keras-models` holds binary
 /// model files next to `cases.jsonl`, of which only `cases.jsonl` is read. Any other folder is
 /// reported as one skipped entry with the reason, without reading its files.
 pub fn run_dir(dir: &Path) -> Result<Report, HarnessError> {
@@ -154,6 +155,7 @@ pub fn run_dir(dir: &Path) -> Result<Report, HarnessError> {
             "series" => series::run_file,
             "keras" => keras::run_file,
             "layers" => layers::run_file,
+            "stateful" => stateful::run_file,
             "keras-models" => {
                 let fam_dir = fam.clone();
                 let mut file = FileReport {

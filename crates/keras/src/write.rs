@@ -121,13 +121,26 @@ fn arrays(layer: &dyn DynLayer, file: &str, key: &str) -> Result<Vec<Array>, Ker
         .collect()
 }
 
+/// Keras's shape for a GRU's bias without `reset_after`: `[3u]` (rnnlab keeps it as one row).
+fn gru_bias_shape(class: &str, config: &Value, cell: &mut [Array]) {
+    let classic = class == "GRU" && config.get("reset_after").and_then(Value::as_bool) == Some(false);
+    if let (true, Some((shape, _))) = (classic, cell.get_mut(2))
+        && shape.len() == 2
+        && shape[0] == 1
+    {
+        *shape = vec![shape[1]];
+    }
+}
+
 /// The weights file, grouped as Keras groups them.
 fn weights_file(model: &Sequential, keys: &[String], file: &str) -> Result<Vec<u8>, KerasError> {
     let mut builder = FileBuilder::new();
     let mut layers = builder.create_group("layers");
     for (layer, key) in model.layers().iter().zip(keys) {
-        let weights = arrays(layer.as_ref(), file, key)?;
+        let mut weights = arrays(layer.as_ref(), file, key)?;
         let class = layer.keras_class();
+        let config = layer.keras_config();
+        gru_bias_shape(&class, &config, &mut weights);
         let mut group = layers.create_group(key);
         match class.as_str() {
             "SimpleRNN" | "LSTM" | "GRU" => {
@@ -145,7 +158,14 @@ fn weights_file(model: &Sequential, keys: &[String], file: &str) -> Result<Vec<u
                 });
             }
             "Bidirectional" => {
-                let (forward, backward) = weights.split_at(weights.len() / 2);
+                let inner = config.get("layer").cloned().unwrap_or(Value::Null);
+                let inner_class = inner.get("class").and_then(Value::as_str).unwrap_or("");
+                let inner_config = inner.get("config").cloned().unwrap_or(Value::Null);
+                let half = weights.len() / 2;
+                let (forward, backward) = weights.split_at_mut(half);
+                gru_bias_shape(inner_class, &inner_config, forward);
+                gru_bias_shape(inner_class, &inner_config, backward);
+                let (forward, backward) = (&*forward, &*backward);
                 vars(&mut group, key, &[]);
                 for (side, half) in [("forward_layer", forward), ("backward_layer", backward)] {
                     child(&mut group, side, |g| {

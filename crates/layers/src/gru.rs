@@ -204,14 +204,7 @@ impl Cell for GruCell {
             AnyTensor::D2(self.kernel.val()),
             AnyTensor::D2(self.recurrent_kernel.val()),
         ];
-        // Keras's shapes: [2, 3u] with reset_after, [3u] without (rnnlab keeps that as one row).
-        w.extend(self.bias.as_ref().map(|b| {
-            if self.reset_after {
-                AnyTensor::D2(b.val())
-            } else {
-                AnyTensor::D1(b.val().reshape([3 * self.units]))
-            }
-        }));
+        w.extend(self.bias.as_ref().map(|b| AnyTensor::D2(b.val())));
         w
     }
     fn with_keras_weights(mut self, arrays: &[KerasArray], device: &Device) -> Result<Self, LayersError> {
@@ -223,6 +216,10 @@ impl Cell for GruCell {
             let b = &a[2];
             self.bias = Some(if self.reset_after {
                 b.param("bias", [2, 3 * u], device)?
+            } else if b.shape.len() == 2 {
+                // The [1, 3u] row `keras_weights` gives (the parameter itself, so that its
+                // gradient can be looked up).
+                b.param("bias", [1, 3 * u], device)?
             } else {
                 // Keras's [3u] bias, stored as one row.
                 Param::from_tensor(b.tensor("bias", [3 * u], device)?.reshape([1, 3 * u]))
