@@ -158,19 +158,89 @@ fn matmul_acc<const F: bool>(
         return;
     }
     debug_assert_eq!(n % LANES, 0);
-    for i in 0..m {
-        let row = &a[i * lda..i * lda + k];
-        let out = &mut c[i * ldc..i * ldc + n];
+    // Two rows at a time share each load of `b`; each element's sum is the same chain of fused
+    // multiply-adds either way, so pairing never changes a number.
+    let mut i = 0;
+    while i < m {
+        let pair = i + 1 < m;
+        let row0 = &a[i * lda..i * lda + k];
+        let row1 = if pair {
+            &a[(i + 1) * lda..(i + 1) * lda + k]
+        } else {
+            row0
+        };
+        let tail = &mut c[i * ldc..];
+        let split = ldc.min(tail.len());
+        let (out0, rest) = tail.split_at_mut(split);
         let mut j = 0;
         while j < n {
-            match (n - j) / LANES {
-                1 => block::<F, 1>(row, b, ldb, j, out),
-                2 => block::<F, 2>(row, b, ldb, j, out),
-                3 => block::<F, 3>(row, b, ldb, j, out),
-                _ => block::<F, 4>(row, b, ldb, j, out),
+            let blocks = ((n - j) / LANES).min(4);
+            if pair {
+                let out1 = &mut rest[..n];
+                match blocks {
+                    1 => block2::<F, 1>(row0, row1, b, ldb, j, &mut out0[..n], out1),
+                    2 => block2::<F, 2>(row0, row1, b, ldb, j, &mut out0[..n], out1),
+                    3 => block2::<F, 3>(row0, row1, b, ldb, j, &mut out0[..n], out1),
+                    _ => block2::<F, 4>(row0, row1, b, ldb, j, &mut out0[..n], out1),
+                }
+            } else {
+                let out = &mut out0[..n];
+                match blocks {
+                    1 => block::<F, 1>(row0, b, ldb, j, out),
+                    2 => block::<F, 2>(row0, b, ldb, j, out),
+                    3 => block::<F, 3>(row0, b, ldb, j, out),
+                    _ => block::<F, 4>(row0, b, ldb, j, out),
+                }
             }
-            j += LANES * ((n - j) / LANES).min(4);
+            j += LANES * blocks;
         }
+        i += if pair { 2 } else { 1 };
+    }
+}
+
+/// [`block`] for two rows at once, each `b` value loaded once for both.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn block2<const F: bool, const B: usize>(
+    row0: &[f32],
+    row1: &[f32],
+    b: &[f32],
+    ldb: usize,
+    j0: usize,
+    out0: &mut [f32],
+    out1: &mut [f32],
+) {
+    debug_assert!(row0.is_empty() || (row0.len() - 1) * ldb + j0 + B * LANES <= b.len());
+    debug_assert_eq!(row0.len(), row1.len());
+    let mut acc0 = [[0.0f32; LANES]; B];
+    let mut acc1 = [[0.0f32; LANES]; B];
+    for q in 0..B {
+        acc0[q].copy_from_slice(&out0[j0 + q * LANES..j0 + (q + 1) * LANES]);
+        acc1[q].copy_from_slice(&out1[j0 + q * LANES..j0 + (q + 1) * LANES]);
+    }
+    let base = b.as_ptr();
+    for (p, (&a0, &a1)) in row0.iter().zip(row1).enumerate() {
+        let at = p * ldb + j0;
+        for q in 0..B {
+            for l in 0..LANES {
+                // SAFETY: as in `block`: at + q·LANES + l < (p + 1)·ldb ≤ b.len().
+                let bv = unsafe { *base.add(at + q * LANES + l) };
+                acc0[q][l] = if F {
+                    a0.mul_add(bv, acc0[q][l])
+                } else {
+                    a0 * bv + acc0[q][l]
+                };
+                acc1[q][l] = if F {
+                    a1.mul_add(bv, acc1[q][l])
+                } else {
+                    a1 * bv + acc1[q][l]
+                };
+            }
+        }
+    }
+    for q in 0..B {
+        out0[j0 + q * LANES..j0 + (q + 1) * LANES].copy_from_slice(&acc0[q]);
+        out1[j0 + q * LANES..j0 + (q + 1) * LANES].copy_from_slice(&acc1[q]);
     }
 }
 
