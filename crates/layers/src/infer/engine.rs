@@ -289,6 +289,43 @@ fn activate<const F: bool>(act: Activation, v: &mut [f32]) {
     }
 }
 
+/// `dst[j] = scale[j] · act(src[j])` (`scale` `None`: 1), one pass without a copy first.
+#[inline(always)]
+fn activate_into<const F: bool>(act: Activation, src: &[f32], scale: Option<&[f32]>, dst: &mut [f32]) {
+    #[inline(always)]
+    fn each<const F: bool>(src: &[f32], scale: Option<&[f32]>, dst: &mut [f32], f: impl Fn(f32) -> f32) {
+        match scale {
+            Some(o) => {
+                for ((d, &x), &k) in dst.iter_mut().zip(src).zip(o) {
+                    *d = k * f(x);
+                }
+            }
+            None => {
+                for (d, &x) in dst.iter_mut().zip(src) {
+                    *d = f(x);
+                }
+            }
+        }
+    }
+    match act {
+        Activation::Tanh => each::<F>(src, scale, dst, math::tanh::<F>),
+        Activation::Sigmoid => each::<F>(src, scale, dst, math::sigmoid::<F>),
+        Activation::HardSigmoid => each::<F>(src, scale, dst, |x| (x / 6.0 + 0.5).clamp(0.0, 1.0)),
+        Activation::Relu => each::<F>(src, scale, dst, |x| if x.is_nan() || x > 0.0 { x } else { 0.0 }),
+        Activation::Linear => each::<F>(src, scale, dst, |x| x),
+        Activation::Softmax => {
+            // Over the whole row: copy, normalize, then scale.
+            dst.copy_from_slice(src);
+            activate::<F>(act, dst);
+            if let Some(o) = scale {
+                for (d, &k) in dst.iter_mut().zip(o) {
+                    *d *= k;
+                }
+            }
+        }
+    }
+}
+
 /// `rows` copies of `bias` (padded width).
 #[inline(always)]
 fn repeat(bias: &[f32], rows: usize) -> Vec<f32> {
@@ -371,9 +408,12 @@ fn recurrent<const F: bool>(r: &Recurrent, x: &[f32], dims: Dims, state: &mut [f
             Recurrence::Simple => {
                 matmul_acc::<F>((rows, u, gp), &hs, sp, &r.recurrent, gp, z, gp);
                 for b in 0..rows {
-                    let zb = &mut z[b * gp..(b + 1) * gp];
-                    activate::<F>(r.activation, zb);
-                    hs[b * sp..(b + 1) * sp].copy_from_slice(zb);
+                    activate_into::<F>(
+                        r.activation,
+                        &z[b * gp..(b + 1) * gp],
+                        None,
+                        &mut hs[b * sp..(b + 1) * sp],
+                    );
                 }
             }
             Recurrence::Lstm => {
@@ -394,11 +434,7 @@ fn recurrent<const F: bool>(r: &Recurrent, x: &[f32], dims: Dims, state: &mut [f
                             f[j] * c[j] + i[j] * gg[j]
                         };
                     }
-                    h.copy_from_slice(c);
-                    activate::<F>(r.activation, h);
-                    for j in 0..up {
-                        h[j] *= o[j];
-                    }
+                    activate_into::<F>(r.activation, c, Some(o), h);
                 }
             }
             Recurrence::Gru { reset_after: true } => {
