@@ -26,6 +26,12 @@ pub enum ForecastError {
     /// A CSV without data rows.
     #[error("the CSV has no data rows; it needs a header line and one row per time step")]
     EmptyCsv,
+    /// A first line that holds values rather than column names.
+    #[error("the first line {line:?} looks like data, not column names; add a header line (e.g. `date,value`)")]
+    NoHeader {
+        /// The first line's cells.
+        line: String,
+    },
     /// A column named on the command line that the header does not have.
     #[error("the CSV has no column {name:?}; its columns are {available:?}")]
     UnknownColumn {

@@ -15,7 +15,7 @@ pub enum FillPolicy {
     Error,
     /// Repeat the last value before each; leading missing values are dropped.
     Ffill,
-    /// Interpolate linearly in time between the values around each; leading missing values are
+    /// Interpolate linearly, step by step, between the values around each; leading missing values are
     /// dropped, trailing ones repeat the last value.
     Linear,
     /// Remove the rows (the series then skips those steps).
@@ -184,7 +184,7 @@ pub fn prepare(raw: &RawSeries, policy: FillPolicy) -> Result<Prepared, Forecast
             if policy == FillPolicy::Ffill {
                 forward_fill(rest)
             } else {
-                linear_fill(&times, rest)
+                linear_fill(rest)
             }
         }
     };
@@ -213,8 +213,9 @@ fn forward_fill(values: &[Option<f64>]) -> Vec<f64> {
         .collect()
 }
 
-/// Interpolates in time between the known neighbours; after the last known value, repeats it.
-fn linear_fill(times: &[f64], values: &[Option<f64>]) -> Vec<f64> {
+/// Interpolates between the known neighbours by step (the axis is regular: calendar months and
+/// quarters count as equal steps whatever their days); after the last known value, repeats it.
+fn linear_fill(values: &[Option<f64>]) -> Vec<f64> {
     let mut out = forward_fill(values);
     let mut prev: Option<usize> = None;
     for i in 0..values.len() {
@@ -224,10 +225,9 @@ fn linear_fill(times: &[f64], values: &[Option<f64>]) -> Vec<f64> {
         if let Some(p) = prev
             && i > p + 1
         {
-            let (t0, t1) = (times[p], times[i]);
             let (v0, v1) = (out[p], out[i]);
             for j in p + 1..i {
-                let w = (times[j] - t0) / (t1 - t0);
+                let w = (j - p) as f64 / (i - p) as f64;
                 out[j] = v0 + (v1 - v0) * w;
             }
         }

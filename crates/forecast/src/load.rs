@@ -1,6 +1,6 @@
 //! Reading a target column (and a time column) from a CSV, missing cells kept as missing.
 
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::{ForecastError, TimeFormat};
 
 /// Header names taken as the time column when `--time` is not given (compared without case).
-const TIME_NAMES: [&str; 10] = [
+const TIME_NAMES: [&str; 11] = [
     "date",
     "time",
     "timestamp",
@@ -19,6 +19,7 @@ const TIME_NAMES: [&str; 10] = [
     "year",
     "period",
     "day",
+    "quarter",
 ];
 
 /// Cells that mean "no value" (compared without case): never parsed into a float NaN.
@@ -86,7 +87,7 @@ impl RawSeries {
         Self::from_reader(file, columns)
     }
 
-    /// Reads CSV text with a header line. The time column (when there is one) must be in one
+    /// Reads CSV text with a header line (delimited by `,`, `;` or tab). The time column (when there is one) must be in one
     /// format, strictly increasing; target cells are numbers or missing markers
     /// ([`is_missing_marker`]); anything else is an error naming the row.
     ///
@@ -99,15 +100,34 @@ impl RawSeries {
     /// # Ok::<(), rnnlab_forecast::ForecastError>(())
     /// ```
     pub fn from_reader(reader: impl Read, columns: &Columns) -> Result<RawSeries, ForecastError> {
+        // The delimiter is the one of `,`, `;` and tab that the header line holds most of
+        // (European spreadsheets write `;`); the line is then read again by the CSV reader.
+        let mut reader = BufReader::new(reader);
+        let mut first = Vec::new();
+        reader
+            .read_until(b'\n', &mut first)
+            .map_err(|e| ForecastError::Csv(e.into()))?;
+        let delimiter = [b',', b';', b'\t']
+            .into_iter()
+            .max_by_key(|d| (first.iter().filter(|b| *b == d).count(), *d == b','))
+            .unwrap_or(b',');
         let mut rdr = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
-            .from_reader(reader);
+            .delimiter(delimiter)
+            .from_reader(std::io::Cursor::new(first).chain(reader));
         let mut records = rdr.records();
         let header: Vec<String> = match records.next() {
             None => return Err(ForecastError::EmptyCsv),
             Some(r) => r?.iter().map(|s| s.trim().to_string()).collect(),
         };
+        // A first line of numbers or times is data, not names: refuse it rather than lose it.
+        if header
+            .iter()
+            .all(|h| !h.is_empty() && (h.parse::<f64>().is_ok() || TimeFormat::detect(h).is_some()))
+        {
+            return Err(ForecastError::NoHeader { line: header.join(",") });
+        }
         let find = |name: &str| {
             header
                 .iter()

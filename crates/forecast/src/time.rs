@@ -28,6 +28,12 @@ pub enum TimeFormat {
     DateTime,
     /// `YYYYMMDD` integers.
     CompactDate,
+    /// A month by name with a four-digit year and maybe a day, in any order and with `-`, `/`,
+    /// spaces or commas between: `Jan-1-1995`, `January 1, 1995`, `01-Jan-2020`, `Jan 1949`,
+    /// `1949-Jan` (written back as ISO dates).
+    MonthName,
+    /// A quarter: `1959Q1`, `1959-Q1`, `1959 Q1`, `Q1 1959` (its first day).
+    Quarter,
 }
 
 impl TimeFormat {
@@ -39,6 +45,8 @@ impl TimeFormat {
             TimeFormat::Date,
             TimeFormat::DateTime,
             TimeFormat::Month,
+            TimeFormat::Quarter,
+            TimeFormat::MonthName,
             TimeFormat::Number,
         ]
         .into_iter()
@@ -66,6 +74,8 @@ impl TimeFormat {
                 date_seconds(num(y)?, num(m)?, 1)
             }
             TimeFormat::Date => parse_date(s),
+            TimeFormat::MonthName => parse_month_name(s),
+            TimeFormat::Quarter => parse_quarter(s),
             TimeFormat::DateTime => {
                 let (date, clock) = s.split_once(['T', ' '])?;
                 let day = parse_date(date)?;
@@ -94,9 +104,13 @@ impl TimeFormat {
                 let (y, m, _) = civil(t);
                 format!("{y:04}-{m:02}")
             }
-            TimeFormat::Date => {
+            TimeFormat::Date | TimeFormat::MonthName => {
                 let (y, m, d) = civil(t);
                 format!("{y:04}-{m:02}-{d:02}")
+            }
+            TimeFormat::Quarter => {
+                let (y, m, _) = civil(t);
+                format!("{y:04}Q{}", (m - 1) / 3 + 1)
             }
             TimeFormat::CompactDate => {
                 let (y, m, d) = civil(t);
@@ -129,6 +143,8 @@ impl TimeFormat {
             TimeFormat::Date => "a YYYY-MM-DD date",
             TimeFormat::DateTime => "a YYYY-MM-DDTHH:MM:SS datetime",
             TimeFormat::CompactDate => "a YYYYMMDD date",
+            TimeFormat::MonthName => "a date with the month by name (Jan-1-1995, Jan 1949)",
+            TimeFormat::Quarter => "a quarter (1959Q1)",
         }
     }
 }
@@ -160,6 +176,64 @@ fn num(s: &str) -> Option<u32> {
         return None;
     }
     s.parse().ok()
+}
+
+const MONTHS: [&str; 12] = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+];
+
+/// 1–12 for a month name or its first three or more letters (`Jan`, `Sept`), in any case.
+fn month_by_name(word: &str) -> Option<u32> {
+    let w = word.trim_end_matches('.').to_ascii_lowercase();
+    if w.len() < 3 {
+        return None;
+    }
+    MONTHS.iter().position(|m| m.starts_with(&w)).map(|i| i as u32 + 1)
+}
+
+fn parse_month_name(s: &str) -> Option<f64> {
+    let parts: Vec<&str> = s.split(['-', '/', ' ', ',']).filter(|p| !p.is_empty()).collect();
+    let (mut month, mut year, mut day) = (None, None, None);
+    for p in &parts {
+        if let Some(m) = month_by_name(p) {
+            if month.replace(m).is_some() {
+                return None; // two month names
+            }
+        } else if p.len() == 4 && year.is_none() {
+            year = Some(num(p)?);
+        } else if p.len() <= 2 && day.is_none() {
+            day = Some(num(p)?);
+        } else {
+            return None;
+        }
+    }
+    date_seconds(year?, month?, day.unwrap_or(1))
+}
+
+fn parse_quarter(s: &str) -> Option<f64> {
+    let compact: String = s
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-'))
+        .collect::<String>()
+        .to_ascii_uppercase();
+    let (year, q) = match compact.split_once('Q') {
+        Some((y, q)) if y.len() == 4 => (y, q),
+        Some(("", rest)) if rest.len() == 5 => (&rest[1..], &rest[..1]),
+        _ => return None,
+    };
+    let q = num(q).filter(|q| (1..=4).contains(q))?;
+    date_seconds(num(year)?, 3 * q - 2, 1)
 }
 
 fn split2(s: &str) -> Option<(&str, &str)> {
@@ -407,6 +481,31 @@ mod tests {
         );
         assert_eq!(TimeFormat::detect("abc"), None);
         assert_eq!(TimeFormat::CompactDate.parse("20241301"), None);
+        let jan2020 = TimeFormat::Date.parse("2020-01-07").unwrap();
+        for cell in [
+            "Jan-7-2020",
+            "January 7, 2020",
+            "07-Jan-2020",
+            "7 jan 2020",
+            "2020/Jan/07",
+        ] {
+            assert_eq!(TimeFormat::detect(cell), Some(TimeFormat::MonthName), "{cell}");
+            assert_eq!(TimeFormat::MonthName.parse(cell), Some(jan2020), "{cell}");
+        }
+        assert_eq!(
+            TimeFormat::MonthName.format(TimeFormat::MonthName.parse("Feb 1949").unwrap()),
+            "1949-02-01"
+        );
+        assert_eq!(TimeFormat::MonthName.parse("Jan Feb 1949"), None);
+        assert_eq!(TimeFormat::MonthName.parse("Ja 1949"), None);
+        for cell in ["1959Q3", "1959-Q3", "1959 q3", "Q3 1959"] {
+            assert_eq!(TimeFormat::detect(cell), Some(TimeFormat::Quarter), "{cell}");
+            assert_eq!(
+                TimeFormat::Quarter.format(TimeFormat::Quarter.parse(cell).unwrap()),
+                "1959Q3"
+            );
+        }
+        assert_eq!(TimeFormat::Quarter.parse("1959Q5"), None);
     }
 
     #[test]

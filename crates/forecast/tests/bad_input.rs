@@ -148,6 +148,15 @@ fn columns_cells_and_files_that_do_not_fit() {
         "{e:?}"
     );
     assert!(matches!(read("date,v\n").unwrap_err(), ForecastError::EmptyCsv));
+    let e = read("1.5\n2.5\n3.5\n").unwrap_err();
+    assert!(
+        matches!(e, ForecastError::NoHeader { .. }) && e.to_string().contains("header"),
+        "{e}"
+    );
+    assert!(matches!(
+        read("2024-01-01,5\n2024-01-02,6\n").unwrap_err(),
+        ForecastError::NoHeader { .. }
+    ));
     assert!(matches!(read("").unwrap_err(), ForecastError::EmptyCsv));
     let e = RawSeries::from_path(std::path::Path::new("no/such/file.csv"), &Columns::default()).unwrap_err();
     assert!(matches!(e, ForecastError::Io { .. }) && std::error::Error::source(&e).is_some());

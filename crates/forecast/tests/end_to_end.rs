@@ -205,6 +205,31 @@ fn a_trend_is_continued_beyond_the_training_range() {
 }
 
 #[test]
+fn other_spellings_of_time_and_delimiters() {
+    // statsmodels' elec_equip style: month names, and a semicolon-delimited file.
+    let mut csv = String::from("DATE;orders\n");
+    let months = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    for i in 0..48 {
+        csv.push_str(&format!("{}-1-{};{}\n", months[i % 12], 1995 + i / 12, 60 + i % 12));
+    }
+    let raw = RawSeries::from_reader(csv.as_bytes(), &Columns::default()).unwrap();
+    assert_eq!(
+        (raw.format, raw.time_column.as_deref(), raw.len()),
+        (TimeFormat::MonthName, Some("DATE"), 48)
+    );
+    let p = prepare(&raw, FillPolicy::Error).unwrap();
+    assert_eq!(p.frequency, rnnlab_forecast::Frequency::Months(1));
+    let quarters = "quarter\tgdp\n1959Q1\t1\n1959Q2\t2\n1959Q4\t4\n1960Q1\t5\n";
+    let raw = RawSeries::from_reader(quarters.as_bytes(), &Columns::default()).unwrap();
+    let p = prepare(&raw, FillPolicy::Linear).unwrap();
+    assert_eq!(p.frequency, rnnlab_forecast::Frequency::Months(3));
+    assert_eq!(p.values, [1.0, 2.0, 3.0, 4.0, 5.0]);
+    assert_eq!(TimeFormat::Quarter.format(p.times[2]), "1959Q3");
+}
+
+#[test]
 fn monthly_months_and_a_yearly_season() {
     let options = ForecastOptions::new(6)
         .with_model(ModelKind::Linear)
