@@ -226,9 +226,9 @@ fn linear_fill(values: &[Option<f64>]) -> Vec<f64> {
             && i > p + 1
         {
             let (v0, v1) = (out[p], out[i]);
-            for j in p + 1..i {
-                let w = (j - p) as f64 / (i - p) as f64;
-                out[j] = v0 + (v1 - v0) * w;
+            for (k, slot) in out[p + 1..i].iter_mut().enumerate() {
+                let w = (k + 1) as f64 / (i - p) as f64;
+                *slot = v0 + (v1 - v0) * w;
             }
         }
         prev = Some(i);
