@@ -62,15 +62,16 @@ pub fn inspect_raw(raw: &RawSeries, horizon: usize) -> Result<Inspection, Foreca
         Err(e @ ForecastError::IrregularTime { .. }) => (prepare(raw, FillPolicy::Drop)?, Some(e.to_string())),
         Err(e) => return Err(e),
     };
-    let split = TimeSplit::new(prepared.values.len(), horizon);
-    let lookback = match Plan::new(&prepared.values, prepared.frequency, horizon, None, None) {
-        Ok(plan) => Ok((plan.lookback, plan.lookback_reason)),
-        Err(e) => Err(e.to_string()),
+    // The plan guesses the season on the training part; a series too short for a plan still
+    // gets a guess on what there is.
+    let (lookback, season) = match Plan::new(&prepared.values, prepared.frequency, horizon, None, None) {
+        Ok(plan) => (Ok((plan.lookback, plan.lookback_reason)), plan.season),
+        Err(e) => {
+            let split = TimeSplit::new(prepared.values.len(), horizon);
+            let part = &prepared.values[..split.n_train.max(2).min(prepared.values.len())];
+            (Err(e.to_string()), crate::guess_season(part, prepared.frequency))
+        }
     };
-    let season = crate::guess_season(
-        &prepared.values[..split.n_train.max(2).min(prepared.values.len())],
-        prepared.frequency,
-    );
     let format = raw.format;
     Ok(Inspection {
         columns: raw.header.clone(),

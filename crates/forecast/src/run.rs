@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use rnnlab_layers::{Backend, Sequential};
-use rnnlab_series::SlidingWindows;
+use rnnlab_series::{SlidingWindows, WindowNorm};
 use rnnlab_train::{Dataset, EarlyStopping, FitConfig, History, OptimizerConfig, Verbosity, fit, predict};
 use serde::{Deserialize, Serialize};
 
@@ -308,7 +308,7 @@ pub fn forecast_series(series: Prepared, options: &ForecastOptions) -> Result<Fo
 
     let scale = mase_scale(&values[..split.n_train], plan.season.season);
     let mut results = Vec::new();
-    let net_forecasts = network_forecasts(&model, values, &plan, &origins, options.model.name())?;
+    let net_forecasts = network_forecasts(&model, values, (lookback, h, plan.norm), &origins, options.model.name())?;
     results.push(score(options.model.name(), net_forecasts, values, &origins, h, scale));
     let baselines = Baselines::new(values, plan.season.season);
     for b in Baseline::ALL {
@@ -329,7 +329,7 @@ pub fn forecast_series(series: Prepared, options: &ForecastOptions) -> Result<Fo
     let best_result = results.iter().find(|r| r.name == best).expect("best is a result");
     let intervals = best_result.evaluation.intervals();
     let point = if best == options.model.name() {
-        network_forecasts(&model, values, &plan, &[n], &best)?
+        network_forecasts(&model, values, (lookback, h, plan.norm), &[n], &best)?
     } else {
         let b = Baseline::ALL
             .into_iter()
@@ -414,28 +414,28 @@ fn backtest_origins(n: usize, h: usize, n_test: usize, count: Option<usize>) -> 
         .collect())
 }
 
-/// The network's forecasts (in the series' units) from each origin, origin-major.
+/// The network's forecasts (in the series' units) from each origin, origin-major: windows of
+/// `lookback` values expressed by `norm`, `h` outputs each.
 pub(crate) fn network_forecasts(
     model: &Sequential,
     values: &[f64],
-    plan: &Plan,
+    (lookback, h, norm): (usize, usize, WindowNorm),
     origins: &[usize],
     name: &str,
 ) -> Result<Vec<f64>, ForecastError> {
-    let (lookback, h) = (plan.lookback, plan.horizon);
     let mut out = Vec::with_capacity(origins.len() * h);
     // Chunks keep the materialized windows small whatever the number of origins.
     for chunk in origins.chunks(4096) {
         let mut x = Vec::with_capacity(chunk.len() * lookback);
         for &t in chunk {
-            plan.norm.input(&values[t - lookback..t], &mut x);
+            norm.input(&values[t - lookback..t], &mut x);
         }
         let data = Dataset::new(x, [chunk.len(), lookback, 1], vec![0.0; chunk.len() * h], h)?;
         let pred = predict(model, &data, 256)?;
         for (row, &t) in pred.data().chunks(h).zip(chunk) {
             let last = values[t - 1];
             for (step, &p) in row.iter().enumerate() {
-                let v = plan.norm.restore(last, p);
+                let v = norm.restore(last, p);
                 if !v.is_finite() {
                     return Err(ForecastError::NonFiniteForecast {
                         model: name.to_string(),

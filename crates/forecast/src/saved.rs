@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::run::network_forecasts;
 use crate::{
-    Columns, FillPolicy, ForecastError, ForecastOutcome, Frequency, FutureForecast, Intervals, ModelKind, Plan,
-    RawSeries, TimeFormat, TimeSplit, prepare,
+    Columns, FillPolicy, ForecastError, ForecastOutcome, Frequency, FutureForecast, Intervals, ModelKind, RawSeries,
+    TimeFormat, prepare,
 };
 
 /// The file name beside `model.keras`.
@@ -177,22 +177,8 @@ impl Forecaster {
                 minimum: self.lookback,
             });
         }
-        let plan = Plan {
-            horizon: self.horizon,
-            lookback: self.lookback,
-            lookback_reason: String::new(),
-            season: crate::SeasonGuess {
-                season: self.season,
-                reason: String::new(),
-            },
-            split: TimeSplit {
-                n_train: values.len(),
-                n_valid: 0,
-                n_test: 0,
-            },
-            norm: self.norm,
-        };
-        let point = network_forecasts(model, values, &plan, &[values.len()], self.model.name())?;
+        let windows = (self.lookback, self.horizon, self.norm);
+        let point = network_forecasts(model, values, windows, &[values.len()], self.model.name())?;
         let take = |v: &[f64]| -> Vec<f64> { point.iter().zip(v).take(h).map(|(p, o)| p + o).collect() };
         Ok(FutureForecast {
             model: self.model.name().to_string(),

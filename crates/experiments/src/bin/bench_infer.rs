@@ -13,7 +13,7 @@
 //! `{"models": [{"name", "window_latency_us": {"rnnlab", "sequential", "pytorch", "onnxruntime"},
 //! "step_latency_us": {"rnnlab"}, "batch1024_samples_per_s": {…}}]}`.
 
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 use std::time::Instant;
 
 use burn::tensor::{Tensor, TensorData};
@@ -28,6 +28,9 @@ use serde_json::{Value, json};
 mod error;
 
 use error::ExperimentError;
+
+#[path = "../python_script.rs"]
+mod python_script;
 
 const USAGE: &str = "usage: bench_infer [--quick] [--json] [--python PY]";
 const TIME: usize = 50;
@@ -126,28 +129,8 @@ fn bench_rnnlab(name: &str, quick: bool) -> Result<Value, ExperimentError> {
 
 /// Runs `xtask/bench_infer.py`; its JSON maps model -> figure -> {pytorch, onnxruntime}.
 fn bench_python(python: &str, quick: bool) -> Result<Value, ExperimentError> {
-    let crate_dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into());
-    let script = format!("{crate_dir}/../../xtask/bench_infer.py");
-    let mut cmd = Command::new(python);
-    cmd.arg(&script);
-    if quick {
-        cmd.arg("--quick");
-    }
-    let out = cmd.output().map_err(|source| ExperimentError::Io {
-        path: python.into(),
-        source,
-    })?;
-    eprint!("{}", String::from_utf8_lossy(&out.stderr));
-    if !out.status.success() {
-        return Err(ExperimentError::Mismatch {
-            experiment: "bench infer",
-            why: format!("{python} {script} failed ({})", out.status),
-        });
-    }
-    serde_json::from_slice(&out.stdout).map_err(|e| ExperimentError::Mismatch {
-        experiment: "bench infer",
-        why: format!("{script} printed no JSON: {e}"),
-    })
+    let args: Vec<String> = if quick { vec!["--quick".into()] } else { Vec::new() };
+    python_script::run_script(python, "bench_infer.py", &args, "bench infer")
 }
 
 fn run() -> Result<(), ExperimentError> {

@@ -11,7 +11,7 @@
 //! Every figure is the median over `--epochs` (at least 3) epochs measured in this one run.
 //! `--json` prints `{"models": [{"name", "seconds_per_epoch": {...}}]}`.
 
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 use std::time::Instant;
 
 use burn::module::Module;
@@ -33,6 +33,9 @@ use serde_json::{Value, json};
 mod error;
 
 use error::ExperimentError;
+
+#[path = "../python_script.rs"]
+mod python_script;
 
 const USAGE: &str = "usage: bench_rnn [--epochs N (>= 3, default 3)] [--quick] [--json] [--python PY] [--only deep-rnn|seq2seq-lstm] [--skip burn_nn,generic,...]";
 
@@ -242,30 +245,11 @@ fn bench_burn_nn(model: Model, train: &Dataset, epochs: usize) -> Result<f64, Ex
 
 /// Runs `xtask/bench_rnn.py` with `python`; its JSON maps model -> {pytorch, keras}.
 fn bench_python(python: &str, epochs: usize, quick: bool) -> Result<Value, ExperimentError> {
-    // The run-time value (set by `cargo run`) names this checkout even when the binary was built
-    // by another one sharing the target directory.
-    let crate_dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into());
-    let script = format!("{crate_dir}/../../xtask/bench_rnn.py");
-    let mut cmd = Command::new(python);
-    cmd.arg(&script).args(["--epochs", &epochs.to_string()]);
+    let mut args = vec!["--epochs".to_string(), epochs.to_string()];
     if quick {
-        cmd.arg("--quick");
+        args.push("--quick".into());
     }
-    let out = cmd.output().map_err(|source| ExperimentError::Io {
-        path: python.into(),
-        source,
-    })?;
-    eprint!("{}", String::from_utf8_lossy(&out.stderr));
-    if !out.status.success() {
-        return Err(ExperimentError::Mismatch {
-            experiment: "bench rnn",
-            why: format!("{python} {script} failed ({})", out.status),
-        });
-    }
-    serde_json::from_slice(&out.stdout).map_err(|e| ExperimentError::Mismatch {
-        experiment: "bench rnn",
-        why: format!("{script} printed no JSON: {e}"),
-    })
+    python_script::run_script(python, "bench_rnn.py", &args, "bench rnn")
 }
 
 fn run() -> Result<(), ExperimentError> {

@@ -184,8 +184,13 @@ impl Predictor {
     }
 
     fn check_state(&self, state: &State, batch: usize) -> Result<(), LayersError> {
-        let fresh = self.state(batch);
-        if state.batch != batch || state.layers.len() != fresh.layers.len() {
+        // Counted, not built: this runs on every step.
+        let recurrent = self
+            .layers
+            .iter()
+            .filter(|l| matches!(l, HostLayer::Recurrent(_)))
+            .count();
+        if state.batch != batch || state.layers.len() != recurrent {
             return Err(LayersError::Shape {
                 what: "Predictor state".into(),
                 expected: format!("a state for {batch} rows made by this predictor"),
