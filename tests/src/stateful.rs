@@ -2,13 +2,17 @@
 //! consecutive pieces of a batch (the state of each row carried from the first call into the
 //! second), and without it on the joined sequence (`tests/oracle/stateful.py`).
 //!
-//! Each model is built from Keras's layer specs (with `stateful` off: rnnlab carries state in
-//! [`Predictor`]'s [`State`](rnnlab_layers::State), not in the layers) and Keras's weights,
-//! compiled into a [`Predictor`], and checked within [`TOLERANCE`]`·(1 + |want|)`:
-//! `predict_from` on x1 then x2 with one carried state gives Keras's two stateful outputs; one
-//! window over the joined sequence gives the same x2 part; one-step updates through both pieces
-//! end on the same output.
+//! Each model is built from Keras's layer specs (`stateful` as Keras wrote it, the batch size
+//! fixed as Keras requires) and Keras's weights, and checked within
+//! [`TOLERANCE`]`·(1 + |want|)` twice:
+//! - the layers themselves: two `Sequential::forward` calls give Keras's two stateful outputs,
+//!   and after `reset_states()` the first call's again;
+//! - compiled into a [`Predictor`]: `predict_from` on x1 then x2 with one carried
+//!   [`State`](rnnlab_layers::State) gives the same two outputs; one window over the joined
+//!   sequence gives the same x2 part; one-step updates through both pieces end on the same
+//!   output. (Not for Bidirectional models, `"joined_tail": null`: the Predictor refuses them.)
 
+use rnnlab_layers::burn::tensor::{Device, Tensor, TensorData};
 use rnnlab_layers::{Backend, KerasArray, Predictor, Sequential, Shape};
 use serde::Deserialize;
 use serde_json::Value;
@@ -38,7 +42,8 @@ struct Case {
     x2: Array,
     y1: Array,
     y2: Array,
-    joined_tail: Array,
+    /// `None` where two calls are not one joined call (Bidirectional: the backward copy).
+    joined_tail: Option<Array>,
 }
 
 #[derive(Deserialize)]
@@ -62,19 +67,7 @@ pub fn run_file(_name: &str, text: &str) -> Result<Vec<(String, Outcome)>, Strin
         .collect())
 }
 
-fn model(case: &Case) -> Result<Sequential, String> {
-    let device = Backend::Flex.device().map_err(|e| e.to_string())?;
-    let specs: Vec<Value> = case
-        .layers
-        .iter()
-        .cloned()
-        .map(|mut spec| {
-            if let Some(config) = spec.get_mut("config").and_then(Value::as_object_mut) {
-                config.insert("stateful".into(), Value::Bool(false));
-            }
-            spec
-        })
-        .collect();
+fn model(case: &Case, device: &Device) -> Result<Sequential, String> {
     let weights: Vec<Vec<KerasArray>> = case
         .weights
         .iter()
@@ -86,16 +79,51 @@ fn model(case: &Case) -> Result<Sequential, String> {
                 .collect()
         })
         .collect();
-    Sequential::from_keras_specs(Shape::sequence(case.features), &specs, &device)
-        .and_then(|m| m.with_keras_weights(&weights, &device))
+    Sequential::from_keras_specs(Shape::sequence(case.features), &case.layers, device)
+        .and_then(|m| m.with_keras_weights(&weights, device))
+        .and_then(|m| m.with_batch_size(case.x1.shape.first().copied()))
         .map_err(|e| e.to_string())
 }
 
 fn run_case(case: &Case) -> Result<(), String> {
-    let p = Predictor::new(&model(case)?).map_err(|e| e.to_string())?;
+    let device = Backend::Flex.device().map_err(|e| e.to_string())?;
+    let model = model(case, &device)?;
+    if !model.is_stateful() {
+        return Err("the model built from the specs is not stateful".into());
+    }
+    let err = |e: rnnlab_layers::LayersError| e.to_string();
+
+    // The layers carry the state themselves.
+    let forward = |x: &Array| -> Result<Vec<f64>, String> {
+        let input = Tensor::<3>::from_data(TensorData::new(x.floats(), x.shape.clone()), &device);
+        model.forward1(input.into()).and_then(|y| y.to_vec()).map_err(err)
+    };
+    close_slices(
+        "stateful layers, first call",
+        &forward(&case.x1)?,
+        &case.y1.data,
+        TOLERANCE,
+    )?;
+    close_slices(
+        "stateful layers, second call",
+        &forward(&case.x2)?,
+        &case.y2.data,
+        TOLERANCE,
+    )?;
+    model.reset_states();
+    close_slices(
+        "stateful layers after reset_states()",
+        &forward(&case.x1)?,
+        &case.y1.data,
+        TOLERANCE,
+    )?;
+
+    let Some(joined_tail) = &case.joined_tail else {
+        return Ok(()); // Bidirectional, which the Predictor does not run
+    };
+    let p = Predictor::new(&model).map_err(err)?;
     let (batch, t1, t2, f) = (case.x1.shape[0], case.x1.shape[1], case.x2.shape[1], case.features);
     let wide = |v: Vec<f32>| -> Vec<f64> { v.into_iter().map(f64::from).collect() };
-    let err = |e: rnnlab_layers::LayersError| e.to_string();
     let mut state = p.state(batch);
     let y1 = p.predict_from(&mut state, &case.x1.floats(), batch, t1).map_err(err)?;
     close_slices("first call", &wide(y1), &case.y1.data, TOLERANCE)?;
@@ -127,12 +155,7 @@ fn run_case(case: &Case) -> Result<(), String> {
             .flat_map(|b| whole[b * per_row + t1 * width..(b + 1) * per_row].to_vec())
             .collect()
     };
-    close_slices(
-        "joined sequence, x2 part",
-        &wide(tail),
-        &case.joined_tail.data,
-        TOLERANCE,
-    )?;
+    close_slices("joined sequence, x2 part", &wide(tail), &joined_tail.data, TOLERANCE)?;
 
     // One observation at a time through both pieces ends on the last output.
     let mut stepped = p.state(batch);

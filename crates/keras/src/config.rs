@@ -19,6 +19,8 @@ pub(crate) struct LayerEntry {
 /// A `Sequential` model's input shape and layers (without the `InputLayer`).
 pub(crate) struct ModelSpec {
     pub input: Shape,
+    /// The fixed batch size of `batch_shape` (stateful models have one), `None` for any.
+    pub batch_size: Option<usize>,
     pub layers: Vec<LayerEntry>,
 }
 
@@ -79,15 +81,20 @@ pub(crate) fn parse(text: &str, file: &str) -> Result<ModelSpec, KerasError> {
             spec: layer.clone(),
         });
     }
-    let input = match input {
+    let (input, batch_size) = match input {
         Some(shape) => shape,
         None => build_input_shape(config, file)?,
     };
-    Ok(ModelSpec { input, layers })
+    Ok(ModelSpec {
+        input,
+        batch_size,
+        layers,
+    })
 }
 
-/// The input shape of an `InputLayer` (`batch_shape`, Keras 2's `batch_input_shape`) and dtype.
-fn input_shape(config: &Value, file: &str, name: &str) -> Result<Shape, KerasError> {
+/// The input shape of an `InputLayer` (`batch_shape`, Keras 2's `batch_input_shape`) and dtype,
+/// and the batch size when it is fixed.
+fn input_shape(config: &Value, file: &str, name: &str) -> Result<(Shape, Option<usize>), KerasError> {
     let dims = config
         .get("batch_shape")
         .or_else(|| config.get("batch_input_shape"))
@@ -97,7 +104,19 @@ fn input_shape(config: &Value, file: &str, name: &str) -> Result<Shape, KerasErr
         Some(d) if d.starts_with("int") || d.starts_with("uint") => ValueKind::TokenIds,
         _ => ValueKind::Float,
     };
-    sizes(&dims[1.min(dims.len())..], file, name).map(|dims| Shape::new(dims, kind))
+    let (batch, dims) = split_batch(dims, file, name)?;
+    Ok((Shape::new(dims, kind), batch))
+}
+
+/// A Keras batch shape `[batch, …]` as the fixed batch size (`None` for Keras's `None`) and the
+/// shape without it.
+fn split_batch(dims: &[Value], file: &str, what: &str) -> Result<(Option<usize>, Vec<Option<usize>>), KerasError> {
+    let all = sizes(dims, file, what)?;
+    match all.split_first() {
+        None => Ok((None, Vec::new())),
+        Some((Some(0), _)) => Err(config_error(file, what, "has a batch size of 0")),
+        Some((batch, rest)) => Ok((*batch, rest.to_vec())),
+    }
 }
 
 /// `"float32"`, or a Keras 3 `DTypePolicy` object's name.
@@ -107,7 +126,7 @@ fn dtype_name(v: &Value) -> Option<&str> {
 }
 
 /// A model without an `InputLayer` that Keras built: `build_input_shape` on the model config.
-fn build_input_shape(config: &Value, file: &str) -> Result<Shape, KerasError> {
+fn build_input_shape(config: &Value, file: &str) -> Result<(Shape, Option<usize>), KerasError> {
     let dims = config
         .get("build_input_shape")
         .and_then(Value::as_array)
@@ -115,8 +134,8 @@ fn build_input_shape(config: &Value, file: &str) -> Result<Shape, KerasError> {
             file: file.into(),
             what: "the input shape (an InputLayer, batch_input_shape or build_input_shape)".into(),
         })?;
-    let dims = sizes(&dims[1.min(dims.len())..], file, "build_input_shape")?;
-    Ok(Shape::new(dims, ValueKind::Float))
+    let (batch, dims) = split_batch(dims, file, "build_input_shape")?;
+    Ok((Shape::new(dims, ValueKind::Float), batch))
 }
 
 fn sizes(dims: &[Value], file: &str, what: &str) -> Result<Vec<Option<usize>>, KerasError> {

@@ -35,7 +35,7 @@
 //! A [`KerasError`] naming the file and what is wrong, never a panic: a file that is neither
 //! format, a truncated or corrupt zip or HDF5 part, a missing `config.json` or weight array, a
 //! functional or subclassed model ([`KerasError::NotSequential`]), an unknown layer class or an
-//! option rnnlab does not implement (`LSTM: stateful=true`), weights whose shapes disagree with
+//! option rnnlab does not implement (`LSTM: time_major=true`), weights whose shapes disagree with
 //! the architecture or are not finite ([`KerasError::Layer`]).
 #![warn(missing_docs)]
 

@@ -30,7 +30,14 @@ fn build(
     device: &Device,
     mut weights_of: impl FnMut(usize, &LayerEntry) -> Result<Vec<KerasArray>, KerasError>,
 ) -> Result<Sequential, KerasError> {
-    let mut model = Sequential::new(spec.input);
+    // `split_batch` refused a batch size of 0, the only one `with_batch_size` refuses.
+    let mut model = Sequential::new(spec.input)
+        .with_batch_size(spec.batch_size)
+        .map_err(|source| KerasError::Layer {
+            file: file.into(),
+            layer: "input_layer".into(),
+            source: Box::new(source),
+        })?;
     for (i, entry) in spec.layers.iter().enumerate() {
         let layer_error = |source| KerasError::Layer {
             file: file.into(),

@@ -50,7 +50,8 @@ fn keras_spec(class: &str, config: &Value, name: &str) -> Value {
 /// The model's `config.json`.
 fn model_config(model: &Sequential, keys: &[String]) -> Value {
     let input = model.input_shape();
-    let batch_shape: Vec<Value> = std::iter::once(Value::Null)
+    let batch = model.batch_size().map_or(Value::Null, |b| json!(b));
+    let batch_shape: Vec<Value> = std::iter::once(batch)
         .chain(input.dims().iter().map(|d| d.map_or(Value::Null, |d| json!(d))))
         .collect();
     let dtype = match input.kind() {

@@ -125,11 +125,14 @@ fn a_config_that_disagrees_with_its_weights_is_refused() {
 
 #[test]
 fn unsupported_classes_and_options_are_named() {
-    let stateful = with_config(|c| c["config"]["layers"][1]["config"]["stateful"] = true.into());
-    match load(&stateful).map(|m| m.param_count()) {
+    let zero_output = with_config(|c| c["config"]["layers"][1]["config"]["zero_output_for_mask"] = true.into());
+    match load(&zero_output).map(|m| m.param_count()) {
         Err(KerasError::Layer { source, .. }) => match *source {
             LayersError::UnsupportedOption { layer, option, .. } => {
-                assert_eq!((layer.as_str(), option.as_str()), ("SimpleRNN", "stateful=true"))
+                assert_eq!(
+                    (layer.as_str(), option.as_str()),
+                    ("SimpleRNN", "zero_output_for_mask=true")
+                )
             }
             other => panic!("{other}"),
         },
@@ -140,6 +143,8 @@ fn unsupported_classes_and_options_are_named() {
         Err(e @ KerasError::Layer { .. }) => assert!(e.to_string().contains("Conv1D"), "{e}"),
         other => panic!("{:?}", other.map(|m| m.param_count())),
     }
+    let no_rows = with_config(|c| c["config"]["layers"][0]["config"]["batch_shape"][0] = 0.into());
+    assert!(matches!(load(&no_rows), Err(KerasError::Config { .. })));
     let functional = with_config(|c| c["class_name"] = "Functional".into());
     assert!(matches!(load(&functional), Err(KerasError::NotSequential { class, .. }) if class == "Functional"));
     let not_json = zipped(&[

@@ -137,12 +137,13 @@ impl<C: Cell> Bidirectional<C> {
         let (f, b) = (forward_layer.options(), backward_layer.options());
         if f.return_sequences != b.return_sequences
             || f.return_state != b.return_state
+            || f.stateful != b.stateful
             || forward_layer.cell().units() != backward_layer.cell().units()
             || forward_layer.cell().input_size() != backward_layer.cell().input_size()
         {
             return Err(LayersError::Config {
                 what: "Bidirectional".into(),
-                why: "both copies need the same sizes, return_sequences and return_state".into(),
+                why: "both copies need the same sizes, return_sequences, return_state and stateful".into(),
             });
         }
         let backward_options = crate::RnnOptions {
@@ -268,6 +269,17 @@ impl<C: Cell> Layer for Bidirectional<C> {
             outputs,
             mask: if options.return_sequences { mask } else { None },
         })
+    }
+
+    /// Stateful when the wrapped layer is: each direction carries its own final states (the
+    /// backward copy's are those of the step it ended on, the first of its sequence).
+    fn is_stateful(&self) -> bool {
+        self.forward_layer.is_stateful()
+    }
+
+    fn reset_states(&self) {
+        self.forward_layer.reset_states();
+        self.backward_layer.reset_states();
     }
 
     fn keras_weights(&self) -> Vec<AnyTensor> {

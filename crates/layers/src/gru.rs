@@ -77,6 +77,10 @@ pub struct GruConfig {
     /// Default `0`.
     #[config(default = 0.0)]
     pub recurrent_dropout: f64,
+    /// Carry the final states into the next call instead of starting from zeros (Keras
+    /// `stateful=True`; see [`RnnOptions::stateful`]). Default `false`.
+    #[config(default = false)]
+    pub stateful: bool,
     /// Time loop: fused op or per-step tensor ops. Default `Auto` (fused on flex/ndarray).
     #[config(default = "ScanMode::Auto")]
     pub scan: ScanMode,

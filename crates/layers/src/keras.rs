@@ -145,13 +145,6 @@ fn check_recurrent(class: &str, c: &Value) -> Result<(), LayersError> {
     refuse_unless(
         class,
         c,
-        "stateful",
-        is_false,
-        "carry the state between calls with initial_state and return_state instead",
-    )?;
-    refuse_unless(
-        class,
-        c,
         "zero_output_for_mask",
         is_false,
         "masked steps repeat the previous output, Keras's default",
@@ -167,11 +160,12 @@ fn options(config: &Value, class: &str) -> Result<RnnOptions, LayersError> {
         go_backwards: bool_or(config, "go_backwards", false, class)?,
         dropout: f64_or(config, "dropout", 0.0, class)?,
         recurrent_dropout: f64_or(config, "recurrent_dropout", 0.0, class)?,
+        stateful: bool_or(config, "stateful", false, class)?,
         scan: ScanMode::Auto,
     })
 }
 
-/// Sets the five option fields of a built-in recurrent config.
+/// Sets the six option fields of a built-in recurrent config.
 macro_rules! with_options {
     ($cfg:expr, $options:expr) => {{
         let o = $options;
@@ -180,6 +174,7 @@ macro_rules! with_options {
             .with_go_backwards(o.go_backwards)
             .with_dropout(o.dropout)
             .with_recurrent_dropout(o.recurrent_dropout)
+            .with_stateful(o.stateful)
             .with_scan(o.scan)
     }};
 }
@@ -292,8 +287,17 @@ pub fn layer_from_keras_spec(spec: &Value, input: &Shape, device: &Device) -> Re
             let inner = get(c, "layer", class)?;
             let merge = MergeMode::from_keras(c.get("merge_mode").and_then(Value::as_str))?;
             let inner_class = class_of(inner);
-            let inner_config = inner.get("config").unwrap_or(&empty);
-            recurrent(inner_class, inner_config, Wrapped(input, device, merge))
+            let mut inner_config = inner.get("config").unwrap_or(&empty).clone();
+            // Keras's Bidirectional sets its copies' zero_output_for_mask to their
+            // return_sequences (masked steps output 0 in merged sequences), which is what
+            // rnnlab's Bidirectional does: that value is no option to refuse.
+            if let Some(config) = inner_config.as_object_mut() {
+                let sequences = config.get("return_sequences").and_then(Value::as_bool).unwrap_or(false);
+                if config.get("zero_output_for_mask").and_then(Value::as_bool) == Some(sequences) {
+                    config.remove("zero_output_for_mask");
+                }
+            }
+            recurrent(inner_class, &inner_config, Wrapped(input, device, merge))
         }
         "Dense" => boxed_layer(dense(c)?.init(input, device)?),
         "TimeDistributed" => {

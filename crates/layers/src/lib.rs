@@ -10,7 +10,9 @@
 //! - [`Sequential`] stacks any layers — built-in or a user's — infers every input size from the
 //!   model's input [`Shape`] and prints Keras's `summary()`.
 //! - [`Cell`] is one time step; [`Rnn`] drives any cell over time ([`RnnConfig`] for a user's
-//!   cell config); [`BidirectionalConfig`] wraps any recurrent layer in one call.
+//!   cell config); [`BidirectionalConfig`] wraps any recurrent layer in one call. Every
+//!   recurrent layer can be `stateful` (Keras's `stateful=True`: each call continues from the
+//!   last one's final states until [`Sequential::reset_states`]).
 //! - Cells: [`SimpleRnnCell`], [`LstmCell`], [`GruCell`], and the lecture's
 //!   [`LayerNormSimpleRnnCell`] (written the way a user writes their own cell).
 //! - Neighbours: [`Dense`], [`TimeDistributed`], [`Flatten`], [`Dropout`], [`Embedding`]
@@ -66,6 +68,7 @@ mod activation;
 pub mod atomic_file;
 mod backend;
 mod bidirectional;
+mod carried_state;
 mod cell;
 mod dense;
 mod dropout;

@@ -5,12 +5,13 @@ use burn::tensor::{Bool, Device, Distribution, Tensor};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::carried_state::CarriedState;
 use crate::cell::sealed::Sealed;
 use crate::{
     AnyTensor, Cell, CellConfig, Input, KerasArray, Layer, LayerConfig, LayerOutput, LayersError, ScanMode, Shape, scan,
 };
 
-/// The [`RnnOptions`] of anything with the five option fields (layer configs and [`Rnn`]).
+/// The [`RnnOptions`] of anything with the six option fields (layer configs and [`Rnn`]).
 macro_rules! rnn_options_of {
     ($c:expr) => {
         $crate::RnnOptions {
@@ -19,6 +20,7 @@ macro_rules! rnn_options_of {
             go_backwards: $c.go_backwards,
             dropout: $c.dropout,
             recurrent_dropout: $c.recurrent_dropout,
+            stateful: $c.stateful,
             scan: $c.scan,
         }
     };
@@ -40,6 +42,11 @@ pub struct RnnOptions {
     /// Dropout rate on the previous `h` (training only), one mask per sequence; per gate for
     /// LSTM/GRU as Keras 3 does.
     pub recurrent_dropout: f64,
+    /// Keras's `stateful=True`: each call starts from the final states of the previous call
+    /// (row `i` of a batch continues row `i` of the last one) instead of zeros, until
+    /// [`Rnn::reset_states`]. Batches must keep the size of the first call after a reset.
+    /// An explicit `initial_state` still takes precedence, as in Keras.
+    pub stateful: bool,
     /// Which time loop runs the layer (fused op or per-step tensor ops); see [`ScanMode`].
     pub scan: ScanMode,
 }
@@ -82,8 +89,12 @@ pub struct Rnn<C: Cell> {
     go_backwards: bool,
     dropout: f64,
     recurrent_dropout: f64,
+    stateful: bool,
     #[module(skip)]
     scan: ScanMode,
+    /// The previous call's final states, when `stateful`.
+    #[module(skip)]
+    carried: CarriedState,
     /// Training flag: dropout is active only when set *and* the input is on an autodiff device.
     training: Param<Flag>,
 }
@@ -145,6 +156,11 @@ impl<C> RnnConfig<C> {
     /// See [`RnnOptions::recurrent_dropout`].
     pub fn with_recurrent_dropout(mut self, rate: f64) -> Self {
         self.options.recurrent_dropout = rate;
+        self
+    }
+    /// See [`RnnOptions::stateful`].
+    pub fn with_stateful(mut self, on: bool) -> Self {
+        self.options.stateful = on;
         self
     }
     /// See [`RnnOptions::scan`].
@@ -219,7 +235,9 @@ impl<C: Cell> Rnn<C> {
             go_backwards: options.go_backwards,
             dropout: options.dropout,
             recurrent_dropout: options.recurrent_dropout,
+            stateful: options.stateful,
             scan: options.scan,
+            carried: CarriedState::default(),
             training: Param::from_bool(true),
         })
     }
@@ -232,8 +250,12 @@ impl<C: Cell> Rnn<C> {
     /// The same layer with other options, checked as [`Rnn::new`] checks them.
     pub fn with_options(self, options: RnnOptions) -> Result<Self, LayersError> {
         let training = self.training.clone();
+        let carried = self.carried;
         let mut layer = Self::new(self.cell, options)?;
         layer.training = training;
+        if options.stateful {
+            layer.carried = carried;
+        }
         Ok(layer)
     }
 
@@ -267,6 +289,60 @@ impl<C: Cell> Rnn<C> {
     /// [`forward`](Self::forward) with Keras's `zero_output_for_mask`: masked steps output 0
     /// (what `Bidirectional` does when it returns sequences).
     pub fn run(
+        &self,
+        x: Tensor<3>,
+        initial_state: Option<Vec<Tensor<2>>>,
+        mask: Option<Tensor<2, Bool>>,
+        zero_output_for_mask: bool,
+    ) -> Result<RnnOutput, LayersError> {
+        if !self.stateful {
+            return self.run_from(x, initial_state, mask, zero_output_for_mask);
+        }
+        let initial_state = match initial_state {
+            Some(states) => Some(states),
+            None => self
+                .carried
+                .take_for(self.cell.keras_class(), x.dims()[0], &x.device())?,
+        };
+        let out = self.run_from(x, initial_state, mask, zero_output_for_mask)?;
+        self.carried.keep(&out.states);
+        Ok(out)
+    }
+
+    /// Whether the layer carries its state between calls ([`RnnOptions::stateful`]).
+    pub fn is_stateful(&self) -> bool {
+        self.stateful
+    }
+
+    /// Keras's `reset_states()`: the next call of a stateful layer starts from zeros (and may
+    /// take another batch size).
+    ///
+    /// ```
+    /// use rnnlab_layers::{Backend, LayerConfig, Shape, SimpleRnnConfig};
+    /// use rnnlab_layers::burn::tensor::Tensor;
+    /// let device = Backend::Flex.device()?;
+    /// let layer = SimpleRnnConfig::new(4).with_stateful(true).init(&Shape::sequence(1), &device)?;
+    /// let x = Tensor::<3>::ones([2, 5, 1], &device);
+    /// let first = layer.forward(x.clone(), None, None)?.last;
+    /// let carried_on = layer.forward(x.clone(), None, None)?.last; // starts where `first` ended
+    /// assert!(first.clone().sub(carried_on).abs().max().into_scalar::<f32>() > 1e-4);
+    /// layer.reset_states();
+    /// let again = layer.forward(x, None, None)?.last;
+    /// assert_eq!(first.into_data(), again.into_data());
+    /// # Ok::<(), rnnlab_layers::LayersError>(())
+    /// ```
+    pub fn reset_states(&self) {
+        self.carried.reset();
+    }
+
+    /// The states a stateful layer carries into its next call (`None` before the first call,
+    /// after [`reset_states`](Self::reset_states), or when the layer is not stateful).
+    pub fn carried_states(&self) -> Option<Vec<Tensor<2>>> {
+        self.carried.get()
+    }
+
+    /// [`run`](Self::run) from explicit initial states, without touching the carried ones.
+    fn run_from(
         &self,
         x: Tensor<3>,
         initial_state: Option<Vec<Tensor<2>>>,
@@ -418,6 +494,7 @@ impl<C: Cell> Layer for Rnn<C> {
             "go_backwards": self.go_backwards,
             "dropout": self.dropout,
             "recurrent_dropout": self.recurrent_dropout,
+            "stateful": self.stateful,
         });
         let builtin = self.cell.is_keras_layer(Sealed);
         let mut config = if builtin {
@@ -478,6 +555,14 @@ impl<C: Cell> Layer for Rnn<C> {
 
     fn keras_weights(&self) -> Vec<AnyTensor> {
         self.cell.keras_weights()
+    }
+
+    fn is_stateful(&self) -> bool {
+        self.stateful
+    }
+
+    fn reset_states(&self) {
+        self.carried.reset();
     }
 
     fn with_keras_weights(mut self, arrays: &[KerasArray], device: &Device) -> Result<Self, LayersError> {

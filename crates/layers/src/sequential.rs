@@ -37,6 +37,9 @@ pub struct Sequential {
     input_shape: Shape,
     #[module(skip)]
     output_shape: Shape,
+    /// Keras's fixed batch size (`batch_shape=(2, …)`), when the model has one.
+    #[module(skip)]
+    batch_size: Option<usize>,
 }
 
 /// The layers of a [`Sequential`] before they are built: [`add`](SequentialBuilder::add) lists
@@ -45,6 +48,7 @@ pub struct Sequential {
 #[must_use]
 pub struct SequentialBuilder {
     input_shape: Shape,
+    batch_size: Option<usize>,
     layers: Vec<Box<dyn DynLayerConfig>>,
 }
 
@@ -56,10 +60,18 @@ impl SequentialBuilder {
         self
     }
 
+    /// Fixes the batch size (Keras's `Input(batch_size=…)` / `batch_shape`): the model then
+    /// refuses other batch sizes. Stateful layers, whose row `i` continues sequence `i`, are
+    /// what it is for.
+    pub fn batch_size(mut self, batch_size: usize) -> Self {
+        self.batch_size = Some(batch_size);
+        self
+    }
+
     /// Builds every layer for the shape the layer before outputs; a layer that cannot take it
     /// is an error naming the layer and the shape.
     pub fn build(self, device: &Device) -> Result<Sequential, LayersError> {
-        let mut model = Sequential::new(self.input_shape);
+        let mut model = Sequential::new(self.input_shape).with_batch_size(self.batch_size)?;
         for config in &self.layers {
             let layer = config.init_boxed(&model.output_shape, device)?;
             model.push_boxed(layer)?;
@@ -73,6 +85,7 @@ impl Sequential {
     pub fn builder(input_shape: Shape) -> SequentialBuilder {
         SequentialBuilder {
             input_shape,
+            batch_size: None,
             layers: Vec::new(),
         }
     }
@@ -84,6 +97,58 @@ impl Sequential {
             layers: Vec::new(),
             output_shape: input_shape.clone(),
             input_shape,
+            batch_size: None,
+        }
+    }
+
+    /// The same model with a fixed batch size (`Some`) or any (`None`); see
+    /// [`SequentialBuilder::batch_size`]. A batch size of 0 is an error.
+    pub fn with_batch_size(mut self, batch_size: Option<usize>) -> Result<Self, LayersError> {
+        if batch_size == Some(0) {
+            return Err(LayersError::Config {
+                what: "Sequential batch size".into(),
+                why: "must be at least 1 (or None for any)".into(),
+            });
+        }
+        self.batch_size = batch_size;
+        Ok(self)
+    }
+
+    /// The fixed batch size, if the model has one.
+    pub fn batch_size(&self) -> Option<usize> {
+        self.batch_size
+    }
+
+    /// Whether any layer carries state between calls (Keras `stateful=True`).
+    pub fn is_stateful(&self) -> bool {
+        self.layers.iter().any(|l| l.is_stateful())
+    }
+
+    /// Keras's `reset_states()` on every layer: the next call of the stateful layers starts
+    /// from zeros.
+    ///
+    /// ```
+    /// use rnnlab_layers::{Backend, DenseConfig, LstmConfig, Sequential, Shape};
+    /// use rnnlab_layers::burn::tensor::Tensor;
+    /// let device = Backend::Flex.device()?;
+    /// // Sequential([Input(batch_shape=(2, None, 1)), LSTM(8, stateful=True), Dense(1)])
+    /// let model = Sequential::builder(Shape::sequence(1))
+    ///     .batch_size(2)
+    ///     .add(LstmConfig::new(8).with_stateful(true))
+    ///     .add(DenseConfig::new(1))
+    ///     .build(&device)?;
+    /// let x = || Tensor::<3>::ones([2, 10, 1], &device) * 0.5;
+    /// let first = model.forward1(x().into())?.to_vec()?;
+    /// let next = model.forward1(x().into())?.to_vec()?; // continues both rows: not `first`
+    /// assert_ne!(next, first);
+    /// model.reset_states();
+    /// assert_eq!(model.forward1(x().into())?.to_vec()?, first);
+    /// assert!(model.forward1(Tensor::<3>::zeros([3, 10, 1], &device).into()).is_err()); // batch 2 only
+    /// # Ok::<(), rnnlab_layers::LayersError>(())
+    /// ```
+    pub fn reset_states(&self) {
+        for layer in &self.layers {
+            layer.reset_states();
         }
     }
 
@@ -138,10 +203,18 @@ impl Sequential {
             Input::Float(_) => ValueKind::Float,
             Input::Tokens(_) => ValueKind::TokenIds,
         };
-        if kind != self.input_shape.kind() || !self.input_shape.accepts(&dims) {
+        let batch_ok = self.batch_size.is_none_or(|b| dims.first() == Some(&b));
+        if kind != self.input_shape.kind() || !self.input_shape.accepts(&dims) || !batch_ok {
             return Err(LayersError::Shape {
                 what: format!("Sequential input ({kind:?})"),
-                expected: format!("{} ({:?})", self.input_shape, self.input_shape.kind()),
+                expected: match self.batch_size {
+                    None => format!("{} ({:?})", self.input_shape, self.input_shape.kind()),
+                    Some(b) => format!(
+                        "{} ({:?}) with a batch of exactly {b} (the model's fixed batch size)",
+                        self.input_shape,
+                        self.input_shape.kind()
+                    ),
+                },
                 got: dims,
             });
         }
@@ -192,6 +265,7 @@ impl Sequential {
             layers,
             input_shape,
             output_shape,
+            batch_size,
         } = self;
         let layers = layers
             .into_iter()
@@ -202,6 +276,7 @@ impl Sequential {
             layers,
             input_shape,
             output_shape,
+            batch_size,
         })
     }
 

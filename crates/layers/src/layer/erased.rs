@@ -57,6 +57,10 @@ pub trait DynLayer: Send + Debug {
     ) -> Result<Box<dyn DynLayer>, LayersError>;
     /// See [`Layer::param_count`].
     fn param_count(&self) -> usize;
+    /// See [`Layer::is_stateful`].
+    fn is_stateful(&self) -> bool;
+    /// See [`Layer::reset_states`].
+    fn reset_states(&self);
     /// The concrete layer, for downcasting (`as_any().downcast_ref::<Dense>()`).
     fn as_any(&self) -> &dyn Any;
 
@@ -113,6 +117,12 @@ impl<L: Layer> DynLayer for L {
     }
     fn param_count(&self) -> usize {
         Layer::param_count(self)
+    }
+    fn is_stateful(&self) -> bool {
+        Layer::is_stateful(self)
+    }
+    fn reset_states(&self) {
+        Layer::reset_states(self)
     }
     fn as_any(&self) -> &dyn Any {
         self

@@ -73,6 +73,16 @@ pub trait Layer: Module + ModuleDisplay + 'static {
     fn param_count(&self) -> usize {
         Module::num_params(self)
     }
+
+    /// Whether the layer carries state from one call to the next (Keras `stateful=True`).
+    /// Default: no.
+    fn is_stateful(&self) -> bool {
+        false
+    }
+
+    /// Keras's `reset_states()`: forgets what a stateful layer carries, so that the next call
+    /// starts afresh. Default: nothing to forget.
+    fn reset_states(&self) {}
 }
 
 /// How a layer is built: everything Keras's constructor takes (units, options), with the input
