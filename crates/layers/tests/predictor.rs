@@ -165,6 +165,38 @@ fn large_batches_in_chunks_give_each_rows_numbers() {
 }
 
 #[test]
+fn a_rows_numbers_do_not_depend_on_its_batch() {
+    // Batches of 16 rows and more run with the rows in the vector lanes, smaller ones with the
+    // columns in them: the same sums in the same order, so the same bits.
+    let d = device();
+    for (name, model) in models(&d) {
+        let p = Predictor::new(&model).unwrap();
+        for (batch, time) in [(16, 4), (45, 7), (300, 3)] {
+            let x = values(batch * time * 2, batch as u64);
+            let all = p.predict(&x, batch, time).unwrap();
+            let width = all.len() / batch;
+            for row in 0..batch {
+                let one = p.predict(&x[row * time * 2..(row + 1) * time * 2], 1, time).unwrap();
+                assert_eq!(
+                    all[row * width..(row + 1) * width],
+                    one[..],
+                    "{name}, batch {batch}, row {row}"
+                );
+            }
+            // One step for the whole batch, too, and the states it leaves.
+            let mut state = p.state(batch);
+            let stepped = p.step(&mut state, &x[..batch * 2]).unwrap();
+            for row in [0, batch / 2, batch - 1] {
+                let mut alone = p.state(1);
+                let one = p.step(&mut alone, &x[row * 2..row * 2 + 2]).unwrap();
+                let w = one.len();
+                assert_eq!(stepped[row * w..(row + 1) * w], one[..], "{name}: step, row {row}");
+            }
+        }
+    }
+}
+
+#[test]
 fn one_step_at_a_time_and_carried_state_match_whole_windows() {
     let d = device();
     for (name, model) in models(&d) {

@@ -78,6 +78,12 @@ pub(super) struct Recurrent {
     pub(super) kernel: Vec<f32>,
     pub(super) recurrent: Vec<f32>,
     pub(super) recurrent_candidate: Vec<f32>,
+    /// SimpleRNN and LSTM, for the lanes path: `kernel` over `recurrent` without padding,
+    /// `[input + units, gates·units]`, and the bias `[gates·units]`: one product per step over
+    /// `[x; h]` is the row path's input sum continued by its recurrent sum. (Empty for a GRU,
+    /// whose recurrent sum starts apart from the input's.)
+    pub(super) stacked: Vec<f32>,
+    pub(super) stacked_bias: Vec<f32>,
     /// Added to the input projection (zeros without a bias).
     pub(super) bias: Vec<f32>,
     /// GRU `reset_after`: added to the recurrent projection.
@@ -188,6 +194,10 @@ pub(super) fn compile(model: &Sequential) -> Result<Vec<HostLayer>, LayersError>
                     ),
                     _ => (all(&w[1].1, units), Vec::new()),
                 };
+                let (stacked, stacked_bias) = match kind {
+                    Recurrence::Gru { .. } => (Vec::new(), Vec::new()),
+                    _ => ([w[0].1.as_slice(), &w[1].1].concat(), bias.clone()),
+                };
                 out.push(HostLayer::Recurrent(Recurrent {
                     kind,
                     input,
@@ -195,6 +205,8 @@ pub(super) fn compile(model: &Sequential) -> Result<Vec<HostLayer>, LayersError>
                     kernel: all(&w[0].1, input),
                     recurrent,
                     recurrent_candidate,
+                    stacked,
+                    stacked_bias,
                     bias: all(&bias, 1),
                     recurrent_bias: all(&recurrent_bias, 1),
                     activation: activation(&config, "activation", "tanh")?,

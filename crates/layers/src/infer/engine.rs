@@ -1,4 +1,6 @@
 //! The host engine: the layers' arithmetic on `f32` slices, compiled once per instruction set.
+//! This file is the row path, for small batches (batch 1 above all); batches of 16 rows and more
+//! take the lanes path ([`super::lanes`]), which gives the same bits.
 //!
 //! Sequences run time-major (`[time, rows, width]`), so each step's projected inputs are one
 //! contiguous block that the recurrent product accumulates into in place. Weight rows are
@@ -9,6 +11,7 @@
 //! same numbers.
 
 use super::compile::{Affine, HostLayer, Recurrence, Recurrent};
+use super::lanes;
 use crate::Activation;
 use crate::scan::math;
 
@@ -20,7 +23,7 @@ pub(super) const LANES: usize = 16;
 /// blocks, each output row a chain of fused multiply-adds held in registers. The choice depends
 /// on the layer's sizes only, never on the batch, so a row's numbers do not depend on the rows
 /// around it.
-const GEMM_FROM_INNER: usize = 128;
+pub(super) const GEMM_FROM_INNER: usize = 128;
 
 /// Floats of projected inputs computed ahead of the time loop (a block of steps at a time), so
 /// that the block stays in cache and below the allocator's fresh-pages threshold.
@@ -80,8 +83,12 @@ fn swap_outer(v: &[f32], a: usize, b: usize, w: usize) -> Vec<f32> {
     out
 }
 
+/// `F`: fused multiply-adds.
 #[inline(always)]
 fn run_with<const F: bool>(layers: &[HostLayer], x: &[f32], dims: Dims, states: &mut [Vec<f32>]) -> (Vec<f32>, Dims) {
+    if lanes::applies(layers, dims.rows) {
+        return lanes::run::<F>(layers, x, dims, states);
+    }
     let mut value = match dims.time {
         Some(t) if t > 1 && dims.rows > 1 => swap_outer(x, dims.rows, t, dims.width),
         _ => x.to_vec(),

@@ -4,6 +4,7 @@
 
 mod compile;
 mod engine;
+mod lanes;
 
 use compile::{HostLayer, compile};
 use engine::Dims;
@@ -33,9 +34,11 @@ struct ChunkOutput {
 /// - [`step`](Self::step) feeds one new observation per batch row and returns the model's output
 ///   after it, without re-running the window.
 ///
-/// Small products run as vectorized rows on the calling thread; batches of more than 256 rows
-/// are cut into chunks of 256 that run on every core (each row's numbers are the same whatever
-/// the number of cores).
+/// A batch of one row (or a few) runs as matrix-vector products vectorized over each layer's
+/// columns; from 16 rows on, the rows fill the vector lanes instead (blocks of 16 rows, weights
+/// broadcast, no padding of small layers) — the same sums in the same order, so a row's numbers
+/// never depend on its batch. Batches of more than 256 rows are cut into chunks of 256 that run
+/// on every core (each row's numbers are the same whatever the number of cores).
 ///
 /// ```
 /// use rnnlab_layers::{Backend, DenseConfig, Predictor, Sequential, Shape, SimpleRnnConfig};
