@@ -2,9 +2,11 @@
 
 use burn::config::Config;
 use burn::module::{Module, Param};
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Device, Tensor, TensorData};
 
+use crate::cell::sealed::Sealed;
 use crate::cell::{Cell, CellConfig, project_gates};
+use crate::scan::{FusedCell, FusedKind};
 use crate::tensor::expect_arrays;
 use crate::{Activation, AnyTensor, KerasArray, LayersError, init};
 
@@ -13,7 +15,10 @@ use crate::{Activation, AnyTensor, KerasArray, LayersError, init};
 ///
 /// It is an ordinary [`Cell`] implementation outside the driver — the pattern for any custom
 /// cell — and with [`Rnn`](crate::Rnn) it gets masks, `go_backwards`, dropout and
-/// [`Bidirectional`](crate::Bidirectional). Build it with [`LayerNormSimpleRnnCellConfig`].
+/// [`Bidirectional`](crate::Bidirectional). Unlike a user's cell it also has a fused form (the
+/// crate-private part of the trait), so on flex and ndarray its time loop runs as one op with a
+/// hand-written backward, like SimpleRNN's; [`ScanMode::Generic`](crate::ScanMode) runs the
+/// per-step ops below. Build it with [`LayerNormSimpleRnnCellConfig`].
 #[derive(Module, Debug)]
 pub struct LayerNormSimpleRnnCell {
     /// `simple_rnn_cell/kernel [input_size, units]`.
@@ -125,6 +130,17 @@ impl Cell for LayerNormSimpleRnnCell {
             .activation
             .apply(layer_norm(s, self.gamma.val(), self.beta.val(), self.epsilon));
         (h.clone(), vec![h])
+    }
+    fn fused(&self, _: Sealed) -> Option<FusedCell> {
+        let device = self.gamma.val().device();
+        let epsilon = Tensor::<1>::from_data(TensorData::new(vec![self.epsilon as f32], [1]), &device);
+        Some(FusedCell {
+            kind: FusedKind::LayerNormSimple,
+            activation: self.activation,
+            recurrent_activation: Activation::Linear,
+            recurrent_kernel: self.recurrent_kernel.val(),
+            recurrent_bias: Some(Tensor::cat(vec![self.gamma.val(), self.beta.val(), epsilon], 0)),
+        })
     }
     fn keras_weights(&self) -> Vec<AnyTensor> {
         vec![

@@ -4,8 +4,8 @@ use proptest::prelude::*;
 use rnnlab_layers::burn::module::Param;
 use rnnlab_layers::burn::tensor::{Bool, Device, Distribution, Tensor, TensorData};
 use rnnlab_layers::{
-    Activation, Backend, Cell, GruConfig, LayerConfig, LayersError, LstmConfig, Rnn, RnnOutput, ScanMode, Shape,
-    SimpleRnnConfig,
+    Activation, Backend, Cell, GruConfig, LayerConfig, LayerNormSimpleRnnCellConfig, LayersError, LstmConfig, Rnn,
+    RnnConfig, RnnOptions, RnnOutput, ScanMode, Shape, SimpleRnnConfig,
 };
 
 /// Burn's random generator is shared by the test threads: tests that seed it take this lock so
@@ -26,6 +26,8 @@ enum Kind {
     Lstm,
     GruAfter,
     GruBefore,
+    /// The lecture's layer-normalized SimpleRNN cell.
+    LayerNorm,
 }
 
 #[derive(Clone, Debug)]
@@ -53,7 +55,8 @@ fn case() -> impl Strategy<Value = Case> {
         Just(Kind::Simple),
         Just(Kind::Lstm),
         Just(Kind::GruAfter),
-        Just(Kind::GruBefore)
+        Just(Kind::GruBefore),
+        Just(Kind::LayerNorm)
     ];
     let act = prop_oneof![
         4 => Just(Activation::Tanh),
@@ -232,6 +235,25 @@ fn build(case: &Case, scan: ScanMode, device: &Device) -> Result<Vec<Vec<f32>>, 
             }
             run_and_grads(&layer, case, device)
         }
+        Kind::LayerNorm => {
+            let options = RnnOptions {
+                return_sequences: true,
+                go_backwards: case.go_backwards,
+                dropout: case.dropout,
+                recurrent_dropout: case.recurrent_dropout,
+                scan,
+                ..RnnOptions::default()
+            };
+            let mut layer = RnnConfig::new(LayerNormSimpleRnnCellConfig::new(u).with_activation(case.activation))
+                .with_options(options)
+                .init(&Shape::sequence(f), device)?;
+            // γ and β away from 1 and 0, so that their gradients and roles are exercised.
+            let random =
+                |low: f64, high: f64| Param::from_tensor(Tensor::random([u], Distribution::Uniform(low, high), device));
+            layer.cell_mut().gamma = random(0.5, 1.5);
+            layer.cell_mut().beta = random(-0.5, 0.5);
+            run_and_grads(&layer, case, device)
+        }
     }
 }
 
@@ -358,18 +380,4 @@ fn fused_runs_without_autodiff_and_matches_generic() {
         .max()
         .into_scalar::<f32>();
     assert!(diff < 1e-6, "max difference {diff}");
-}
-
-#[test]
-fn forcing_fused_on_a_cell_without_a_fused_form_is_an_error() {
-    let _rng = rng_lock();
-    let device = device();
-    let layer = rnnlab_layers::RnnConfig::new(rnnlab_layers::LayerNormSimpleRnnCellConfig::new(3))
-        .with_scan(ScanMode::Fused)
-        .init(&Shape::sequence(1), &device)
-        .unwrap();
-    let err = layer
-        .forward(Tensor::<3>::zeros([1, 2, 1], &device), None, None)
-        .unwrap_err();
-    assert!(err.to_string().contains("fused"), "{err}");
 }

@@ -3,7 +3,7 @@ use rnnlab_layers::burn::module::{Module, Param};
 use rnnlab_layers::burn::tensor::{Bool, Device, Tensor, TensorData};
 use rnnlab_layers::{
     Activation, AnyTensor, Backend, Bidirectional, Cell, KerasArray, Layer, LayerConfig, LayersError, LstmConfig,
-    MergeMode, Rnn, RnnOptions, Shape, SimpleRnnConfig, project_gates, set_training,
+    MergeMode, Rnn, RnnOptions, ScanMode, Shape, SimpleRnnConfig, project_gates, set_training,
 };
 
 fn device() -> Device {
@@ -184,6 +184,20 @@ fn ema(device: &Device) -> EmaCell {
         alpha: 0.5,
         units: 1,
     }
+}
+
+#[test]
+fn forcing_fused_on_a_cell_without_a_fused_form_is_an_error() {
+    let device = device();
+    let options = RnnOptions {
+        scan: ScanMode::Fused,
+        ..RnnOptions::sequences()
+    };
+    let layer = Rnn::new(ema(&device), options).unwrap();
+    let err = layer
+        .forward(Tensor::<3>::zeros([1, 2, 1], &device), None, None)
+        .unwrap_err();
+    assert!(err.to_string().contains("fused"), "{err}");
 }
 
 #[test]

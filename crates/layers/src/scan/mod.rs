@@ -4,7 +4,9 @@
 //!
 //! - **generic**: one small tensor op after another per step, differentiated by Burn's autodiff.
 //!   Runs on every backend and every cell, including user-defined ones.
-//! - **fused**: for SimpleRNN, LSTM and GRU on flex and ndarray, one backend-extension op runs
+//! - **fused**: for SimpleRNN, LSTM, GRU and the lecture's layer-normalized SimpleRNN cell
+//!   (`LNSimpleRNNCell`: the normalization inside the step, `γ`/`β` gradients summed over steps
+//!   and rows like the recurrent kernel's) on flex and ndarray, one backend-extension op runs
 //!   all steps on contiguous host buffers (vectorized `tanh`/`sigmoid`, GEMMs by the `gemm`
 //!   crate that Burn's flex backend uses) and its hand-written backward through time replays a
 //!   tape of saved gate activations. Same results as generic (to `f32` round-off), several times
@@ -113,7 +115,8 @@ pub struct FusedCell {
     pub recurrent_activation: Activation,
     /// `recurrent_kernel [units, gates·units]`.
     pub recurrent_kernel: Tensor<2>,
-    /// GRU `reset_after`: the bias added to `h·U` (`[3·units]`).
+    /// GRU `reset_after`: the bias added to `h·U` (`[3·units]`); the layer-normalized cell:
+    /// `[γ, β, ε]` (`[2·units + 1]`).
     pub recurrent_bias: Option<Tensor<1>>,
 }
 
@@ -209,7 +212,7 @@ pub(crate) fn run(
         save_tape: false, // the autodiff impl turns it on when gradients are tracked
     };
     let recurrent_bias = match (cell.kind, cell.recurrent_bias) {
-        (FusedKind::GruResetAfter, Some(bias)) => bias,
+        (FusedKind::GruResetAfter | FusedKind::LayerNormSimple, Some(bias)) => bias,
         (FusedKind::GruResetAfter, None) => Tensor::zeros([w], &device),
         _ => dummy(),
     };

@@ -106,7 +106,13 @@ fn inputs_of<'a>(spec: &ScanSpec, xp: &'a [f32], rest: &'a [TensorData; 6]) -> I
     Inputs {
         xp,
         recurrent: slice(&rest[0]),
-        recurrent_bias: optional(spec.kind == kernel::FusedKind::GruResetAfter, &rest[1]),
+        recurrent_bias: optional(
+            matches!(
+                spec.kind,
+                kernel::FusedKind::GruResetAfter | kernel::FusedKind::LayerNormSimple
+            ),
+            &rest[1],
+        ),
         h0: slice(&rest[2]),
         c0: optional(spec.kind == kernel::FusedKind::Lstm, &rest[3]),
         mask: optional(spec.masked, &rest[4]),

@@ -2,7 +2,8 @@
 //! backward through time, for SimpleRNN, LSTM and GRU (both `reset_after` modes).
 //!
 //! Layouts (row-major `f32`): `xp [T, B, W]` (the projected inputs in time order, `W = G·U`),
-//! `recurrent [U, W]`, `recurrent_bias [W]` (GRU `reset_after` only), `h0`/`c0 [B, U]`,
+//! `recurrent [U, W]`, `recurrent_bias [W]` (GRU `reset_after`; the layer-normalized cell:
+//! `[γ, β, ε]`, `[2U + 1]`), `h0`/`c0 [B, U]`,
 //! `mask [T, B]` (1 real, 0 masked), `recurrent_masks [R, B, U]` (`R` = 0, 1 or `G`).
 //!
 //! The forward writes one buffer of `[rows, B, U]` blocks: the `T` outputs in processing order,
@@ -16,12 +17,14 @@
 //! - `chunks.rs`: the batch in chunks on one, two or more cores, and the shared output buffer
 //!   (the unsafe part);
 //! - `gemm.rs`: the products; `gate.rs`: the vectorized activations and their derivatives;
-//! - `simple.rs`, `lstm.rs`, `gru.rs`: one step forward, the tape, one step backward.
+//! - `simple.rs`, `lstm.rs`, `gru.rs`, `layer_norm.rs`: one step forward, the tape, one step
+//!   backward.
 
 mod chunks;
 mod gate;
 pub(super) mod gemm;
 mod gru;
+mod layer_norm;
 mod lstm;
 mod simple;
 
@@ -44,13 +47,16 @@ pub enum FusedKind {
     GruResetAfter,
     /// Keras GRU with `reset_after = false`: `ĥ = act(xp_h + (r ⊙ h)·U_h)`.
     GruResetBefore,
+    /// The lecture's layer-normalized SimpleRNN cell: `h' = act(γ ⊙ LN(xp + h·U) + β)`, the
+    /// normalization's `[γ, β, ε]` in the `recurrent_bias` input.
+    LayerNormSimple,
 }
 
 impl FusedKind {
     /// Gate blocks in the kernels.
     pub fn gates(self) -> usize {
         match self {
-            FusedKind::Simple => 1,
+            FusedKind::Simple | FusedKind::LayerNormSimple => 1,
             FusedKind::Lstm => 4,
             FusedKind::GruResetAfter | FusedKind::GruResetBefore => 3,
         }
@@ -66,6 +72,14 @@ impl FusedKind {
             FusedKind::Simple => simple::TAPE_SLOTS,
             FusedKind::Lstm => lstm::TAPE_SLOTS,
             FusedKind::GruResetAfter | FusedKind::GruResetBefore => gru::TAPE_SLOTS,
+            FusedKind::LayerNormSimple => layer_norm::TAPE_SLOTS,
+        }
+    }
+    /// Length of the `recurrent_bias` input and of its gradient.
+    fn bias_len(self, units: usize) -> usize {
+        match self {
+            FusedKind::LayerNormSimple => 2 * units + 1,
+            _ => self.gates() * units,
         }
     }
 }
@@ -96,10 +110,13 @@ impl ScanSpec {
     /// product over all steps, instead of one small product per step. Possible when the input of
     /// the recurrent matmul at step `s` is exactly the output of step `s - 1` (no masks, no
     /// recurrent dropout, outputs in input order) and its gradient is the gate gradient written to
-    /// `xp` (no recurrent bias: SimpleRNN, LSTM).
+    /// `xp` (nothing between `h·U` and the gates: SimpleRNN, LSTM, the layer-normalized cell, whose
+    /// normalization comes after the sum).
     fn defers_recurrent_grad(&self) -> bool {
-        matches!(self.kind, FusedKind::Simple | FusedKind::Lstm)
-            && !self.masked
+        matches!(
+            self.kind,
+            FusedKind::Simple | FusedKind::Lstm | FusedKind::LayerNormSimple
+        ) && !self.masked
             && self.recurrent_masks == 0
             && !self.go_backwards
     }
@@ -248,8 +265,11 @@ struct Forward {
     /// LSTM: the new `c`, and its activation.
     c_new: Vec<f32>,
     c_act: Vec<f32>,
-    /// GRU: the recurrent candidate part (after) or `r ⊙ h` (before); LSTM: `g`.
+    /// GRU: the recurrent candidate part (after) or `r ⊙ h` (before); LSTM: `g`; layer norm:
+    /// the normalized `z`.
     extra: Vec<f32>,
+    /// Layer norm: each row's `1/σ`, repeated over the units.
+    norm: Vec<f32>,
 }
 
 /// Runs the recurrence. `out` has `dims.forward_rows(spec) · B · U` elements.
@@ -284,6 +304,14 @@ fn forward_chunk(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>, rows: Range<u
         c_new: vec![0.0f32; if lstm { block } else { 0 }],
         c_act: vec![0.0f32; if lstm { block } else { 0 }],
         extra: vec![0.0f32; block],
+        norm: vec![
+            0.0f32;
+            if spec.kind == FusedKind::LayerNormSimple {
+                block
+            } else {
+                0
+            }
+        ],
     };
     let mut y_prev = vec![0.0f32; block];
     let groups = recurrent_groups(spec);
@@ -308,6 +336,7 @@ fn forward_chunk(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>, rows: Range<u
             FusedKind::Simple => simple::forward_step(&this, &mut f),
             FusedKind::Lstm => lstm::forward_step(&this, &mut f),
             FusedKind::GruResetAfter | FusedKind::GruResetBefore => gru::forward_step(&this, &mut f),
+            FusedKind::LayerNormSimple => layer_norm::forward_step(&this, &mut f),
         }
 
         // Masks: carry the states, repeat (or zero) the output.
@@ -348,6 +377,7 @@ fn forward_chunk(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>, rows: Range<u
                 FusedKind::Simple => simple::save_tape(&f, &mut put),
                 FusedKind::Lstm => lstm::save_tape(&this, &mut f, &mut put),
                 FusedKind::GruResetAfter | FusedKind::GruResetBefore => gru::save_tape(&this, &mut f, &mut put),
+                FusedKind::LayerNormSimple => layer_norm::save_tape(&f, &mut put),
             }
         }
     }
@@ -366,7 +396,7 @@ pub fn backward(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>, forward_out: &
     let mut grads = Grads {
         xp: vec![0.0; dims.time * dims.batch * width],
         recurrent: vec![0.0; dims.units * width],
-        recurrent_bias: vec![0.0; width],
+        recurrent_bias: vec![0.0; spec.kind.bias_len(dims.units)],
         h0: vec![0.0; dims.block()],
         c0: vec![0.0; dims.block()],
     };
@@ -494,7 +524,7 @@ fn backward_chunk(
 
     let mut grads = ChunkSums {
         recurrent: vec![0.0; units * width],
-        recurrent_bias: vec![0.0; width],
+        recurrent_bias: vec![0.0; spec.kind.bias_len(units)],
     };
     let mut b = Backward {
         dh: rows_of(grad, time, full, units, &rows).to_vec(),
@@ -583,11 +613,14 @@ fn backward_chunk(
             FusedKind::GruResetAfter | FusedKind::GruResetBefore => {
                 gru::backward_step(&this, &mut b, &slots, h_prev, dz, &mut grads.recurrent)
             }
+            FusedKind::LayerNormSimple => {
+                layer_norm::backward_step(&this, &mut b, &slots, dz, &mut grads.recurrent_bias)
+            }
         }
 
-        // SimpleRNN and LSTM: the recurrent part's gradient is the gate gradient itself.
+        // SimpleRNN, LSTM, layer norm: the recurrent part's gradient is the gate gradient itself.
         let drec: &[f32] = if gru { &b.drec } else { dz };
-        if !inputs.recurrent_bias.is_empty() {
+        if spec.kind == FusedKind::GruResetAfter {
             for row in drec.chunks_exact(width) {
                 grads.recurrent_bias.iter_mut().zip(row).for_each(|(g, d)| *g += d);
             }

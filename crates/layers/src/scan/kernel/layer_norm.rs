@@ -1,0 +1,90 @@
+//! The lecture's layer-normalized SimpleRNN cell: `h' = act(γ ⊙ LN(xp + h·U) + β)`, where
+//! `LN(z) = (z − mean(z)) / √(var(z) + ε)` over the units (biased variance, Keras's formula).
+//!
+//! The call's `recurrent_bias` input carries the normalization's parameters: `[γ (U), β (U), ε]`;
+//! its gradient is `[dγ, dβ, 0]`, summed over steps and rows like the recurrent kernel's.
+
+use super::{Backward, Forward, Step, recurrent_products};
+
+/// Tape slot of the new `h` (for the activation's derivative).
+pub(super) const NEW_H: usize = 1;
+/// Tape slot of the normalized pre-activation `LN(z)` (before γ and β).
+pub(super) const NORMALIZED: usize = 2;
+/// Tape slot of each row's `1 / √(var + ε)`, repeated over the units.
+pub(super) const INV_STD: usize = 3;
+/// Tape blocks per step.
+pub(super) const TAPE_SLOTS: usize = 4;
+
+/// `(γ, β, ε)` out of the `recurrent_bias` input.
+fn parameters<'a>(step: &Step<'a>) -> (&'a [f32], &'a [f32], f32) {
+    let u = step.units;
+    let p = step.recurrent_bias;
+    (&p[..u], &p[u..2 * u], p[2 * u])
+}
+
+/// One step: `z = xp + h·U` into `pre`, normalized per row into `extra` (with `1/σ` into
+/// `norm`), then `h_new = act(γ ⊙ LN(z) + β)`.
+pub(super) fn forward_step(step: &Step<'_>, f: &mut Forward) {
+    let u = step.units;
+    f.pre.copy_from_slice(step.xp);
+    recurrent_products(step, &f.h, &mut f.hin, &mut f.pre, 1.0);
+    let (gamma, beta, epsilon) = parameters(step);
+    for row in 0..step.batch {
+        let at = row * u..(row + 1) * u;
+        let z = &f.pre[at.clone()];
+        let mean = z.iter().sum::<f32>() / u as f32;
+        let var = z.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / u as f32;
+        let std = (var + epsilon).sqrt();
+        let inv = 1.0 / std;
+        let (normalized, h_new, norm) = (&mut f.extra[at.clone()], &mut f.h_new[at.clone()], &mut f.norm[at]);
+        for j in 0..u {
+            normalized[j] = (z[j] - mean) / std;
+            h_new[j] = normalized[j] * gamma[j] + beta[j];
+            norm[j] = inv;
+        }
+    }
+    step.spec.activation.apply(&mut f.h_new);
+}
+
+/// What the backward needs besides the carried `h`.
+pub(super) fn save_tape(f: &Forward, put: &mut dyn FnMut(usize, &[f32])) {
+    put(NEW_H, &f.h_new);
+    put(NORMALIZED, &f.extra);
+    put(INV_STD, &f.norm);
+}
+
+/// The pre-normalization gradient into `dz` (`dz = (1/σ)(d̂ − mean(d̂) − n̂ ⊙ mean(d̂ ⊙ n̂))` with
+/// `d̂ = γ ⊙ dn`), and `dγ`, `dβ` added to `norm_grad` (`[dγ, dβ, dε]`, `dε` left at 0).
+pub(super) fn backward_step<'t>(
+    step: &Step<'_>,
+    b: &mut Backward,
+    tape: &dyn Fn(usize) -> &'t [f32],
+    dz: &mut [f32],
+    norm_grad: &mut [f32],
+) {
+    let u = step.units;
+    let (gamma, _, _) = parameters(step);
+    // dn: the gradient of γ ⊙ LN(z) + β.
+    step.spec.activation.backprop(&b.dh_new, tape(NEW_H), &mut b.tmp);
+    let (normalized, inv_std) = (tape(NORMALIZED), tape(INV_STD));
+    let (dgamma, rest) = norm_grad.split_at_mut(u);
+    let dbeta = &mut rest[..u];
+    for row in 0..step.batch {
+        let at = row * u..(row + 1) * u;
+        let (dn, n) = (&b.tmp[at.clone()], &normalized[at.clone()]);
+        let (mut mean_d, mut mean_dn) = (0.0f32, 0.0f32);
+        for j in 0..u {
+            let d = dn[j] * gamma[j];
+            mean_d += d;
+            mean_dn += d * n[j];
+            dgamma[j] += dn[j] * n[j];
+            dbeta[j] += dn[j];
+        }
+        mean_d /= u as f32;
+        mean_dn /= u as f32;
+        let inv = inv_std[row * u];
+        for (j, out) in dz[at].iter_mut().enumerate() {
+            *out = inv * (dn[j] * gamma[j] - mean_d - n[j] * mean_dn);
+        }
+    }
+}
