@@ -1,10 +1,12 @@
 """PyTorch and Keras halves of `cargo xtask bench rnn --python PY`.
 
-Trains the lecture's deep RNN (3 x SimpleRNN, lr 0.005) and the LSTM seq2seq model
-(3 x LSTM(20) + TimeDistributed(Dense(10)), lr 0.01) on the lecture's data
-(np.random.seed(42); generate_time_series(10000, 50 + ahead); 7000 training series; batch 32;
-Adam; MSE) and prints JSON: {"deep-rnn": {"pytorch": s, "keras": s}, "seq2seq-lstm": {...},
-"versions": {...}} with the median seconds per training epoch. A framework that cannot be
+Trains the lecture's deep RNN (3 x SimpleRNN, lr 0.005) and its seq2seq models (3 recurrent
+layers of 20 units + TimeDistributed(Dense(10)), lr 0.01: LSTM, GRU, and the lecture's
+layer-normalized SimpleRNN cell, written as each framework's users write it) on the lecture's
+data (np.random.seed(42); generate_time_series(10000, 50 + ahead); 7000 training series; batch
+32; Adam; MSE) and prints JSON: {"deep-rnn": {"pytorch": s, "keras": s}, "seq2seq-lstm": {...},
+"seq2seq-gru": {...}, "seq2seq-layernorm": {...}, "versions": {...}} with the median seconds per
+training epoch. A framework that cannot be
 imported gets null. Keras runs on TensorFlow when installed, otherwise on the PyTorch backend
 (reported under "versions").
 """
@@ -43,7 +45,8 @@ def lecture_data(model, quick):
     return x, y
 
 
-LEARNING_RATE = {"deep-rnn": 0.005, "seq2seq-lstm": 0.01}
+MODELS = ["deep-rnn", "seq2seq-lstm", "seq2seq-gru", "seq2seq-layernorm"]
+LEARNING_RATE = {"deep-rnn": 0.005, "seq2seq-lstm": 0.01, "seq2seq-gru": 0.01, "seq2seq-layernorm": 0.01}
 
 
 def bench_pytorch(model, x, y, epochs):
@@ -65,17 +68,49 @@ def bench_pytorch(model, x, y, epochs):
             _, h = self.r3(x)
             return h[-1]
 
-    class Seq2SeqLstm(nn.Module):
-        def __init__(self):
+    class Seq2Seq(nn.Module):
+        def __init__(self, recurrent):
             super().__init__()
-            self.lstm = nn.LSTM(1, 20, num_layers=3, batch_first=True)
+            self.recurrent = recurrent(1, 20, num_layers=3, batch_first=True)
             self.out = nn.Linear(20, 10)
 
         def forward(self, x):
-            s, _ = self.lstm(x)
+            s, _ = self.recurrent(x)
             return self.out(s)
 
-    net = DeepRnn() if model == "deep-rnn" else Seq2SeqLstm()
+    class LayerNormRnn(nn.Module):
+        """The lecture's cell as PyTorch users write it: h = tanh(LayerNorm(x·W + b + h·U))."""
+
+        def __init__(self, inputs, units):
+            super().__init__()
+            self.kernel = nn.Linear(inputs, units)
+            self.recurrent = nn.Linear(units, units, bias=False)
+            self.norm = nn.LayerNorm(units, eps=1e-3)
+
+        def forward(self, x):
+            projected = self.kernel(x)
+            h = x.new_zeros(x.shape[0], self.recurrent.in_features)
+            outputs = []
+            for t in range(x.shape[1]):
+                h = torch.tanh(self.norm(projected[:, t] + self.recurrent(h)))
+                outputs.append(h)
+            return torch.stack(outputs, 1)
+
+    class Seq2SeqLayerNorm(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layers = nn.Sequential(LayerNormRnn(1, 20), LayerNormRnn(20, 20), LayerNormRnn(20, 20))
+            self.out = nn.Linear(20, 10)
+
+        def forward(self, x):
+            return self.out(self.layers(x))
+
+    net = {
+        "deep-rnn": DeepRnn,
+        "seq2seq-lstm": lambda: Seq2Seq(nn.LSTM),
+        "seq2seq-gru": lambda: Seq2Seq(nn.GRU),
+        "seq2seq-layernorm": Seq2SeqLayerNorm,
+    }[model]()
     opt = torch.optim.Adam(net.parameters(), lr=LEARNING_RATE[model], eps=1e-7)
     loss_fn = nn.MSELoss()
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
@@ -93,6 +128,26 @@ def bench_pytorch(model, x, y, epochs):
     return float(np.median(seconds)), torch.__version__
 
 
+def LNSimpleRNNCell(keras, units):
+    """The lecture's cell (Hands-On ML 2e ch. 15), built for the imported `keras`."""
+
+    class Cell(keras.layers.Layer):
+        def __init__(self, units, activation="tanh", **kwargs):
+            super().__init__(**kwargs)
+            self.state_size = units
+            self.output_size = units
+            self.simple_rnn_cell = keras.layers.SimpleRNNCell(units, activation=None)
+            self.layer_norm = keras.layers.LayerNormalization()
+            self.activation = keras.activations.get(activation)
+
+        def call(self, inputs, states):
+            outputs, _ = self.simple_rnn_cell(inputs, states)
+            norm_outputs = self.activation(self.layer_norm(outputs))
+            return norm_outputs, [norm_outputs]
+
+    return Cell(units)
+
+
 def bench_keras(model, x, y, epochs):
     if "KERAS_BACKEND" not in os.environ and importlib.util.find_spec("tensorflow") is None:
         os.environ["KERAS_BACKEND"] = "torch"
@@ -108,13 +163,14 @@ def bench_keras(model, x, y, epochs):
             layers.SimpleRNN(1),
         ])
     else:
-        net = keras.Sequential([
-            keras.Input((None, 1)),
-            layers.LSTM(20, return_sequences=True),
-            layers.LSTM(20, return_sequences=True),
-            layers.LSTM(20, return_sequences=True),
-            layers.TimeDistributed(layers.Dense(10)),
-        ])
+        recurrent = {
+            "seq2seq-lstm": lambda: layers.LSTM(20, return_sequences=True),
+            "seq2seq-gru": lambda: layers.GRU(20, return_sequences=True),
+            "seq2seq-layernorm": lambda: layers.RNN(LNSimpleRNNCell(keras, 20), return_sequences=True),
+        }[model]
+        net = keras.Sequential(
+            [keras.Input((None, 1))] + [recurrent() for _ in range(3)] + [layers.TimeDistributed(layers.Dense(10))]
+        )
     net.compile(loss="mse", optimizer=keras.optimizers.Adam(learning_rate=LEARNING_RATE[model]))
 
     class Timer(keras.callbacks.Callback):
@@ -139,7 +195,7 @@ def main():
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     result = {"versions": {"numpy": np.__version__}}
-    for model in ["deep-rnn", "seq2seq-lstm"]:
+    for model in MODELS:
         x, y = lecture_data(model, args.quick)
         figures = {}
         for name, bench in [("pytorch", bench_pytorch), ("keras", bench_keras)]:
@@ -147,10 +203,10 @@ def main():
                 seconds, version = bench(model, x, y, args.epochs)
                 figures[name] = seconds
                 result["versions"][name] = version
-                print(f"{model:<14} {name:<8} {seconds:.3f} s/epoch", file=sys.stderr)
+                print(f"{model:<18} {name:<8} {seconds:.3f} s/epoch", file=sys.stderr)
             except ImportError as e:
                 figures[name] = None
-                print(f"{model:<14} {name:<8} not available: {e}", file=sys.stderr)
+                print(f"{model:<18} {name:<8} not available: {e}", file=sys.stderr)
         result[model] = figures
     json.dump(result, sys.stdout)
     print()

@@ -1,10 +1,13 @@
 //! `cargo xtask bench rnn`: seconds per training epoch of the lecture's deep RNN
-//! (3 × SimpleRNN, lr 0.005) and of the LSTM seq2seq model (3 × LSTM(20) · TimeDistributed(Dense(10)),
-//! lr 0.01), on the lecture's data (seed 42, 7000 training series, batch 32, Adam, MSE), for:
+//! (3 × SimpleRNN, lr 0.005) and of its seq2seq models (3 recurrent layers of 20 units ·
+//! TimeDistributed(Dense(10)), lr 0.01: `seq2seq-lstm`, `seq2seq-gru` and `seq2seq-layernorm`, the
+//! lecture's layer-normalized SimpleRNN cell), on the lecture's data (seed 42, 7000 training
+//! series, batch 32, Adam, MSE), for:
 //!
 //! - `fused`: rnnlab with [`ScanMode::Fused`] (one op per layer, hand-written backward);
 //! - `generic`: rnnlab with [`ScanMode::Generic`] (per-step tensor ops, Burn autodiff);
-//! - `burn_nn`: Burn's own `nn::Rnn` / `nn::Lstm` (+ `nn::Linear`) in a plain training loop;
+//! - `burn_nn`: Burn's own `nn::Rnn` / `nn::Lstm` (+ `nn::Linear`) in a plain training loop
+//!   (`null` for the GRU and layer-normalized models, which Burn's layers do not express);
 //! - `pytorch`, `keras`: the same models through `--python PY` running `xtask/bench_rnn.py`,
 //!   `null` when that interpreter lacks the package.
 //!
@@ -21,7 +24,8 @@ use burn::nn::{
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Tensor, TensorData};
 use rnnlab_layers::{
-    Backend, DenseConfig, LstmConfig, ScanMode, Sequential, Shape, SimpleRnnConfig, TimeDistributedConfig,
+    Backend, DenseConfig, GruConfig, LayerNormSimpleRnnCellConfig, LstmConfig, RnnConfig, ScanMode, Sequential, Shape,
+    SimpleRnnConfig, TimeDistributedConfig,
 };
 use rnnlab_series::{NumpyRandom, Split, WindowSpec, generate_time_series};
 use rnnlab_train::{Dataset, FitConfig, OptimizerConfig, Verbosity, fit};
@@ -37,7 +41,7 @@ use error::ExperimentError;
 #[path = "../python_script.rs"]
 mod python_script;
 
-const USAGE: &str = "usage: bench_rnn [--epochs N (>= 3, default 3)] [--quick] [--json] [--python PY] [--only deep-rnn|seq2seq-lstm] [--skip burn_nn,generic,...]";
+const USAGE: &str = "usage: bench_rnn [--epochs N (>= 3, default 3)] [--quick] [--json] [--python PY] [--only deep-rnn|seq2seq-lstm|seq2seq-gru|seq2seq-layernorm] [--skip burn_nn,generic,...]";
 
 struct Args {
     epochs: usize,
@@ -75,6 +79,11 @@ fn parse_args() -> Result<Args, ExperimentError> {
             other => return Err(usage(format!("unknown argument {other:?}"))),
         }
     }
+    if let Some(only) = &a.only
+        && !MODELS.iter().any(|m| m.name() == only)
+    {
+        return Err(usage(format!("--only: unknown model {only:?}")));
+    }
     if a.epochs < 3 && !a.quick {
         return Err(usage("--epochs must be at least 3 (the figures are medians)".into()));
     }
@@ -85,19 +94,30 @@ fn parse_args() -> Result<Args, ExperimentError> {
 enum Model {
     DeepRnn,
     Seq2SeqLstm,
+    Seq2SeqGru,
+    Seq2SeqLayerNorm,
 }
+
+const MODELS: [Model; 4] = [
+    Model::DeepRnn,
+    Model::Seq2SeqLstm,
+    Model::Seq2SeqGru,
+    Model::Seq2SeqLayerNorm,
+];
 
 impl Model {
     fn name(self) -> &'static str {
         match self {
             Model::DeepRnn => "deep-rnn",
             Model::Seq2SeqLstm => "seq2seq-lstm",
+            Model::Seq2SeqGru => "seq2seq-gru",
+            Model::Seq2SeqLayerNorm => "seq2seq-layernorm",
         }
     }
     fn learning_rate(self) -> f64 {
         match self {
             Model::DeepRnn => 0.005,
-            Model::Seq2SeqLstm => 0.01,
+            _ => 0.01,
         }
     }
 }
@@ -110,7 +130,7 @@ fn data(model: Model, quick: bool) -> Result<Dataset, ExperimentError> {
     };
     let (ahead, spec) = match model {
         Model::DeepRnn => (1, WindowSpec::vector(50, 1)),
-        Model::Seq2SeqLstm => (10, WindowSpec::sequence(50, 10)),
+        _ => (10, WindowSpec::sequence(50, 10)),
     };
     let series = generate_time_series(&mut NumpyRandom::new(42), n, 50 + ahead)?;
     let parts = series.windows(spec).and_then(|w| w.split(split))?;
@@ -121,13 +141,22 @@ fn rnnlab_model(model: Model, scan: ScanMode, d: &Device) -> Result<Sequential, 
     let builder = Sequential::builder(Shape::sequence(1));
     let srnn = |units, rs| SimpleRnnConfig::new(units).with_return_sequences(rs).with_scan(scan);
     let lstm = || LstmConfig::new(20).with_return_sequences(true).with_scan(scan);
+    let gru = || GruConfig::new(20).with_return_sequences(true).with_scan(scan);
+    let layer_norm = || {
+        RnnConfig::new(LayerNormSimpleRnnCellConfig::new(20))
+            .with_return_sequences(true)
+            .with_scan(scan)
+    };
+    let head = || TimeDistributedConfig::new(DenseConfig::new(10));
     let model = match model {
         Model::DeepRnn => builder.add(srnn(20, true)).add(srnn(20, true)).add(srnn(1, false)),
-        Model::Seq2SeqLstm => builder
-            .add(lstm())
-            .add(lstm())
-            .add(lstm())
-            .add(TimeDistributedConfig::new(DenseConfig::new(10))),
+        Model::Seq2SeqLstm => builder.add(lstm()).add(lstm()).add(lstm()).add(head()),
+        Model::Seq2SeqGru => builder.add(gru()).add(gru()).add(gru()).add(head()),
+        Model::Seq2SeqLayerNorm => builder
+            .add(layer_norm())
+            .add(layer_norm())
+            .add(layer_norm())
+            .add(head()),
     }
     .build(d)?;
     Ok(model)
@@ -179,7 +208,7 @@ fn batches(train: &Dataset, model: Model, d: &Device) -> Vec<(Tensor<3>, Tensor<
             let x = TensorData::new(xs[lo * t * f..hi * t * f].to_vec(), [hi - lo, t, f]);
             let y_shape = match model {
                 Model::DeepRnn => [hi - lo, 1, w],
-                Model::Seq2SeqLstm => [hi - lo, t, 10],
+                _ => [hi - lo, t, 10],
             };
             let y = TensorData::new(ys[lo * w..hi * w].to_vec(), y_shape);
             (Tensor::from_data(x, d), Tensor::from_data(y, d))
@@ -187,8 +216,10 @@ fn batches(train: &Dataset, model: Model, d: &Device) -> Vec<(Tensor<3>, Tensor<
         .collect()
 }
 
-/// Burn's own layers in a plain loop (Adam, MSE; a fixed batch order, like an unshuffled epoch).
-fn bench_burn_nn(model: Model, train: &Dataset, epochs: usize) -> Result<f64, ExperimentError> {
+/// Burn's own layers in a plain loop (Adam, MSE; a fixed batch order, like an unshuffled epoch);
+/// `None` for the models Burn has no layers for (GRU's gate layout and the layer-normalized
+/// cell are rnnlab's and Keras's only).
+fn bench_burn_nn(model: Model, train: &Dataset, epochs: usize) -> Result<Option<f64>, ExperimentError> {
     let d = Backend::Flex.device()?.autodiff();
     rnnlab_layers::seed(&d, 42);
     let data = batches(train, model, &d);
@@ -239,8 +270,9 @@ fn bench_burn_nn(model: Model, train: &Dataset, epochs: usize) -> Result<f64, Ex
             }
             std::hint::black_box(m);
         }
+        Model::Seq2SeqGru | Model::Seq2SeqLayerNorm => return Ok(None),
     }
-    Ok(median(seconds))
+    Ok(Some(median(seconds)))
 }
 
 /// Runs `xtask/bench_rnn.py` with `python`; its JSON maps model -> {pytorch, keras}.
@@ -260,23 +292,28 @@ fn run() -> Result<(), ExperimentError> {
         None => None,
     };
     let mut models = Vec::new();
-    for model in [Model::DeepRnn, Model::Seq2SeqLstm] {
+    for model in MODELS {
         if args.only.as_deref().is_some_and(|o| o != model.name()) {
             continue;
         }
         let train = data(model, args.quick)?;
         let mut figures = serde_json::Map::new();
         let skip = |k: &str| args.skip.iter().any(|s| s == k);
-        let mut put = |key: &str, f: &dyn Fn() -> Result<f64, ExperimentError>| -> Result<(), ExperimentError> {
-            let v = if skip(key) { Value::Null } else { json!(f()?) };
-            if !args.json {
-                eprintln!("{:<14} {:<8} {}", model.name(), key, v);
-            }
-            figures.insert(key.to_string(), v);
-            Ok(())
-        };
-        put("fused", &|| bench_rnnlab(model, ScanMode::Fused, &train, epochs))?;
-        put("generic", &|| bench_rnnlab(model, ScanMode::Generic, &train, epochs))?;
+        let mut put =
+            |key: &str, f: &dyn Fn() -> Result<Option<f64>, ExperimentError>| -> Result<(), ExperimentError> {
+                let v = if skip(key) { Value::Null } else { json!(f()?) };
+                if !args.json {
+                    eprintln!("{:<18} {:<8} {}", model.name(), key, v);
+                }
+                figures.insert(key.to_string(), v);
+                Ok(())
+            };
+        put("fused", &|| {
+            bench_rnnlab(model, ScanMode::Fused, &train, epochs).map(Some)
+        })?;
+        put("generic", &|| {
+            bench_rnnlab(model, ScanMode::Generic, &train, epochs).map(Some)
+        })?;
         put("burn_nn", &|| bench_burn_nn(model, &train, epochs))?;
         for key in ["pytorch", "keras"] {
             let v = python
@@ -301,12 +338,12 @@ fn run() -> Result<(), ExperimentError> {
 fn print_table(report: &Value) {
     let keys = ["fused", "generic", "burn_nn", "pytorch", "keras"];
     println!("seconds per training epoch (median), flex backend, batch 32");
-    println!("{:<14} {}", "model", keys.map(|k| format!("{k:>9}")).join(" "));
+    println!("{:<18} {}", "model", keys.map(|k| format!("{k:>9}")).join(" "));
     for m in report["models"].as_array().into_iter().flatten() {
         let s = &m["seconds_per_epoch"];
         let cell = |k: &str| s[k].as_f64().map_or("-".to_string(), |v| format!("{v:.3}"));
         println!(
-            "{:<14} {}",
+            "{:<18} {}",
             m["name"].as_str().unwrap_or("?"),
             keys.map(|k| format!("{:>9}", cell(k))).join(" ")
         );
@@ -316,7 +353,7 @@ fn print_table(report: &Value) {
                 .filter_map(|k| s[*k].as_f64().map(|v| format!("{:.1}x vs {k}", v / fused)))
                 .collect();
             if !ratios.is_empty() {
-                println!("{:<14} fused is {}", "", ratios.join(", "));
+                println!("{:<18} fused is {}", "", ratios.join(", "));
             }
         }
     }
