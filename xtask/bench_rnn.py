@@ -140,6 +140,10 @@ def LNSimpleRNNCell(keras, units):
             self.layer_norm = keras.layers.LayerNormalization()
             self.activation = keras.activations.get(activation)
 
+        def build(self, input_shape):
+            self.simple_rnn_cell.build(input_shape)
+            self.layer_norm.build((input_shape[0], self.state_size))
+
         def call(self, inputs, states):
             outputs, _ = self.simple_rnn_cell(inputs, states)
             norm_outputs = self.activation(self.layer_norm(outputs))
