@@ -257,14 +257,27 @@ fn build(case: &Case, scan: ScanMode, device: &Device) -> Result<Vec<Vec<f32>>, 
     }
 }
 
+/// The relative tolerance of [`assert_close`]. Looser for the layer-normalized cell: through a
+/// normalization over few units (two units normalize to ±1 up to ε) the gradient is a difference
+/// of nearly equal numbers, so both paths carry relative errors near 1e-4 on it, in different
+/// roundings.
+fn tolerance(case: &Case) -> f32 {
+    if matches!(case.kind, Kind::LayerNorm) {
+        5e-4
+    } else {
+        2e-5
+    }
+}
+
 fn assert_close(fused: &[Vec<f32>], generic: &[Vec<f32>], case: &Case) {
     assert_eq!(fused.len(), generic.len(), "{case:?}");
+    let tolerance = tolerance(case);
     for (i, (a, b)) in fused.iter().zip(generic).enumerate() {
         assert_eq!(a.len(), b.len(), "tensor {i} {case:?}");
         let scale = b.iter().fold(1.0f32, |m, v| m.max(v.abs()));
         for (j, (x, y)) in a.iter().zip(b).enumerate() {
             assert!(
-                (x - y).abs() <= 2e-5 * scale,
+                (x - y).abs() <= tolerance * scale,
                 "tensor {i}[{j}]: fused {x} vs generic {y} (scale {scale}) {case:?}"
             );
         }
@@ -283,7 +296,7 @@ fn assert_same_non_finite(fused: &[Vec<f32>], generic: &[Vec<f32>], case: &Case)
             } else if y.is_infinite() {
                 x == y
             } else {
-                x.is_finite() && (x - y).abs() <= 2e-5 * scale
+                x.is_finite() && (x - y).abs() <= tolerance(case) * scale
             };
             assert!(
                 same,

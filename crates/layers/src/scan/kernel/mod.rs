@@ -109,16 +109,13 @@ impl ScanSpec {
     /// Whether the backward computes the recurrent kernel's gradient after the loop, as one
     /// product over all steps, instead of one small product per step. Possible when the input of
     /// the recurrent matmul at step `s` is exactly the output of step `s - 1` (no masks, no
-    /// recurrent dropout, outputs in input order) and its gradient is the gate gradient written to
-    /// `xp` (nothing between `h·U` and the gates: SimpleRNN, LSTM, the layer-normalized cell, whose
-    /// normalization comes after the sum).
+    /// recurrent dropout, outputs in input order). The gradient of that matmul is the gate
+    /// gradient written to `xp` for SimpleRNN, LSTM and the layer-normalized cell (whose
+    /// normalization comes after the sum) and for the GRU's update and reset gates; the
+    /// `reset_after` GRU's candidate block (`r ⊙ (h·U + b)`) is kept per step in a buffer of its
+    /// own; the `reset_before` candidate's input is `r ⊙ h`, not `h`: its product stays per step.
     fn defers_recurrent_grad(&self) -> bool {
-        matches!(
-            self.kind,
-            FusedKind::Simple | FusedKind::Lstm | FusedKind::LayerNormSimple
-        ) && !self.masked
-            && self.recurrent_masks == 0
-            && !self.go_backwards
+        !self.masked && self.recurrent_masks == 0 && !self.go_backwards
     }
 }
 
@@ -400,39 +397,63 @@ pub fn backward(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>, forward_out: &
         h0: vec![0.0; dims.block()],
         c0: vec![0.0; dims.block()],
     };
+    let defer = spec.defers_recurrent_grad();
+    // The reset-after GRU's candidate block of the recurrent gradient, kept per step ([T, B, U]).
+    let mut candidate_grads = if defer && spec.kind == FusedKind::GruResetAfter {
+        vec![0.0f32; dims.time * dims.block()]
+    } else {
+        Vec::new()
+    };
     let partial_sums: Vec<ChunkSums> = {
         let shared = ChunkOutputs {
             xp: SharedBlocks::new(&mut grads.xp, dims.batch, width),
             h0: SharedBlocks::new(&mut grads.h0, dims.batch, dims.units),
             c0: SharedBlocks::new(&mut grads.c0, dims.batch, dims.units),
+            candidate: SharedBlocks::new(&mut candidate_grads, dims.batch, dims.units),
         };
         for_chunks(dims.batch, |rows| {
             backward_chunk(spec, dims, inputs, forward_out, grad, rows, &shared)
         })
     };
     let Dims { time, batch, units } = dims;
-    if spec.defers_recurrent_grad() && time > 0 {
+    if defer && time > 0 {
         // dU = h0ᵀ·dZ[0] + Y[0..T-1]ᵀ·dZ[1..T]: the outputs `Y` (rows 0..T of the forward
         // buffer) are the recurrent inputs of the following steps, contiguous over steps and rows.
+        // dZ is the gate gradient in `xp` (`[T·B, W]`); for the GRU its update and reset blocks,
+        // and after reset the candidate block from `candidate_grads` (`[T·B, U]`).
         // Rows of dU in two halves on two cores (results do not depend on the split: each
         // element is one product over all steps and rows either way).
-        let (dz_first, dz_rest) = grads.xp.split_at(batch * width);
+        // (gradient buffer, its row length, first column of dU, columns)
+        let sources: Vec<(&[f32], usize, usize, usize)> = match spec.kind {
+            FusedKind::GruResetAfter => vec![
+                (&grads.xp, width, 0, 2 * units),
+                (&candidate_grads, units, 2 * units, units),
+            ],
+            FusedKind::GruResetBefore => vec![(&grads.xp, width, 0, 2 * units)],
+            _ => vec![(&grads.xp, width, 0, width)],
+        };
         let ys = &forward_out[..(time - 1) * batch * units];
         let rows_of_du = |du: &mut [f32], first_unit: usize| {
-            for (h, dz, rows) in [(inputs.h0, dz_first, batch), (ys, dz_rest, (time - 1) * batch)] {
-                if rows == 0 || du.is_empty() {
-                    continue;
+            if du.is_empty() {
+                return;
+            }
+            for &(dz, ld, first_col, cols) in &sources {
+                let (dz_first, dz_rest) = dz.split_at(batch * ld);
+                for (h, dz, rows) in [(inputs.h0, dz_first, batch), (ys, dz_rest, (time - 1) * batch)] {
+                    if rows == 0 {
+                        continue;
+                    }
+                    gemm(
+                        (du.len() / width, rows, cols),
+                        &h[first_unit..],
+                        (1, units),
+                        dz,
+                        (ld, 1),
+                        1.0,
+                        &mut du[first_col..],
+                        (width, 1),
+                    );
                 }
-                gemm(
-                    (du.len() / width, rows, width),
-                    &h[first_unit..],
-                    (1, units),
-                    dz,
-                    (width, 1),
-                    1.0,
-                    du,
-                    (width, 1),
-                );
             }
         };
         if units * time * batch * width >= SPLIT_PRODUCT {
@@ -464,6 +485,8 @@ struct ChunkOutputs<'a> {
     xp: SharedBlocks<'a>,
     h0: SharedBlocks<'a>,
     c0: SharedBlocks<'a>,
+    /// The reset-after GRU's candidate block of the recurrent gradient, when deferred.
+    candidate: SharedBlocks<'a>,
 }
 
 /// One chunk's share of the weight gradients (summed over its rows).
@@ -620,6 +643,13 @@ fn backward_chunk(
 
         // SimpleRNN, LSTM, layer norm: the recurrent part's gradient is the gate gradient itself.
         let drec: &[f32] = if gru { &b.drec } else { dz };
+        if defer && spec.kind == FusedKind::GruResetAfter {
+            // SAFETY: this chunk's rows of step `ti`, written once.
+            let to = unsafe { out.candidate.rows_mut(ti, &rows) };
+            for (row, dst) in to.chunks_exact_mut(units).enumerate() {
+                dst.copy_from_slice(&drec[row * width + 2 * units..(row + 1) * width]);
+            }
+        }
         if spec.kind == FusedKind::GruResetAfter {
             for row in drec.chunks_exact(width) {
                 grads.recurrent_bias.iter_mut().zip(row).for_each(|(g, d)| *g += d);
