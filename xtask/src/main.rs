@@ -23,9 +23,13 @@ Tasks:
         `parity: N passed, M failed, K skipped`; exits non-zero on any failure. Layer cases run
         on flex, and also on ndarray with `--backend ndarray` (compiles the ndarray backend).
   bench rnn [--epochs N] [--json] [--python PY] [--quick] [--only MODEL] [--skip KEYS]
-        Seconds per training epoch of the deep RNN and the LSTM seq2seq model: fused scan,
-        generic scan, Burn's nn::Rnn/nn::Lstm, and (with --python) PyTorch and Keras through
+        Seconds per training epoch of the deep RNN and the LSTM, GRU and layer-normalized seq2seq
+        models: fused scan, generic scan, Burn's nn::Rnn/nn::Lstm, and (with --python) PyTorch and Keras through
         xtask/bench_rnn.py; prints the ratios (--json: machine-readable).
+  bench scale [--json] [--python PY] [--quick]
+        Milliseconds per training step of one SimpleRNN, LSTM or GRU layer + Dense(1) on a grid
+        of batch × time × features × units (the lecture's sizes up to 512 units) for rnnlab and,
+        with --python, PyTorch through xtask/bench_scale.py; prints the ratios.
   bench infer [--json] [--python PY] [--quick]
         Serving speed of deep-rnn-dense and seq2seq-lstm on 50-step windows: batch-1 latency of
         rnnlab's Predictor (and of Sequential::forward), its one-step update, samples/s at batch
@@ -129,14 +133,12 @@ fn parity(args: &[String]) -> Result<(), String> {
 
 fn bench(args: &[String]) -> Result<(), String> {
     match args.split_first() {
-        Some((what, rest)) if what == "rnn" || what == "infer" => {
+        Some((what, rest)) if ["rnn", "infer", "scale"].contains(&what.as_str()) => {
             let mut cmd = release_bin("rnnlab-experiments", &format!("bench_{what}"));
             cmd.arg("--").args(rest);
             run(cmd).map_err(|e| format!("bench {what}: {e}"))
         }
-        _ => Err(format!(
-            "bench: expected `bench rnn [args]` or `bench infer [args]`\n\n{HELP}"
-        )),
+        _ => Err(format!("bench: expected `bench rnn|infer|scale [args]`\n\n{HELP}")),
     }
 }
 
