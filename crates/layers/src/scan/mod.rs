@@ -22,6 +22,36 @@
 //! [`ScanMode`] picks: `Auto` (the default) takes fused where it applies and generic elsewhere;
 //! the `RNNLAB_SCAN` environment variable (`generic`, `fused`, `auto`) sets what `Auto` means
 //! for a whole process, so either path can be forced without touching code.
+//!
+//! # What is tuned, and what each choice depends on
+//!
+//! Speed may differ between machines; numbers may not. Every choice below is made either from
+//! the shapes of a call (so the same on every machine) or from what the CPU reports, and then
+//! only where both options give the same bits:
+//!
+//! - **Instruction set** (`is_x86_feature_detected!`, at run time): the activations
+//!   (`kernel/gate.rs`), the orthogonal initializer and the host predictor have AVX-512 and
+//!   AVX2+FMA entry points of one portable loop. No sum is reordered by the vector width and both
+//!   use fused multiply-adds, so they give the same bits; a CPU without FMA rounds each product
+//!   apart (other bits) — the only numeric difference between machines that rnnlab makes.
+//! - **Batch chunks** (`kernel/chunks.rs`): from 32 rows a call runs in two chunks, above 256 in
+//!   chunks of at most 128 rows; fixed from the batch size, never from the core count, and the
+//!   chunks' weight-gradient sums are added in chunk order. The 32-row threshold was measured on
+//!   2 cores (Zen 5: LSTM seq2seq −20% per epoch, SimpleRNN −9%); one core runs the same chunks
+//!   one after the other.
+//! - **The partner thread** (`pair.rs`) polls for 2 ms after each job before it parks: a
+//!   latency choice (a wake-up costs tens of microseconds in a VM) that changes CPU use only.
+//! - **Splitting a product over two cores** (`kernel/gemm.rs`, from 2¹⁶ multiply-adds): the rows
+//!   of the result are split, each element is the same product either way.
+//! - **Host op or Burn's matmul** for input projections and `Dense` (`linear.rs`, from 2²³
+//!   multiply-adds): decided by the shape.
+//! - **The `gemm` crate's blocking**: it sizes its depth blocks from the CPU's L1 cache
+//!   (`gemm-common`'s `kernel_params`: at least 512, 1024 on 48 KiB 12-way L1s like Zen 5's and
+//!   Sapphire Rapids'), so a product over more than 512 terms — the deferred recurrent-kernel
+//!   gradient sums `time × batch` rows — is summed in blocks whose size depends on the L1 cache.
+//!   Machines with the same L1 geometry give the same bits (deep-rnn's figure is the same on
+//!   Zen 5 and Xeon); a 32 KiB 8-way L1 could differ in the last bits of those gradients. Fixing
+//!   it means calling `gemm` on slices of at most 512 rows, which changes today's figures.
 
 mod kernel;
 mod linear;
