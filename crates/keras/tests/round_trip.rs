@@ -118,7 +118,16 @@ fn stateful_layers_and_the_fixed_batch_size_survive_a_save_and_a_load() {
     assert_ne!(third, fresh);
     model.reset_states();
     assert_eq!(outputs(&model, Input::from(x.clone())), fresh);
-    // The fixed batch size is kept: another one is refused.
+    // The fixed batch size is kept: a stateful model refuses another one.
     let four = Tensor::<3>::zeros([4, 6, 2], &device);
-    assert!(again.forward1(Input::from(four)).is_err());
+    assert!(again.forward1(Input::from(four.clone())).is_err());
+    // A model without stateful layers keeps its batch size in the file and runs any batch.
+    let plain = Sequential::builder(Shape::sequence(2))
+        .batch_size(3)
+        .add(LstmConfig::new(5))
+        .build(&device)
+        .unwrap();
+    let plain = load_model_from_bytes(&save_model_to_bytes(&plain).unwrap(), "plain.keras", &device).unwrap();
+    assert_eq!(plain.batch_size(), Some(3));
+    assert_eq!(plain.forward1(Input::from(four)).unwrap().dims(), [4, 5]);
 }

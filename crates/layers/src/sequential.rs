@@ -60,9 +60,10 @@ impl SequentialBuilder {
         self
     }
 
-    /// Fixes the batch size (Keras's `Input(batch_size=…)` / `batch_shape`): the model then
-    /// refuses other batch sizes. Stateful layers, whose row `i` continues sequence `i`, are
-    /// what it is for.
+    /// Fixes the batch size (Keras's `Input(batch_size=…)` / `batch_shape`), what stateful
+    /// layers need: row `i` of each call continues sequence `i`, so a stateful model refuses other
+    /// batch sizes. A model without stateful layers keeps the size (model files write it) and
+    /// runs any batch, as Keras does.
     pub fn batch_size(mut self, batch_size: usize) -> Self {
         self.batch_size = Some(batch_size);
         self
@@ -203,7 +204,8 @@ impl Sequential {
             Input::Float(_) => ValueKind::Float,
             Input::Tokens(_) => ValueKind::TokenIds,
         };
-        let batch_ok = self.batch_size.is_none_or(|b| dims.first() == Some(&b));
+        // Enforced where it matters: a stateful model's rows continue its sequences.
+        let batch_ok = self.batch_size.is_none_or(|b| dims.first() == Some(&b)) || !self.is_stateful();
         if kind != self.input_shape.kind() || !self.input_shape.accepts(&dims) || !batch_ok {
             return Err(LayersError::Shape {
                 what: format!("Sequential input ({kind:?})"),
