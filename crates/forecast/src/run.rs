@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use rnnlab_layers::{Backend, Sequential};
+use rnnlab_layers::{Backend, Predictor, Sequential};
 use rnnlab_series::{SlidingWindows, WindowNorm};
 use rnnlab_train::{Dataset, EarlyStopping, FitConfig, History, OptimizerConfig, Verbosity, fit, predict};
 use serde::{Deserialize, Serialize};
@@ -415,7 +415,9 @@ fn backtest_origins(n: usize, h: usize, n_test: usize, count: Option<usize>) -> 
 }
 
 /// The network's forecasts (in the series' units) from each origin, origin-major: windows of
-/// `lookback` values expressed by `norm`, `h` outputs each.
+/// `lookback` values expressed by `norm`, `h` outputs each. Every built-in model runs on
+/// [`Predictor`] (the host inference engine: no autodiff, its numbers those of the model's
+/// forward to `f32` round-off); a model it cannot run takes `rnnlab_train::predict`.
 pub(crate) fn network_forecasts(
     model: &Sequential,
     values: &[f64],
@@ -424,15 +426,21 @@ pub(crate) fn network_forecasts(
     name: &str,
 ) -> Result<Vec<f64>, ForecastError> {
     let mut out = Vec::with_capacity(origins.len() * h);
+    let predictor = Predictor::new(model).ok();
     // Chunks keep the materialized windows small whatever the number of origins.
     for chunk in origins.chunks(4096) {
         let mut x = Vec::with_capacity(chunk.len() * lookback);
         for &t in chunk {
             norm.input(&values[t - lookback..t], &mut x);
         }
-        let data = Dataset::new(x, [chunk.len(), lookback, 1], vec![0.0; chunk.len() * h], h)?;
-        let pred = predict(model, &data, 256)?;
-        for (row, &t) in pred.data().chunks(h).zip(chunk) {
+        let pred = match &predictor {
+            Some(p) => p.predict(&x, chunk.len(), lookback)?,
+            None => {
+                let data = Dataset::new(x, [chunk.len(), lookback, 1], vec![0.0; chunk.len() * h], h)?;
+                predict(model, &data, 256)?.data().to_vec()
+            }
+        };
+        for (row, &t) in pred.chunks(h).zip(chunk) {
             let last = values[t - 1];
             for (step, &p) in row.iter().enumerate() {
                 let v = norm.restore(last, p);
