@@ -279,13 +279,34 @@ fn block<const F: bool, const B: usize>(row: &[f32], b: &[f32], ldb: usize, j0: 
     }
 }
 
+/// `act` on every value of `v` (softmax: over all of `v`, one row). The lanes path uses it too.
 #[inline(always)]
-fn activate<const F: bool>(act: Activation, v: &mut [f32]) {
+pub(super) fn activate<const F: bool>(act: Activation, v: &mut [f32]) {
+    // Plain loops with direct calls: a function passed as a value goes through an `Fn::call`
+    // shim that the inliner may leave out of a large function, and out of line it is compiled
+    // without the caller's FMA (a library call per element).
     match act {
-        Activation::Tanh => math::map_in_place(v, math::tanh::<F>),
-        Activation::Sigmoid => math::map_in_place(v, math::sigmoid::<F>),
-        Activation::HardSigmoid => math::map_in_place(v, |x| (x / 6.0 + 0.5).clamp(0.0, 1.0)),
-        Activation::Relu => math::map_in_place(v, |x| if x.is_nan() || x > 0.0 { x } else { 0.0 }),
+        Activation::Tanh => {
+            for x in v {
+                *x = math::tanh::<F>(*x);
+            }
+        }
+        Activation::Sigmoid => {
+            for x in v {
+                *x = math::sigmoid::<F>(*x);
+            }
+        }
+        Activation::HardSigmoid => {
+            for x in v {
+                *x = (*x / 6.0 + 0.5).clamp(0.0, 1.0);
+            }
+        }
+        // NaN passes, as in Burn's relu.
+        Activation::Relu => {
+            for x in v {
+                *x = if x.is_nan() || *x > 0.0 { *x } else { 0.0 };
+            }
+        }
         Activation::Linear => {}
         Activation::Softmax => {
             let max = v.iter().copied().fold(f32::NEG_INFINITY, f32::max);

@@ -14,7 +14,7 @@
 //! each row of a large batch equals the same row predicted alone.
 
 use super::compile::{Affine, HostLayer, Recurrence, Recurrent};
-use super::engine::{Dims, GEMM_FROM_INNER};
+use super::engine::{self, Dims, GEMM_FROM_INNER};
 use crate::Activation;
 use crate::scan::math;
 
@@ -196,32 +196,7 @@ fn columns<const F: bool, const A: usize, const B: usize>(
 /// `f` on every lane of `v`.
 #[inline(always)]
 fn activate<const F: bool>(act: Activation, v: &mut [Lanes]) {
-    // Plain loops with direct calls: a function passed as a value goes through an `Fn::call`
-    // shim that the inliner may leave out of a function this large, and out of line it is
-    // compiled without the caller's FMA (a library call per element).
-    let flat = v.as_flattened_mut();
     match act {
-        Activation::Tanh => {
-            for x in flat {
-                *x = math::tanh::<F>(*x);
-            }
-        }
-        Activation::Sigmoid => {
-            for x in flat {
-                *x = math::sigmoid::<F>(*x);
-            }
-        }
-        Activation::HardSigmoid => {
-            for x in flat {
-                *x = (*x / 6.0 + 0.5).clamp(0.0, 1.0);
-            }
-        }
-        Activation::Relu => {
-            for x in flat {
-                *x = if x.is_nan() || *x > 0.0 { *x } else { 0.0 };
-            }
-        }
-        Activation::Linear => {}
         Activation::Softmax => {
             // Over the features of each row, in the row path's order.
             let mut max = [f32::NEG_INFINITY; ROWS];
@@ -247,6 +222,8 @@ fn activate<const F: bool>(act: Activation, v: &mut [Lanes]) {
                 }
             }
         }
+        // Elementwise: the row path's loops over the flattened values.
+        _ => engine::activate::<F>(act, v.as_flattened_mut()),
     }
 }
 
@@ -404,6 +381,7 @@ fn gru<const F: bool>(
     let mut h = load_state(state, u, first, rows);
     let mut z = vec![ZERO; gp];
     let mut hp = vec![ZERO; gp];
+    // r ⊙ h (reset before) or r ⊙ (h·U + b) (reset after), reused at every step.
     let mut rh = vec![ZERO; u];
     let zeros = vec![0.0f32; gp];
     let gate = |q: usize| q * up..q * up + u;
@@ -420,10 +398,9 @@ fn gru<const F: bool>(
                 activate::<F>(r.recurrent_activation, &mut z[gate(q)]);
             }
             // candidate += r · (h·U + b), the product rounded first.
-            let (zr, candidate) = z.split_at_mut(2 * up);
-            let mut reset_h = zr[gate(1)].to_vec();
-            zip_with(&mut reset_h, &hp[gate(2)], |r, h| r * h);
-            zip_with(&mut candidate[..u], &reset_h, |c, rh| c + rh);
+            rh.copy_from_slice(&z[gate(1)]);
+            zip_with(&mut rh, &hp[gate(2)], |r, h| r * h);
+            zip_with(&mut z[gate(2)], &rh, |c, rh| c + rh);
         } else {
             // z and r from h, with their own matrix; the candidate from r·h.
             for q in 0..2 {
