@@ -84,6 +84,7 @@ mod layer;
 mod layer_norm_rnn;
 mod lstm;
 mod norm;
+mod product;
 mod rnn;
 mod scan;
 mod sequential;

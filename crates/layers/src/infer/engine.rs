@@ -13,6 +13,7 @@
 use super::compile::{Affine, HostLayer, Recurrence, Recurrent};
 use super::lanes;
 use crate::Activation;
+use crate::product::Strided;
 use crate::scan::math;
 
 /// Columns of a register block; padded weight rows are a multiple of it.
@@ -140,26 +141,12 @@ fn matmul_acc<const F: bool>(
         // SAFETY: the assert keeps every index inside the slices; `c` is borrowed mutably, so it
         // aliases neither `a` nor `b`.
         unsafe {
-            gemm::gemm(
-                m,
-                n,
-                k,
-                c.as_mut_ptr(),
-                1,
-                ldc as isize,
-                true,
-                a.as_ptr(),
-                1,
-                lda as isize,
-                b.as_ptr(),
-                1,
-                ldb as isize,
+            crate::product::gemm(
+                (m, k, n),
+                Strided { ptr: a.as_ptr(), row_stride: lda as isize, col_stride: 1 },
+                Strided { ptr: b.as_ptr(), row_stride: ldb as isize, col_stride: 1 },
                 1.0,
-                1.0,
-                false,
-                false,
-                false,
-                gemm::Parallelism::None,
+                Strided { ptr: c.as_mut_ptr(), row_stride: ldc as isize, col_stride: 1 },
             );
         }
         return;

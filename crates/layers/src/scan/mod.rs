@@ -45,13 +45,18 @@
 //!   of the result are split, each element is the same product either way.
 //! - **Host op or Burn's matmul** for input projections and `Dense` (`linear.rs`, from 2²³
 //!   multiply-adds): decided by the shape.
-//! - **The `gemm` crate's blocking**: it sizes its depth blocks from the CPU's L1 cache
-//!   (`gemm-common`'s `kernel_params`: at least 512, 1024 on 48 KiB 12-way L1s like Zen 5's and
-//!   Sapphire Rapids'), so a product over more than 512 terms — the deferred recurrent-kernel
-//!   gradient sums `time × batch` rows — is summed in blocks whose size depends on the L1 cache.
-//!   Machines with the same L1 geometry give the same bits (deep-rnn's figure is the same on
-//!   Zen 5 and Xeon); a 32 KiB 8-way L1 could differ in the last bits of those gradients. Fixing
-//!   it means calling `gemm` on slices of at most 512 rows, which changes today's figures.
+//! - **The `gemm` crate's blocking**: for results with a side above 64 it sizes its depth blocks
+//!   from the L1 cache the CPU reports (`gemm-common`'s `kernel_params`: 1024 terms, evened out,
+//!   on 48 KiB 12-way L1s like Zen 5's and Sapphire Rapids'; 512 on 32 KiB 8-way ones), which
+//!   would make a product over more than 512 terms — the weight gradients sum `time × batch`
+//!   rows — round differently on another CPU. Every product of the fused kernels, the host
+//!   input projection and the predictor goes through [`crate::product`], which cuts such
+//!   products into 512-term slices added in order, so the cache no longer matters (smaller
+//!   results were already blocked by 512 on every machine: deep-rnn's figure did not move).
+//!   The `gemm` kernels themselves are its AVX2+FMA ones on every x86-64 CPU that has them
+//!   (its AVX-512 kernels are behind a feature rnnlab does not enable). Burn's own matmul (the
+//!   generic path, small `Dense` layers) is not routed through it; in the lecture's models
+//!   its products over more than 512 terms have sides of at most 64.
 
 mod kernel;
 mod linear;

@@ -1,5 +1,8 @@
 //! The matrix products of the fused kernels, by the `gemm` crate (the one Burn's flex backend
-//! uses), on the calling thread: the callers split work over cores themselves.
+//! uses) in the machine-independent order of [`crate::product`], on the calling thread: the
+//! callers split work over cores themselves.
+
+use crate::product::Strided;
 
 /// Matrix products below this many multiply-adds are not split over two cores: a split costs a
 /// few microseconds.
@@ -26,27 +29,12 @@ pub(in crate::scan) fn gemm(
     // SAFETY: the asserts above keep every index the product touches inside the slices, and
     // `c` does not alias `a` or `b` (it is borrowed mutably).
     unsafe {
-        // gemm's convention: dst = alpha·dst + beta·lhs·rhs (dst not read when read_dst = false).
-        gemm::gemm(
-            m,
-            n,
-            k,
-            c.as_mut_ptr(),
-            csc as isize,
-            rsc as isize,
-            beta != 0.0,
-            a.as_ptr(),
-            csa as isize,
-            rsa as isize,
-            b.as_ptr(),
-            csb as isize,
-            rsb as isize,
+        crate::product::gemm(
+            (m, k, n),
+            Strided { ptr: a.as_ptr(), row_stride: rsa as isize, col_stride: csa as isize },
+            Strided { ptr: b.as_ptr(), row_stride: rsb as isize, col_stride: csb as isize },
             beta,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
+            Strided { ptr: c.as_mut_ptr(), row_stride: rsc as isize, col_stride: csc as isize },
         );
     }
 }
