@@ -10,6 +10,12 @@
 //! in order itself: within a slice `gemm` never blocks again, so the sums no longer depend on
 //! the cache. Smaller results keep one call (`gemm` already blocks them by 512 from the start,
 //! the same bits as slicing).
+//!
+//! On CPUs with AVX-512, large products run on [`avx512`]'s kernel instead, which sums in the
+//! same order (tested bit for bit against `gemm`), so the instruction set changes speed only.
+
+#[cfg(target_arch = "x86_64")]
+mod avx512;
 
 /// Terms summed by one `gemm` call: `gemm`'s smallest depth block on any CPU.
 pub(crate) const DEPTH_SLICE: usize = 512;
@@ -17,6 +23,27 @@ pub(crate) const DEPTH_SLICE: usize = 512;
 /// Results up to this many rows and columns are blocked by [`DEPTH_SLICE`] inside `gemm` on
 /// every machine (its small-size path skips the cache-derived parameters).
 const SMALL_SIDE: usize = 64;
+
+/// Products from this many multiply-adds (with both sides above 1 and more than 256 results,
+/// where `gemm` would run its register-tile kernels too) take the AVX-512 kernel where the CPU
+/// has it: a speed choice only, both give the same bits.
+#[cfg(target_arch = "x86_64")]
+const AVX512_FROM: usize = 1 << 15;
+
+/// Rows from which [`gemm`] runs the AVX-512 kernel on an unprepared `rhs` (packing it costs
+/// about one product row per two columns).
+#[cfg(target_arch = "x86_64")]
+const UNPACKED_AVX512_ROWS: usize = 32;
+
+/// Right-hand operands from this many elements are packed ahead by [`PackedRhs`].
+#[cfg(target_arch = "x86_64")]
+const AVX512_PACK_FROM: usize = 1 << 12;
+
+/// Whether a product goes to the AVX-512 kernel (on a CPU that has it): see [`AVX512_FROM`].
+#[cfg(target_arch = "x86_64")]
+fn takes_avx512((m, k, n): (usize, usize, usize), alpha: f32) -> bool {
+    (alpha == 0.0 || alpha == 1.0) && m > 1 && n > 1 && k > 2 && m * n > 256 && m * n * k >= AVX512_FROM
+}
 
 /// Operand layout: a pointer with its row and column strides in elements.
 #[derive(Clone, Copy)]
@@ -34,6 +61,28 @@ pub(crate) struct Strided<P> {
 /// allocation for `i`, `j` within the shapes above, and `dst` must alias neither `lhs` nor
 /// `rhs`.
 pub(crate) unsafe fn gemm(
+    (m, k, n): (usize, usize, usize),
+    lhs: Strided<*const f32>,
+    rhs: Strided<*const f32>,
+    alpha: f32,
+    dst: Strided<*mut f32>,
+) {
+    #[cfg(target_arch = "x86_64")]
+    // Unprepared, `rhs` is packed inside the call: worth it from a few dozen rows.
+    if m >= UNPACKED_AVX512_ROWS && takes_avx512((m, k, n), alpha) && avx512::available() {
+        // SAFETY: the caller's contract, and the CPU has AVX-512F.
+        unsafe { avx512::gemm((m, k, n), lhs, rhs, alpha, dst) };
+        return;
+    }
+    // SAFETY: the caller's contract.
+    unsafe { gemm_crate((m, k, n), lhs, rhs, alpha, dst) };
+}
+
+/// [`gemm`] by the `gemm` crate, sliced as documented.
+///
+/// # Safety
+/// As [`gemm`].
+unsafe fn gemm_crate(
     (m, k, n): (usize, usize, usize),
     lhs: Strided<*const f32>,
     rhs: Strided<*const f32>,
@@ -74,6 +123,51 @@ pub(crate) unsafe fn gemm(
         if depth >= k {
             return;
         }
+    }
+}
+
+/// A right-hand operand prepared once for many products with it — a recurrent kernel, the same
+/// matrix at every step of a sequence: on CPUs with AVX-512 it is packed once here instead of
+/// inside every product. [`PackedRhs::gemm`] gives the same bits as [`gemm`].
+pub(crate) struct PackedRhs {
+    k: usize,
+    n: usize,
+    rhs: Strided<*const f32>,
+    /// The AVX-512 kernel's panels; empty where that kernel does not run.
+    panels: Vec<f32>,
+}
+
+impl PackedRhs {
+    /// Prepares the `k × n` matrix `rhs`.
+    ///
+    /// # Safety
+    /// `rhs` holds a `k × n` matrix in its strides, and stays alive and unchanged while this
+    /// value is used.
+    pub(crate) unsafe fn new((k, n): (usize, usize), rhs: Strided<*const f32>) -> Self {
+        #[cfg(target_arch = "x86_64")]
+        if n > 1 && k > 2 && k * n >= AVX512_PACK_FROM && avx512::available() {
+            let mut panels = vec![0.0f32; avx512::packed_len(k, n)];
+            // SAFETY: the caller's contract; `panels` has the packed length.
+            unsafe { avx512::pack_rhs(rhs, k, n, &mut panels) };
+            return Self { k, n, rhs, panels };
+        }
+        Self { k, n, rhs, panels: Vec::new() }
+    }
+
+    /// [`gemm`] with this right-hand operand: `dst = alpha·dst + lhs·rhs` for an `m × k` `lhs`.
+    ///
+    /// # Safety
+    /// As [`gemm`] for `lhs` and `dst`.
+    pub(crate) unsafe fn gemm(&self, m: usize, lhs: Strided<*const f32>, alpha: f32, dst: Strided<*mut f32>) {
+        let (k, n) = (self.k, self.n);
+        #[cfg(target_arch = "x86_64")]
+        if !self.panels.is_empty() && takes_avx512((m, k, n), alpha) {
+            // SAFETY: the caller's contract; the panels are `rhs` packed, on a CPU with AVX-512F.
+            unsafe { avx512::gemm_packed((m, k, n), lhs, &self.panels, alpha, dst) };
+            return;
+        }
+        // SAFETY: the caller's contract and `new`'s.
+        unsafe { gemm_crate((m, k, n), lhs, self.rhs, alpha, dst) };
     }
 }
 
@@ -144,6 +238,55 @@ mod tests {
                 assert_eq!(differ, 0, "{m}×{k}×{n}, alpha {alpha}: {differ} elements differ");
             }
         }
+    }
+
+    /// The AVX-512 kernel (on a packed-per-call and a prepared `rhs`) against the `gemm` crate,
+    /// bit for bit, over shapes with partial tiles
+    /// (rows not a multiple of 12, columns not of 32, depth not of 512) and every operand
+    /// layout the callers use (row- and column-major `lhs` and `rhs`, a strided `dst`).
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn the_avx512_kernel_gives_the_gemm_crates_bits() {
+        if !avx512::available() {
+            eprintln!("no AVX-512 on this CPU: nothing to compare");
+            return;
+        }
+        let layout = |rows: usize, cols: usize, col_major: bool| {
+            if col_major { (1isize, rows as isize) } else { (cols as isize, 1isize) }
+        };
+        let mut compared = 0;
+        for (m, k, n) in [(10, 1568, 80), (32, 512, 2048), (37, 1100, 100), (13, 700, 33), (100, 45, 17), (256, 1600, 96)] {
+            for (lhs_col_major, rhs_col_major) in [(false, false), (true, false), (false, true), (true, true)] {
+                let a = values(m * k, 5);
+                let b = values(k * n, 6);
+                let (ars, acs) = layout(m, k, lhs_col_major);
+                let (brs, bcs) = layout(k, n, rhs_col_major);
+                for alpha in [0.0, 1.0] {
+                    // dst rows 3 floats apart from their end: a strided destination.
+                    let ld = n + 3;
+                    let start = values(m * ld, 7);
+                    let (mut fast, mut prepared, mut slow) = (start.clone(), start.clone(), start);
+                    let lhs = Strided { ptr: a.as_ptr(), row_stride: ars, col_stride: acs };
+                    let rhs = Strided { ptr: b.as_ptr(), row_stride: brs, col_stride: bcs };
+                    let dst = |out: &mut [f32]| Strided { ptr: out.as_mut_ptr(), row_stride: ld as isize, col_stride: 1 };
+                    // SAFETY: every operand holds its shape in the layout given.
+                    unsafe {
+                        avx512::gemm((m, k, n), lhs, rhs, alpha, dst(&mut fast));
+                        PackedRhs::new((k, n), rhs).gemm(m, lhs, alpha, dst(&mut prepared));
+                        gemm_crate((m, k, n), lhs, rhs, alpha, dst(&mut slow));
+                    }
+                    for (path, got) in [("kernel", &fast), ("prepared", &prepared)] {
+                        let differ = got.iter().zip(&slow).filter(|(f, s)| f.to_bits() != s.to_bits()).count();
+                        assert_eq!(
+                            differ, 0,
+                            "{path}: {m}×{k}×{n} (lhs col-major {lhs_col_major}, rhs col-major {rhs_col_major}, alpha {alpha})"
+                        );
+                    }
+                    compared += 1;
+                }
+            }
+        }
+        assert_eq!(compared, 48);
     }
 
     #[test]

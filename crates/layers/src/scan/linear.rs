@@ -218,18 +218,17 @@ impl<B: Backend + FusedLinear, C: CheckpointStrategy> FusedLinear for Autodiff<B
     }
 }
 
-/// Products from this many multiply-adds on go to Burn's matmul, which spreads them over all
-/// cores (the host op uses two).
-const BURN_MATMUL_FROM: usize = 1 << 23;
-
 /// `x [N, K] · weight [K, M] (+ bias)`: the host op on flex and ndarray for `f32` (unless
-/// `RNNLAB_SCAN=generic`, which keeps every layer on Burn's own ops), Burn's matmul elsewhere
-/// and for big products.
+/// `RNNLAB_SCAN=generic`, which keeps every layer on Burn's own ops), Burn's matmul elsewhere.
+///
+/// Big products stay on the host op too: its products sum in the same order on every CPU
+/// ([`crate::product`]) and run the AVX-512 kernel where there is one, while Burn's matmul
+/// blocks its sums by the L1 cache (a weight gradient over `time × batch` rows would differ in
+/// the last bits between CPUs) and runs AVX2 kernels; it spreads them over all cores, the host
+/// op over two.
 pub(crate) fn linear(x: Tensor<2>, weight: Tensor<2>, bias: Option<Tensor<1>>) -> Tensor<2> {
     let device = x.device();
-    let ([n, k], m) = (x.dims(), weight.dims()[1]);
-    let host = n.saturating_mul(k).saturating_mul(m) < BURN_MATMUL_FROM
-        && x.dtype() == DType::F32
+    let host = x.dtype() == DType::F32
         && fused_available(&device)
         && !matches!(ScanMode::from_env(), Ok(ScanMode::Generic));
     if !host {

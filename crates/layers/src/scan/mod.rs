@@ -43,8 +43,9 @@
 //!   latency choice (a wake-up costs tens of microseconds in a VM) that changes CPU use only.
 //! - **Splitting a product over two cores** (`kernel/gemm.rs`, from 2¹⁶ multiply-adds): the rows
 //!   of the result are split, each element is the same product either way.
-//! - **Host op or Burn's matmul** for input projections and `Dense` (`linear.rs`, from 2²³
-//!   multiply-adds): decided by the shape.
+//! - **Host op or Burn's matmul** for input projections and `Dense` (`linear.rs`): the host op
+//!   at every size on flex and ndarray (Burn's matmul blocks its sums by the L1 cache, below);
+//!   Burn's matmul on the other backends and with `RNNLAB_SCAN=generic`.
 //! - **The `gemm` crate's blocking**: for results with a side above 64 it sizes its depth blocks
 //!   from the L1 cache the CPU reports (`gemm-common`'s `kernel_params`: 1024 terms, evened out,
 //!   on 48 KiB 12-way L1s like Zen 5's and Sapphire Rapids'; 512 on 32 KiB 8-way ones), which
@@ -54,9 +55,10 @@
 //!   products into 512-term slices added in order, so the cache no longer matters (smaller
 //!   results were already blocked by 512 on every machine: deep-rnn's figure did not move).
 //!   The `gemm` kernels themselves are its AVX2+FMA ones on every x86-64 CPU that has them
-//!   (its AVX-512 kernels are behind a feature rnnlab does not enable). Burn's own matmul (the
-//!   generic path, small `Dense` layers) is not routed through it; in the lecture's models
-//!   its products over more than 512 terms have sides of at most 64.
+//!   (its AVX-512 kernels are behind a feature rnnlab does not enable: they would also change
+//!   the order of its dot-product paths); large products run on rnnlab's own AVX-512 kernel
+//!   where the CPU has one, which sums in the same order (tested bit for bit). Burn's own
+//!   matmul (the generic path, user cells) is not routed through it.
 
 mod kernel;
 mod linear;

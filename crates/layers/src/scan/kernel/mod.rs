@@ -32,7 +32,7 @@ use std::ops::Range;
 
 use chunks::{SharedBlocks, for_chunks, rows_of};
 pub use gate::GateFn;
-use gemm::{SPLIT_PRODUCT, gemm};
+use gemm::{PackedWeight, SPLIT_PRODUCT, gemm, gemm_packed, pack};
 
 use super::pair;
 
@@ -216,6 +216,9 @@ struct Step<'a> {
     recurrent_bias: &'a [f32],
     /// The recurrent matmul groups ([`recurrent_groups`]).
     groups: &'a [(usize, usize)],
+    /// Each group's block of the recurrent kernel, prepared once for every step: `U[:, group]`
+    /// in the forward, its transpose in the backward.
+    packed: &'a [PackedWeight<'a>],
     /// The recurrent dropout mask of each gate for this chunk's rows, if any.
     recurrent_masks: &'a [Option<&'a [f32]>],
 }
@@ -223,7 +226,7 @@ struct Step<'a> {
 /// `target[:, g·U..(g+count)·U] = beta·target + (h ⊙ mask_g)·U[:, g·U..]` for every group.
 fn recurrent_products(step: &Step<'_>, h: &[f32], hin: &mut [f32], target: &mut [f32], beta: f32) {
     let (units, width) = (step.units, step.width);
-    for &(g, count) in step.groups {
+    for (gi, &(g, _)) in step.groups.iter().enumerate() {
         let h_in: &[f32] = match step.recurrent_masks[g] {
             Some(mask) => {
                 masked_into(hin, h, Some(mask));
@@ -232,17 +235,25 @@ fn recurrent_products(step: &Step<'_>, h: &[f32], hin: &mut [f32], target: &mut 
             None => h,
         };
         let cols = g * units;
-        gemm(
-            (step.batch, units, count * units),
-            h_in,
-            (units, 1),
-            &step.recurrent[cols..],
-            (width, 1),
-            beta,
-            &mut target[cols..],
-            (width, 1),
-        );
+        gemm_packed(step.batch, h_in, (units, 1), &step.packed[gi], beta, &mut target[cols..], (width, 1));
     }
+}
+
+/// The recurrent kernel's blocks of `groups` prepared for every step's products: `U[:, group]`
+/// (`[U, n]`, the forward's) or its transpose (`[n, U]`, the backward's `dz·Uᵀ`).
+fn pack_groups<'a>(recurrent: &'a [f32], groups: &[(usize, usize)], units: usize, transposed: bool) -> Vec<PackedWeight<'a>> {
+    let width = recurrent.len() / units.max(1);
+    groups
+        .iter()
+        .map(|&(g, count)| {
+            let block = &recurrent[g * units..];
+            if transposed {
+                pack((count * units, units), block, (1, width))
+            } else {
+                pack((units, count * units), block, (width, 1))
+            }
+        })
+        .collect()
 }
 
 /// A chunk's working buffers in the forward (`[rows, U]` unless noted).
@@ -312,6 +323,7 @@ fn forward_chunk(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>, rows: Range<u
     };
     let mut y_prev = vec![0.0f32; block];
     let groups = recurrent_groups(spec);
+    let packed = pack_groups(inputs.recurrent, &groups, units, false);
     let masks: Vec<Option<&[f32]>> = (0..gates)
         .map(|g| gate_mask(inputs.recurrent_masks, spec.recurrent_masks, g, dims, &rows))
         .collect();
@@ -327,6 +339,7 @@ fn forward_chunk(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>, rows: Range<u
             recurrent: inputs.recurrent,
             recurrent_bias: inputs.recurrent_bias,
             groups: &groups,
+            packed: &packed,
             recurrent_masks: &masks,
         };
         match spec.kind {
@@ -569,6 +582,7 @@ fn backward_chunk(
         dr: vec![0.0f32; block],
     };
     let groups = recurrent_groups(spec);
+    let packed = pack_groups(inputs.recurrent, &groups, units, true);
     let masks: Vec<Option<&[f32]>> = (0..gates)
         .map(|g| gate_mask(inputs.recurrent_masks, spec.recurrent_masks, g, dims, &rows))
         .collect();
@@ -587,6 +601,7 @@ fn backward_chunk(
             recurrent: inputs.recurrent,
             recurrent_bias: inputs.recurrent_bias,
             groups: &groups,
+            packed: &packed,
             recurrent_masks: &masks,
         };
 
@@ -658,7 +673,7 @@ fn backward_chunk(
 
         // Recurrent matmuls: dU += hinᵀ·drec (unless `backward` does it after the loop),
         // dh_prev += (drec·Uᵀ) ⊙ mask.
-        for &(g, count) in &groups {
+        for (gi, &(g, count)) in groups.iter().enumerate() {
             let mask = masks[g];
             let cols = g * units;
             let n = count * units;
@@ -676,16 +691,7 @@ fn backward_chunk(
                 );
             }
             let product = |beta: f32, dst: &mut [f32]| {
-                gemm(
-                    (batch, n, units),
-                    &drec[cols..],
-                    (width, 1),
-                    &inputs.recurrent[cols..],
-                    (1, width),
-                    beta,
-                    dst,
-                    (units, 1),
-                )
+                gemm_packed(batch, &drec[cols..], (width, 1), &packed[gi], beta, dst, (units, 1))
             };
             match mask {
                 Some(m) => {

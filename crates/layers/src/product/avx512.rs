@@ -1,0 +1,235 @@
+//! Large products on AVX-512, in the order of [`super::gemm`]'s documentation.
+//!
+//! The `gemm` crate runs its AVX2 kernels on stable Rust (its AVX-512 ones are behind a feature
+//! that would also change the order of its dot-product paths from one CPU to another), which
+//! leaves half of an AVX-512 core's multiply-add width unused on the products of wide layers.
+//! This kernel computes each element as `gemm` does — one chain of fused multiply-adds from zero
+//! per slice of [`DEPTH_SLICE`] terms, the slice's sum added to `dst` (or written, for the first
+//! slice when `dst` is not read) — so a CPU with AVX-512 and one without give the same bits.
+//! Blocking: a tile of [`MR`] rows × [`NR`] columns lives in 24 vector registers while the slice
+//! runs; `lhs` is packed a block of [`MC`] rows at a time (`MR` values per term, so each term is
+//! `MR` broadcasts), `rhs` in panels of `NR` columns (two vector loads per term) — per slice, or
+//! once for a matrix that many products share ([`pack_rhs`], [`gemm_packed`]: a recurrent kernel
+//! is the same matrix at every step). The block sizes change speed only.
+
+use std::arch::x86_64::{__m512, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_set1_ps, _mm512_setzero_ps, _mm512_storeu_ps};
+
+use super::{DEPTH_SLICE, Strided};
+
+/// Rows of a register tile.
+const MR: usize = 12;
+/// Columns of a register tile (and of a packed `rhs` panel): two 16-float vectors.
+pub(super) const NR: usize = 32;
+/// Rows of `lhs` packed at a time: its block (`MC × 512` floats, 192 KiB) and a block of `rhs`
+/// panels stay in a 1 MiB L2 cache while every tile of the block runs.
+const MC: usize = 8 * MR;
+/// Columns of `rhs` one pass over an `lhs` block reads (`512 × NC` floats, 512 KiB).
+const NC: usize = 8 * NR;
+
+/// Whether this CPU runs the kernel.
+pub(super) fn available() -> bool {
+    is_x86_feature_detected!("avx512f")
+}
+
+/// Floats of `rhs` packed: every slice of [`DEPTH_SLICE`] terms as panels of [`NR`] columns,
+/// term-major, columns padded with zeros to a multiple of `NR`.
+pub(super) fn packed_len(k: usize, n: usize) -> usize {
+    k * n.div_ceil(NR) * NR
+}
+
+/// Packs `rhs` (`k × n`) in the layout of [`packed_len`]: the slice from term `d` with `kc` terms
+/// starts at `d · n_pad`, its panel `p` at `p · kc · NR` within.
+///
+/// # Safety
+/// `rhs` holds a `k × n` matrix in its strides; `out` has [`packed_len`] floats.
+pub(super) unsafe fn pack_rhs(rhs: Strided<*const f32>, k: usize, n: usize, out: &mut [f32]) {
+    let n_pad = n.div_ceil(NR) * NR;
+    let mut depth = 0;
+    while depth < k {
+        let kc = DEPTH_SLICE.min(k - depth);
+        // SAFETY: terms depth..depth + kc < k, columns < n.
+        unsafe { pack_rhs_slice(rhs, depth, kc, n, &mut out[depth * n_pad..(depth + kc) * n_pad]) };
+        depth += kc;
+    }
+}
+
+/// Terms `depth..depth + kc` of `rhs` as `NR`-column panels (see [`pack_rhs`]).
+unsafe fn pack_rhs_slice(rhs: Strided<*const f32>, depth: usize, kc: usize, n: usize, out: &mut [f32]) {
+    for (p, panel) in out.chunks_exact_mut(kc * NR).enumerate() {
+        let col0 = p * NR;
+        let cols = NR.min(n - col0);
+        for t in 0..kc {
+            let to = &mut panel[t * NR..(t + 1) * NR];
+            // SAFETY: term depth + t < k and columns col0 + c < n.
+            let from = unsafe { rhs.ptr.offset((depth + t) as isize * rhs.row_stride + col0 as isize * rhs.col_stride) };
+            if rhs.col_stride == 1 {
+                to[..cols].copy_from_slice(unsafe { std::slice::from_raw_parts(from, cols) });
+            } else {
+                for (c, v) in to[..cols].iter_mut().enumerate() {
+                    *v = unsafe { *from.offset(c as isize * rhs.col_stride) };
+                }
+            }
+            to[cols..].fill(0.0);
+        }
+    }
+}
+
+/// `dst = alpha·dst + lhs·rhs` for `alpha` 0 (dst not read) or 1, `k >= 1`.
+///
+/// # Safety
+/// As [`super::gemm`], and the CPU has AVX-512F ([`available`]).
+#[target_feature(enable = "avx512f")]
+pub(super) unsafe fn gemm(
+    (m, k, n): (usize, usize, usize),
+    lhs: Strided<*const f32>,
+    rhs: Strided<*const f32>,
+    alpha: f32,
+    dst: Strided<*mut f32>,
+) {
+    let n_pad = n.div_ceil(NR) * NR;
+    let mut packed = vec![0.0f32; DEPTH_SLICE.min(k) * n_pad];
+    let mut packed_lhs = vec![0.0f32; MC * DEPTH_SLICE.min(k)];
+    let mut depth = 0;
+    while depth < k {
+        let kc = DEPTH_SLICE.min(k - depth);
+        let block = &mut packed[..kc * n_pad];
+        // SAFETY: the caller's contract; the buffers are sized above.
+        unsafe {
+            pack_rhs_slice(rhs, depth, kc, n, block);
+            slice_product((m, kc, n), lhs, depth, block, depth == 0 && alpha == 0.0, dst, &mut packed_lhs);
+        }
+        depth += kc;
+    }
+}
+
+/// [`gemm`] with `rhs` packed beforehand by [`pack_rhs`] (for a matrix used by many products).
+///
+/// # Safety
+/// As [`gemm`], with `packed` from [`pack_rhs`] of a `k × n` matrix.
+#[target_feature(enable = "avx512f")]
+pub(super) unsafe fn gemm_packed(
+    (m, k, n): (usize, usize, usize),
+    lhs: Strided<*const f32>,
+    packed: &[f32],
+    alpha: f32,
+    dst: Strided<*mut f32>,
+) {
+    let n_pad = n.div_ceil(NR) * NR;
+    let mut packed_lhs = vec![0.0f32; MC * DEPTH_SLICE.min(k)];
+    let mut depth = 0;
+    while depth < k {
+        let kc = DEPTH_SLICE.min(k - depth);
+        let block = &packed[depth * n_pad..(depth + kc) * n_pad];
+        // SAFETY: the caller's contract; `packed` holds every slice.
+        unsafe { slice_product((m, kc, n), lhs, depth, block, depth == 0 && alpha == 0.0, dst, &mut packed_lhs) };
+        depth += kc;
+    }
+}
+
+/// One slice: `dst (=|+=) lhs[:, depth..depth + kc] · block`, `block` the slice's packed panels.
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn slice_product(
+    (m, kc, n): (usize, usize, usize),
+    lhs: Strided<*const f32>,
+    depth: usize,
+    block: &[f32],
+    overwrite: bool,
+    dst: Strided<*mut f32>,
+    packed_lhs: &mut [f32],
+) {
+    let mut tile = [[0.0f32; NR]; MR];
+    for row0 in (0..m).step_by(MC) {
+        let rows = MC.min(m - row0);
+        // SAFETY: rows row0.. < m, terms depth.. < k (the caller's contract).
+        unsafe { pack_lhs(lhs, row0, rows, depth, kc, packed_lhs) };
+        for col_block in (0..n).step_by(NC) {
+            let block_cols = NC.min(n - col_block);
+            for tile_row in (0..rows).step_by(MR) {
+                let tile_rows = MR.min(rows - tile_row);
+                for col0 in (col_block..col_block + block_cols).step_by(NR) {
+                    let cols = NR.min(n - col0);
+                    // SAFETY: the packed tiles and panels hold `kc` terms; the tile's corner and
+                    // extent are inside `dst`.
+                    unsafe {
+                        kernel(kc, packed_lhs.as_ptr().add(tile_row * kc), block.as_ptr().add(col0 * kc), &mut tile);
+                        let corner = dst
+                            .ptr
+                            .offset((row0 + tile_row) as isize * dst.row_stride + col0 as isize * dst.col_stride);
+                        store(&tile, tile_rows, cols, corner, dst, overwrite);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Rows `row0..row0 + rows` of `lhs`, terms `depth..depth + kc`, as tiles of `MR` rows: tile `t`
+/// at `t·MR·kc`, term-major (`MR` values per term), missing rows zero.
+#[target_feature(enable = "avx512f")]
+unsafe fn pack_lhs(lhs: Strided<*const f32>, row0: usize, rows: usize, depth: usize, kc: usize, out: &mut [f32]) {
+    for tile in 0..rows.div_ceil(MR) {
+        let block = &mut out[tile * MR * kc..(tile + 1) * MR * kc];
+        for r in 0..MR {
+            let row = tile * MR + r;
+            if row >= rows {
+                (0..kc).for_each(|t| block[t * MR + r] = 0.0);
+                continue;
+            }
+            // SAFETY: row `row0 + row` < m and terms `depth + t` < k.
+            let src = unsafe { lhs.ptr.offset((row0 + row) as isize * lhs.row_stride + depth as isize * lhs.col_stride) };
+            for t in 0..kc {
+                block[t * MR + r] = unsafe { *src.offset(t as isize * lhs.col_stride) };
+            }
+        }
+    }
+}
+
+/// One tile: `tile[r][c] = Σ_t lhs[r, t]·rhs[t, c]` over `kc` terms, each a chain of fused
+/// multiply-adds from zero in term order; `lhs` a packed tile, `rhs` a packed panel.
+#[target_feature(enable = "avx512f")]
+unsafe fn kernel(kc: usize, lhs: *const f32, rhs: *const f32, tile: &mut [[f32; NR]; MR]) {
+    let mut acc: [__m512; 2 * MR] = [_mm512_setzero_ps(); 2 * MR];
+    for t in 0..kc {
+        // SAFETY: term t < kc of a packed tile (`MR` floats per term) and panel (`NR`).
+        unsafe {
+            let b0 = _mm512_loadu_ps(rhs.add(t * NR));
+            let b1 = _mm512_loadu_ps(rhs.add(t * NR + 16));
+            let a = lhs.add(t * MR);
+            for r in 0..MR {
+                let ar = _mm512_set1_ps(*a.add(r));
+                acc[2 * r] = _mm512_fmadd_ps(ar, b0, acc[2 * r]);
+                acc[2 * r + 1] = _mm512_fmadd_ps(ar, b1, acc[2 * r + 1]);
+            }
+        }
+    }
+    for (r, out) in tile.iter_mut().enumerate() {
+        // SAFETY: each row of the tile holds 32 floats.
+        unsafe {
+            _mm512_storeu_ps(out.as_mut_ptr(), acc[2 * r]);
+            _mm512_storeu_ps(out.as_mut_ptr().add(16), acc[2 * r + 1]);
+        }
+    }
+}
+
+/// Writes (`overwrite`) or adds a tile's `rows × cols` corner into `dst` at `corner`, as `gemm`
+/// does: `dst + sum`, one rounding.
+#[target_feature(enable = "avx512f")]
+unsafe fn store(
+    tile: &[[f32; NR]; MR],
+    rows: usize,
+    cols: usize,
+    corner: *mut f32,
+    dst: Strided<*mut f32>,
+    overwrite: bool,
+) {
+    for (r, sums) in tile.iter().enumerate().take(rows) {
+        for (c, &sum) in sums.iter().enumerate().take(cols) {
+            // SAFETY: the element is inside `dst` (row and column within the product's shape).
+            unsafe {
+                let d = corner.offset(r as isize * dst.row_stride + c as isize * dst.col_stride);
+                *d = if overwrite { sum } else { *d + sum };
+            }
+        }
+    }
+}
