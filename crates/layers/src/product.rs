@@ -89,7 +89,11 @@ unsafe fn gemm_crate(
     alpha: f32,
     dst: Strided<*mut f32>,
 ) {
-    let slice = if m > SMALL_SIDE || n > SMALL_SIDE { DEPTH_SLICE } else { k.max(1) };
+    let slice = if m > SMALL_SIDE || n > SMALL_SIDE {
+        DEPTH_SLICE
+    } else {
+        k.max(1)
+    };
     let mut alpha = alpha;
     let mut depth = 0;
     loop {
@@ -151,7 +155,12 @@ impl PackedRhs {
             unsafe { avx512::pack_rhs(rhs, k, n, &mut panels) };
             return Self { k, n, rhs, panels };
         }
-        Self { k, n, rhs, panels: Vec::new() }
+        Self {
+            k,
+            n,
+            rhs,
+            panels: Vec::new(),
+        }
     }
 
     /// [`gemm`] with this right-hand operand: `dst = alpha·dst + lhs·rhs` for an `m × k` `lhs`.
@@ -207,7 +216,11 @@ mod tests {
 
     fn product((m, k, n): (usize, usize, usize), a: &[f32], b: &[f32], alpha: f32, dst: &mut [f32]) {
         fn row_major<P>(ptr: P, cols: usize) -> Strided<P> {
-            Strided { ptr, row_stride: cols as isize, col_stride: 1 }
+            Strided {
+                ptr,
+                row_stride: cols as isize,
+                col_stride: 1,
+            }
         }
         // SAFETY: the three buffers are row-major with exactly these shapes.
         unsafe {
@@ -226,7 +239,14 @@ mod tests {
     /// reading `dst`: bit for bit the documented order, so the same on every CPU with FMA.
     #[test]
     fn sums_run_in_slices_of_512_terms_whatever_the_cache() {
-        for (m, k, n) in [(10, 1568, 80), (80, 1600, 20), (3, 2048, 100), (20, 1600, 20), (7, 300, 90), (2, 513, 65)] {
+        for (m, k, n) in [
+            (10, 1568, 80),
+            (80, 1600, 20),
+            (3, 2048, 100),
+            (20, 1600, 20),
+            (7, 300, 90),
+            (2, 513, 65),
+        ] {
             let a = values(m * k, 1);
             let b = values(k * n, 2);
             for alpha in [0.0, 1.0] {
@@ -234,16 +254,20 @@ mod tests {
                 let (mut got, mut want) = (start.clone(), start);
                 product((m, k, n), &a, &b, alpha, &mut got);
                 reference((m, k, n), &a, &b, alpha, &mut want);
-                let differ = got.iter().zip(&want).filter(|(g, w)| g.to_bits() != w.to_bits()).count();
+                let differ = got
+                    .iter()
+                    .zip(&want)
+                    .filter(|(g, w)| g.to_bits() != w.to_bits())
+                    .count();
                 assert_eq!(differ, 0, "{m}×{k}×{n}, alpha {alpha}: {differ} elements differ");
             }
         }
     }
 
     /// The AVX-512 kernel (on a packed-per-call and a prepared `rhs`) against the `gemm` crate,
-    /// bit for bit, over shapes with partial tiles
-    /// (rows not a multiple of 12, columns not of 32, depth not of 512) and every operand
-    /// layout the callers use (row- and column-major `lhs` and `rhs`, a strided `dst`).
+    /// bit for bit, over shapes with partial tiles (rows not a multiple of 12, columns not of
+    /// 32, depth not of 512) and every operand layout (row- and column-major `lhs`, `rhs` and a
+    /// strided `dst`).
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn the_avx512_kernel_gives_the_gemm_crates_bits() {
@@ -252,23 +276,50 @@ mod tests {
             return;
         }
         let layout = |rows: usize, cols: usize, col_major: bool| {
-            if col_major { (1isize, rows as isize) } else { (cols as isize, 1isize) }
+            if col_major {
+                (1isize, rows as isize)
+            } else {
+                (cols as isize, 1isize)
+            }
         };
         let mut compared = 0;
-        for (m, k, n) in [(10, 1568, 80), (32, 512, 2048), (37, 1100, 100), (13, 700, 33), (100, 45, 17), (256, 1600, 96)] {
+        for (m, k, n) in [
+            (10, 1568, 80),
+            (32, 512, 2048),
+            (37, 1100, 100),
+            (13, 700, 33),
+            (100, 45, 17),
+            (256, 1600, 96),
+        ] {
             for (lhs_col_major, rhs_col_major) in [(false, false), (true, false), (false, true), (true, true)] {
                 let a = values(m * k, 5);
                 let b = values(k * n, 6);
                 let (ars, acs) = layout(m, k, lhs_col_major);
                 let (brs, bcs) = layout(k, n, rhs_col_major);
-                for alpha in [0.0, 1.0] {
-                    // dst rows 3 floats apart from their end: a strided destination.
-                    let ld = n + 3;
-                    let start = values(m * ld, 7);
+                for (alpha, dst_col_major) in [(0.0, false), (1.0, false), (1.0, true)] {
+                    // dst rows (or columns) 3 floats apart from their end: a strided destination.
+                    let (ld, dst_strides) = if dst_col_major {
+                        (m + 3, (1isize, (m + 3) as isize))
+                    } else {
+                        (n + 3, ((n + 3) as isize, 1isize))
+                    };
+                    let start = values(ld * if dst_col_major { n } else { m }, 7);
                     let (mut fast, mut prepared, mut slow) = (start.clone(), start.clone(), start);
-                    let lhs = Strided { ptr: a.as_ptr(), row_stride: ars, col_stride: acs };
-                    let rhs = Strided { ptr: b.as_ptr(), row_stride: brs, col_stride: bcs };
-                    let dst = |out: &mut [f32]| Strided { ptr: out.as_mut_ptr(), row_stride: ld as isize, col_stride: 1 };
+                    let lhs = Strided {
+                        ptr: a.as_ptr(),
+                        row_stride: ars,
+                        col_stride: acs,
+                    };
+                    let rhs = Strided {
+                        ptr: b.as_ptr(),
+                        row_stride: brs,
+                        col_stride: bcs,
+                    };
+                    let dst = |out: &mut [f32]| Strided {
+                        ptr: out.as_mut_ptr(),
+                        row_stride: dst_strides.0,
+                        col_stride: dst_strides.1,
+                    };
                     // SAFETY: every operand holds its shape in the layout given.
                     unsafe {
                         avx512::gemm((m, k, n), lhs, rhs, alpha, dst(&mut fast));
@@ -276,17 +327,22 @@ mod tests {
                         gemm_crate((m, k, n), lhs, rhs, alpha, dst(&mut slow));
                     }
                     for (path, got) in [("kernel", &fast), ("prepared", &prepared)] {
-                        let differ = got.iter().zip(&slow).filter(|(f, s)| f.to_bits() != s.to_bits()).count();
+                        let differ = got
+                            .iter()
+                            .zip(&slow)
+                            .filter(|(f, s)| f.to_bits() != s.to_bits())
+                            .count();
                         assert_eq!(
                             differ, 0,
-                            "{path}: {m}×{k}×{n} (lhs col-major {lhs_col_major}, rhs col-major {rhs_col_major}, alpha {alpha})"
+                            "{path}: {m}×{k}×{n} (lhs col-major {lhs_col_major}, rhs col-major {rhs_col_major}, \
+                             dst col-major {dst_col_major}, alpha {alpha})"
                         );
                     }
                     compared += 1;
                 }
             }
         }
-        assert_eq!(compared, 48);
+        assert_eq!(compared, 72);
     }
 
     #[test]

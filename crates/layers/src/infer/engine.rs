@@ -143,10 +143,22 @@ fn matmul_acc<const F: bool>(
         unsafe {
             crate::product::gemm(
                 (m, k, n),
-                Strided { ptr: a.as_ptr(), row_stride: lda as isize, col_stride: 1 },
-                Strided { ptr: b.as_ptr(), row_stride: ldb as isize, col_stride: 1 },
+                Strided {
+                    ptr: a.as_ptr(),
+                    row_stride: lda as isize,
+                    col_stride: 1,
+                },
+                Strided {
+                    ptr: b.as_ptr(),
+                    row_stride: ldb as isize,
+                    col_stride: 1,
+                },
                 1.0,
-                Strided { ptr: c.as_mut_ptr(), row_stride: ldc as isize, col_stride: 1 },
+                Strided {
+                    ptr: c.as_mut_ptr(),
+                    row_stride: ldc as isize,
+                    col_stride: 1,
+                },
             );
         }
         return;

@@ -12,7 +12,10 @@
 //! once for a matrix that many products share ([`pack_rhs`], [`gemm_packed`]: a recurrent kernel
 //! is the same matrix at every step). The block sizes change speed only.
 
-use std::arch::x86_64::{__m512, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_set1_ps, _mm512_setzero_ps, _mm512_storeu_ps};
+use std::arch::x86_64::{
+    __m512, __mmask16, _mm512_add_ps, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_mask_storeu_ps, _mm512_maskz_loadu_ps,
+    _mm512_set1_ps, _mm512_setzero_ps, _mm512_storeu_ps,
+};
 
 use super::{DEPTH_SLICE, Strided};
 
@@ -61,7 +64,10 @@ unsafe fn pack_rhs_slice(rhs: Strided<*const f32>, depth: usize, kc: usize, n: u
         for t in 0..kc {
             let to = &mut panel[t * NR..(t + 1) * NR];
             // SAFETY: term depth + t < k and columns col0 + c < n.
-            let from = unsafe { rhs.ptr.offset((depth + t) as isize * rhs.row_stride + col0 as isize * rhs.col_stride) };
+            let from = unsafe {
+                rhs.ptr
+                    .offset((depth + t) as isize * rhs.row_stride + col0 as isize * rhs.col_stride)
+            };
             if rhs.col_stride == 1 {
                 to[..cols].copy_from_slice(unsafe { std::slice::from_raw_parts(from, cols) });
             } else {
@@ -96,7 +102,15 @@ pub(super) unsafe fn gemm(
         // SAFETY: the caller's contract; the buffers are sized above.
         unsafe {
             pack_rhs_slice(rhs, depth, kc, n, block);
-            slice_product((m, kc, n), lhs, depth, block, depth == 0 && alpha == 0.0, dst, &mut packed_lhs);
+            slice_product(
+                (m, kc, n),
+                lhs,
+                depth,
+                block,
+                depth == 0 && alpha == 0.0,
+                dst,
+                &mut packed_lhs,
+            );
         }
         depth += kc;
     }
@@ -121,7 +135,17 @@ pub(super) unsafe fn gemm_packed(
         let kc = DEPTH_SLICE.min(k - depth);
         let block = &packed[depth * n_pad..(depth + kc) * n_pad];
         // SAFETY: the caller's contract; `packed` holds every slice.
-        unsafe { slice_product((m, kc, n), lhs, depth, block, depth == 0 && alpha == 0.0, dst, &mut packed_lhs) };
+        unsafe {
+            slice_product(
+                (m, kc, n),
+                lhs,
+                depth,
+                block,
+                depth == 0 && alpha == 0.0,
+                dst,
+                &mut packed_lhs,
+            )
+        };
         depth += kc;
     }
 }
@@ -138,7 +162,7 @@ unsafe fn slice_product(
     dst: Strided<*mut f32>,
     packed_lhs: &mut [f32],
 ) {
-    let mut tile = [[0.0f32; NR]; MR];
+    let mut spill = [[0.0f32; NR]; MR];
     for row0 in (0..m).step_by(MC) {
         let rows = MC.min(m - row0);
         // SAFETY: rows row0.. < m, terms depth.. < k (the caller's contract).
@@ -152,11 +176,23 @@ unsafe fn slice_product(
                     // SAFETY: the packed tiles and panels hold `kc` terms; the tile's corner and
                     // extent are inside `dst`.
                     unsafe {
-                        kernel(kc, packed_lhs.as_ptr().add(tile_row * kc), block.as_ptr().add(col0 * kc), &mut tile);
                         let corner = dst
                             .ptr
                             .offset((row0 + tile_row) as isize * dst.row_stride + col0 as isize * dst.col_stride);
-                        store(&tile, tile_rows, cols, corner, dst, overwrite);
+                        let out = TileOut {
+                            corner,
+                            dst,
+                            rows: tile_rows,
+                            cols,
+                            overwrite,
+                        };
+                        kernel(
+                            kc,
+                            packed_lhs.as_ptr().add(tile_row * kc),
+                            block.as_ptr().add(col0 * kc),
+                            out,
+                            &mut spill,
+                        );
                     }
                 }
             }
@@ -177,7 +213,10 @@ unsafe fn pack_lhs(lhs: Strided<*const f32>, row0: usize, rows: usize, depth: us
                 continue;
             }
             // SAFETY: row `row0 + row` < m and terms `depth + t` < k.
-            let src = unsafe { lhs.ptr.offset((row0 + row) as isize * lhs.row_stride + depth as isize * lhs.col_stride) };
+            let src = unsafe {
+                lhs.ptr
+                    .offset((row0 + row) as isize * lhs.row_stride + depth as isize * lhs.col_stride)
+            };
             for t in 0..kc {
                 block[t * MR + r] = unsafe { *src.offset(t as isize * lhs.col_stride) };
             }
@@ -185,10 +224,21 @@ unsafe fn pack_lhs(lhs: Strided<*const f32>, row0: usize, rows: usize, depth: us
     }
 }
 
-/// One tile: `tile[r][c] = Σ_t lhs[r, t]·rhs[t, c]` over `kc` terms, each a chain of fused
-/// multiply-adds from zero in term order; `lhs` a packed tile, `rhs` a packed panel.
+/// Where a tile's sums go: `rows × cols` elements of `dst` from `corner`.
+struct TileOut {
+    corner: *mut f32,
+    dst: Strided<*mut f32>,
+    rows: usize,
+    cols: usize,
+    /// Write the sums (the first slice when `dst` is not read); else add them.
+    overwrite: bool,
+}
+
+/// One tile: `Σ_t lhs[r, t]·rhs[t, c]` over `kc` terms, each a chain of fused multiply-adds from
+/// zero in term order (`lhs` a packed tile, `rhs` a packed panel), written or added to `out`
+/// straight from the registers when its rows are contiguous, else through `spill`.
 #[target_feature(enable = "avx512f")]
-unsafe fn kernel(kc: usize, lhs: *const f32, rhs: *const f32, tile: &mut [[f32; NR]; MR]) {
+unsafe fn kernel(kc: usize, lhs: *const f32, rhs: *const f32, out: TileOut, spill: &mut [[f32; NR]; MR]) {
     let mut acc: [__m512; 2 * MR] = [_mm512_setzero_ps(); 2 * MR];
     for t in 0..kc {
         // SAFETY: term t < kc of a packed tile (`MR` floats per term) and panel (`NR`).
@@ -203,32 +253,58 @@ unsafe fn kernel(kc: usize, lhs: *const f32, rhs: *const f32, tile: &mut [[f32; 
             }
         }
     }
-    for (r, out) in tile.iter_mut().enumerate() {
-        // SAFETY: each row of the tile holds 32 floats.
-        unsafe {
-            _mm512_storeu_ps(out.as_mut_ptr(), acc[2 * r]);
-            _mm512_storeu_ps(out.as_mut_ptr().add(16), acc[2 * r + 1]);
+    if out.dst.col_stride == 1 {
+        let (low, high) = (lanes(out.cols), lanes(out.cols.saturating_sub(16)));
+        for r in 0..MR {
+            if r >= out.rows {
+                break;
+            }
+            // SAFETY: row r < rows and the masked lanes are columns < cols, inside `dst`.
+            unsafe {
+                let row = out.corner.offset(r as isize * out.dst.row_stride);
+                let (mut sum0, mut sum1) = (acc[2 * r], acc[2 * r + 1]);
+                if !out.overwrite {
+                    sum0 = _mm512_add_ps(_mm512_maskz_loadu_ps(low, row), sum0);
+                    sum1 = _mm512_add_ps(_mm512_maskz_loadu_ps(high, row.add(16)), sum1);
+                }
+                _mm512_mask_storeu_ps(row, low, sum0);
+                _mm512_mask_storeu_ps(row.add(16), high, sum1);
+            }
         }
+        return;
+    }
+    for (r, row) in spill.iter_mut().enumerate() {
+        // SAFETY: each row of the spill holds 32 floats.
+        unsafe {
+            _mm512_storeu_ps(row.as_mut_ptr(), acc[2 * r]);
+            _mm512_storeu_ps(row.as_mut_ptr().add(16), acc[2 * r + 1]);
+        }
+    }
+    // SAFETY: the caller's tile is inside `dst`.
+    unsafe { store(spill, out) };
+}
+
+/// Lanes `0..count` of a 16-lane mask.
+fn lanes(count: usize) -> __mmask16 {
+    if count >= 16 {
+        0xFFFF
+    } else {
+        ((1u32 << count) - 1) as __mmask16
     }
 }
 
-/// Writes (`overwrite`) or adds a tile's `rows × cols` corner into `dst` at `corner`, as `gemm`
-/// does: `dst + sum`, one rounding.
+/// Writes (`overwrite`) or adds a spilled tile's corner into `out`, as `gemm` does: `dst + sum`,
+/// one rounding.
 #[target_feature(enable = "avx512f")]
-unsafe fn store(
-    tile: &[[f32; NR]; MR],
-    rows: usize,
-    cols: usize,
-    corner: *mut f32,
-    dst: Strided<*mut f32>,
-    overwrite: bool,
-) {
-    for (r, sums) in tile.iter().enumerate().take(rows) {
-        for (c, &sum) in sums.iter().enumerate().take(cols) {
+unsafe fn store(tile: &[[f32; NR]; MR], out: TileOut) {
+    for (r, sums) in tile.iter().enumerate().take(out.rows) {
+        for (c, &sum) in sums.iter().enumerate().take(out.cols) {
             // SAFETY: the element is inside `dst` (row and column within the product's shape).
             unsafe {
-                let d = corner.offset(r as isize * dst.row_stride + c as isize * dst.col_stride);
-                *d = if overwrite { sum } else { *d + sum };
+                let d = out
+                    .corner
+                    .offset(r as isize * out.dst.row_stride + c as isize * out.dst.col_stride);
+                *d = if out.overwrite { sum } else { *d + sum };
             }
         }
     }

@@ -228,9 +228,8 @@ impl<B: Backend + FusedLinear, C: CheckpointStrategy> FusedLinear for Autodiff<B
 /// op over two.
 pub(crate) fn linear(x: Tensor<2>, weight: Tensor<2>, bias: Option<Tensor<1>>) -> Tensor<2> {
     let device = x.device();
-    let host = x.dtype() == DType::F32
-        && fused_available(&device)
-        && !matches!(ScanMode::from_env(), Ok(ScanMode::Generic));
+    let host =
+        x.dtype() == DType::F32 && fused_available(&device) && !matches!(ScanMode::from_env(), Ok(ScanMode::Generic));
     if !host {
         let y = x.matmul(weight);
         return match bias {

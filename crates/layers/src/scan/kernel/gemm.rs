@@ -33,10 +33,22 @@ pub(in crate::scan) fn gemm(
     unsafe {
         crate::product::gemm(
             (m, k, n),
-            Strided { ptr: a.as_ptr(), row_stride: rsa as isize, col_stride: csa as isize },
-            Strided { ptr: b.as_ptr(), row_stride: rsb as isize, col_stride: csb as isize },
+            Strided {
+                ptr: a.as_ptr(),
+                row_stride: rsa as isize,
+                col_stride: csa as isize,
+            },
+            Strided {
+                ptr: b.as_ptr(),
+                row_stride: rsb as isize,
+                col_stride: csb as isize,
+            },
             beta,
-            Strided { ptr: c.as_mut_ptr(), row_stride: rsc as isize, col_stride: csc as isize },
+            Strided {
+                ptr: c.as_mut_ptr(),
+                row_stride: rsc as isize,
+                col_stride: csc as isize,
+            },
         );
     }
 }
@@ -53,10 +65,19 @@ pub(in crate::scan) struct PackedWeight<'a> {
 /// Prepares the `k × n` matrix that `b` holds with element strides (rows, columns).
 pub(in crate::scan) fn pack<'a>((k, n): (usize, usize), b: &'a [f32], (rsb, csb): (usize, usize)) -> PackedWeight<'a> {
     assert!(k == 0 || n == 0 || (k - 1) * rsb + (n - 1) * csb < b.len());
-    let rhs = Strided { ptr: b.as_ptr(), row_stride: rsb as isize, col_stride: csb as isize };
+    let rhs = Strided {
+        ptr: b.as_ptr(),
+        row_stride: rsb as isize,
+        col_stride: csb as isize,
+    };
     // SAFETY: the assert keeps the matrix inside `b`, which the returned value borrows.
     let inner = unsafe { PackedRhs::new((k, n), rhs) };
-    PackedWeight { inner, k, n, _weight: PhantomData }
+    PackedWeight {
+        inner,
+        k,
+        n,
+        _weight: PhantomData,
+    }
 }
 
 /// [`gemm`] with a prepared right-hand matrix: `c = beta·c + a·b` for an `m×k` `a`; the same bits.
@@ -81,9 +102,17 @@ pub(in crate::scan) fn gemm_packed(
     unsafe {
         b.inner.gemm(
             m,
-            Strided { ptr: a.as_ptr(), row_stride: rsa as isize, col_stride: csa as isize },
+            Strided {
+                ptr: a.as_ptr(),
+                row_stride: rsa as isize,
+                col_stride: csa as isize,
+            },
             beta,
-            Strided { ptr: c.as_mut_ptr(), row_stride: rsc as isize, col_stride: csc as isize },
+            Strided {
+                ptr: c.as_mut_ptr(),
+                row_stride: rsc as isize,
+                col_stride: csc as isize,
+            },
         );
     }
 }

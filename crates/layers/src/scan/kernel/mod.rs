@@ -235,13 +235,26 @@ fn recurrent_products(step: &Step<'_>, h: &[f32], hin: &mut [f32], target: &mut 
             None => h,
         };
         let cols = g * units;
-        gemm_packed(step.batch, h_in, (units, 1), &step.packed[gi], beta, &mut target[cols..], (width, 1));
+        gemm_packed(
+            step.batch,
+            h_in,
+            (units, 1),
+            &step.packed[gi],
+            beta,
+            &mut target[cols..],
+            (width, 1),
+        );
     }
 }
 
 /// The recurrent kernel's blocks of `groups` prepared for every step's products: `U[:, group]`
 /// (`[U, n]`, the forward's) or its transpose (`[n, U]`, the backward's `dz·Uᵀ`).
-fn pack_groups<'a>(recurrent: &'a [f32], groups: &[(usize, usize)], units: usize, transposed: bool) -> Vec<PackedWeight<'a>> {
+fn pack_groups<'a>(
+    recurrent: &'a [f32],
+    groups: &[(usize, usize)],
+    units: usize,
+    transposed: bool,
+) -> Vec<PackedWeight<'a>> {
     let width = recurrent.len() / units.max(1);
     groups
         .iter()
