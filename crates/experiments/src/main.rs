@@ -19,6 +19,8 @@ const USAGE: &str = "usage: rnnlab-experiments all|<name>... [--backend B] [--ep
                      [--out DIR] [--list]";
 
 fn main() -> ExitCode {
+    // Large buffers are reused instead of mapped fresh at every step (see its docs).
+    rnnlab_layers::tune_allocator_for_training();
     match real_main() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -33,6 +33,8 @@ metrics.json byte for byte.
 ";
 
 fn main() -> ExitCode {
+    // Large buffers are reused instead of mapped fresh at every step (see its docs).
+    rnnlab_layers::tune_allocator_for_training();
     let args: Vec<String> = std::env::args().skip(1).collect();
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,

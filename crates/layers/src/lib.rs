@@ -65,6 +65,7 @@
 #![warn(missing_docs)]
 
 mod activation;
+mod allocator;
 pub mod atomic_file;
 mod backend;
 mod bidirectional;
@@ -92,6 +93,7 @@ mod simple_rnn;
 mod tensor;
 
 pub use activation::Activation;
+pub use allocator::tune_allocator_for_training;
 pub use backend::{Backend, SelectedDevice, TchDevice};
 pub use bidirectional::{Bidirectional, BidirectionalConfig, BidirectionalOutput, MergeMode};
 pub use burn;

@@ -208,6 +208,8 @@ fn print_table(report: &Value) {
 }
 
 fn main() -> ExitCode {
+    // Large buffers are reused instead of mapped fresh at every step (see its docs).
+    rnnlab_layers::tune_allocator_for_training();
     match run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
