@@ -6,11 +6,12 @@
 //! This kernel computes each element as `gemm` does — one chain of fused multiply-adds from zero
 //! per slice of [`DEPTH_SLICE`] terms, the slice's sum added to `dst` (or written, for the first
 //! slice when `dst` is not read) — so a CPU with AVX-512 and one without give the same bits.
-//! Blocking: a tile of [`MR`] rows × [`NR`] columns lives in 24 vector registers while the slice
-//! runs; `lhs` is packed a block of [`MC`] rows at a time (`MR` values per term, so each term is
-//! `MR` broadcasts), `rhs` in panels of `NR` columns (two vector loads per term) — per slice, or
-//! once for a matrix that many products share ([`pack_rhs`], [`gemm_packed`]: a recurrent kernel
-//! is the same matrix at every step). The block sizes change speed only.
+//! Blocking: a tile of [`MR`] (or [`MR_SHORT`]) rows × [`NR`] columns lives in vector registers
+//! while the slice runs; `lhs` is packed a block of [`MC`] rows at a time (a tile's values per
+//! term together, one broadcast each), `rhs` in panels of `NR` columns (two vector loads per
+//! term) — per slice, or once for a matrix that many products share ([`pack_rhs`],
+//! [`gemm_packed`]: a recurrent kernel is the same matrix at every step). The block sizes change
+//! speed only.
 
 use std::arch::x86_64::{
     __m512, __mmask16, _mm512_add_ps, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_mask_storeu_ps, _mm512_maskz_loadu_ps,
@@ -19,13 +20,24 @@ use std::arch::x86_64::{
 
 use super::{DEPTH_SLICE, Strided};
 
-/// Rows of a register tile.
+/// Rows of a register tile: 12 (24 accumulator registers), or 8 where that wastes fewer padded
+/// rows (16 or 32 rows, the batch chunks of small layers); see [`tile_rows_for`].
 const MR: usize = 12;
+/// The shorter tile.
+const MR_SHORT: usize = 8;
 /// Columns of a register tile (and of a packed `rhs` panel): two 16-float vectors.
 pub(super) const NR: usize = 32;
-/// Rows of `lhs` packed at a time: its block (`MC × 512` floats, 192 KiB) and a block of `rhs`
-/// panels stay in a 1 MiB L2 cache while every tile of the block runs.
-const MC: usize = 8 * MR;
+/// Rows of `lhs` packed at a time (a multiple of both tile heights): its block (`MC × 512`
+/// floats, 192 KiB) and a block of `rhs` panels stay in a 1 MiB L2 cache while every tile of the
+/// block runs.
+const MC: usize = 96;
+
+/// The tile height for `m` rows: the one with fewer padded rows, 12 on a tie. Speed only: each
+/// element's sum is the same chain whatever tile it is in.
+fn tile_rows_for(m: usize) -> usize {
+    let padding = |mr: usize| m.div_ceil(mr) * mr - m;
+    if padding(MR_SHORT) < padding(MR) { MR_SHORT } else { MR }
+}
 /// Columns of `rhs` one pass over an `lhs` block reads (`512 × NC` floats, 512 KiB).
 const NC: usize = 8 * NR;
 
@@ -162,15 +174,37 @@ unsafe fn slice_product(
     dst: Strided<*mut f32>,
     packed_lhs: &mut [f32],
 ) {
-    let mut spill = [[0.0f32; NR]; MR];
+    // SAFETY: the caller's contract, passed on.
+    unsafe {
+        if tile_rows_for(m) == MR_SHORT {
+            slice_tiles::<MR_SHORT>((m, kc, n), lhs, depth, block, overwrite, dst, packed_lhs)
+        } else {
+            slice_tiles::<MR>((m, kc, n), lhs, depth, block, overwrite, dst, packed_lhs)
+        }
+    }
+}
+
+/// [`slice_product`] with tiles of `R` rows.
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn slice_tiles<const R: usize>(
+    (m, kc, n): (usize, usize, usize),
+    lhs: Strided<*const f32>,
+    depth: usize,
+    block: &[f32],
+    overwrite: bool,
+    dst: Strided<*mut f32>,
+    packed_lhs: &mut [f32],
+) {
+    let mut spill = [[0.0f32; NR]; R];
     for row0 in (0..m).step_by(MC) {
         let rows = MC.min(m - row0);
         // SAFETY: rows row0.. < m, terms depth.. < k (the caller's contract).
-        unsafe { pack_lhs(lhs, row0, rows, depth, kc, packed_lhs) };
+        unsafe { pack_lhs::<R>(lhs, row0, rows, depth, kc, packed_lhs) };
         for col_block in (0..n).step_by(NC) {
             let block_cols = NC.min(n - col_block);
-            for tile_row in (0..rows).step_by(MR) {
-                let tile_rows = MR.min(rows - tile_row);
+            for tile_row in (0..rows).step_by(R) {
+                let tile_rows = R.min(rows - tile_row);
                 for col0 in (col_block..col_block + block_cols).step_by(NR) {
                     let cols = NR.min(n - col0);
                     // SAFETY: the packed tiles and panels hold `kc` terms; the tile's corner and
@@ -186,7 +220,7 @@ unsafe fn slice_product(
                             cols,
                             overwrite,
                         };
-                        kernel(
+                        kernel::<R>(
                             kc,
                             packed_lhs.as_ptr().add(tile_row * kc),
                             block.as_ptr().add(col0 * kc),
@@ -200,16 +234,23 @@ unsafe fn slice_product(
     }
 }
 
-/// Rows `row0..row0 + rows` of `lhs`, terms `depth..depth + kc`, as tiles of `MR` rows: tile `t`
-/// at `t·MR·kc`, term-major (`MR` values per term), missing rows zero.
+/// Rows `row0..row0 + rows` of `lhs`, terms `depth..depth + kc`, as tiles of `R` rows: tile `t`
+/// at `t·R·kc`, term-major (`R` values per term), missing rows zero.
 #[target_feature(enable = "avx512f")]
-unsafe fn pack_lhs(lhs: Strided<*const f32>, row0: usize, rows: usize, depth: usize, kc: usize, out: &mut [f32]) {
-    for tile in 0..rows.div_ceil(MR) {
-        let block = &mut out[tile * MR * kc..(tile + 1) * MR * kc];
-        for r in 0..MR {
-            let row = tile * MR + r;
+unsafe fn pack_lhs<const R: usize>(
+    lhs: Strided<*const f32>,
+    row0: usize,
+    rows: usize,
+    depth: usize,
+    kc: usize,
+    out: &mut [f32],
+) {
+    for tile in 0..rows.div_ceil(R) {
+        let block = &mut out[tile * R * kc..(tile + 1) * R * kc];
+        for r in 0..R {
+            let row = tile * R + r;
             if row >= rows {
-                (0..kc).for_each(|t| block[t * MR + r] = 0.0);
+                (0..kc).for_each(|t| block[t * R + r] = 0.0);
                 continue;
             }
             // SAFETY: row `row0 + row` < m and terms `depth + t` < k.
@@ -218,7 +259,7 @@ unsafe fn pack_lhs(lhs: Strided<*const f32>, row0: usize, rows: usize, depth: us
                     .offset((row0 + row) as isize * lhs.row_stride + depth as isize * lhs.col_stride)
             };
             for t in 0..kc {
-                block[t * MR + r] = unsafe { *src.offset(t as isize * lhs.col_stride) };
+                block[t * R + r] = unsafe { *src.offset(t as isize * lhs.col_stride) };
             }
         }
     }
@@ -238,31 +279,33 @@ struct TileOut {
 /// zero in term order (`lhs` a packed tile, `rhs` a packed panel), written or added to `out`
 /// straight from the registers when its rows are contiguous, else through `spill`.
 #[target_feature(enable = "avx512f")]
-unsafe fn kernel(kc: usize, lhs: *const f32, rhs: *const f32, out: TileOut, spill: &mut [[f32; NR]; MR]) {
-    let mut acc: [__m512; 2 * MR] = [_mm512_setzero_ps(); 2 * MR];
+unsafe fn kernel<const R: usize>(
+    kc: usize,
+    lhs: *const f32,
+    rhs: *const f32,
+    out: TileOut,
+    spill: &mut [[f32; NR]; R],
+) {
+    let mut acc: [[__m512; 2]; R] = [[_mm512_setzero_ps(); 2]; R];
     for t in 0..kc {
-        // SAFETY: term t < kc of a packed tile (`MR` floats per term) and panel (`NR`).
+        // SAFETY: term t < kc of a packed tile (`R` floats per term) and panel (`NR`).
         unsafe {
             let b0 = _mm512_loadu_ps(rhs.add(t * NR));
             let b1 = _mm512_loadu_ps(rhs.add(t * NR + 16));
-            let a = lhs.add(t * MR);
-            for r in 0..MR {
+            let a = lhs.add(t * R);
+            for (r, sums) in acc.iter_mut().enumerate() {
                 let ar = _mm512_set1_ps(*a.add(r));
-                acc[2 * r] = _mm512_fmadd_ps(ar, b0, acc[2 * r]);
-                acc[2 * r + 1] = _mm512_fmadd_ps(ar, b1, acc[2 * r + 1]);
+                sums[0] = _mm512_fmadd_ps(ar, b0, sums[0]);
+                sums[1] = _mm512_fmadd_ps(ar, b1, sums[1]);
             }
         }
     }
     if out.dst.col_stride == 1 {
         let (low, high) = (lanes(out.cols), lanes(out.cols.saturating_sub(16)));
-        for r in 0..MR {
-            if r >= out.rows {
-                break;
-            }
+        for (r, &[mut sum0, mut sum1]) in acc.iter().enumerate().take(out.rows) {
             // SAFETY: row r < rows and the masked lanes are columns < cols, inside `dst`.
             unsafe {
                 let row = out.corner.offset(r as isize * out.dst.row_stride);
-                let (mut sum0, mut sum1) = (acc[2 * r], acc[2 * r + 1]);
                 if !out.overwrite {
                     sum0 = _mm512_add_ps(_mm512_maskz_loadu_ps(low, row), sum0);
                     sum1 = _mm512_add_ps(_mm512_maskz_loadu_ps(high, row.add(16)), sum1);
@@ -273,11 +316,11 @@ unsafe fn kernel(kc: usize, lhs: *const f32, rhs: *const f32, out: TileOut, spil
         }
         return;
     }
-    for (r, row) in spill.iter_mut().enumerate() {
+    for (row, sums) in spill.iter_mut().zip(&acc) {
         // SAFETY: each row of the spill holds 32 floats.
         unsafe {
-            _mm512_storeu_ps(row.as_mut_ptr(), acc[2 * r]);
-            _mm512_storeu_ps(row.as_mut_ptr().add(16), acc[2 * r + 1]);
+            _mm512_storeu_ps(row.as_mut_ptr(), sums[0]);
+            _mm512_storeu_ps(row.as_mut_ptr().add(16), sums[1]);
         }
     }
     // SAFETY: the caller's tile is inside `dst`.
@@ -296,7 +339,7 @@ fn lanes(count: usize) -> __mmask16 {
 /// Writes (`overwrite`) or adds a spilled tile's corner into `out`, as `gemm` does: `dst + sum`,
 /// one rounding.
 #[target_feature(enable = "avx512f")]
-unsafe fn store(tile: &[[f32; NR]; MR], out: TileOut) {
+unsafe fn store<const R: usize>(tile: &[[f32; NR]; R], out: TileOut) {
     for (r, sums) in tile.iter().enumerate().take(out.rows) {
         for (c, &sum) in sums.iter().enumerate().take(out.cols) {
             // SAFETY: the element is inside `dst` (row and column within the product's shape).
