@@ -59,12 +59,9 @@ pub(super) fn packed_len(k: usize, n: usize) -> usize {
 /// `rhs` holds a `k × n` matrix in its strides; `out` has [`packed_len`] floats.
 pub(super) unsafe fn pack_rhs(rhs: Strided<*const f32>, k: usize, n: usize, out: &mut [f32]) {
     let n_pad = n.div_ceil(NR) * NR;
-    let mut depth = 0;
-    while depth < k {
-        let kc = DEPTH_SLICE.min(k - depth);
+    for (depth, kc) in slices(k) {
         // SAFETY: terms depth..depth + kc < k, columns < n.
         unsafe { pack_rhs_slice(rhs, depth, kc, n, &mut out[depth * n_pad..(depth + kc) * n_pad]) };
-        depth += kc;
     }
 }
 
@@ -107,24 +104,14 @@ pub(super) unsafe fn gemm(
     let n_pad = n.div_ceil(NR) * NR;
     let mut packed = vec![0.0f32; DEPTH_SLICE.min(k) * n_pad];
     let mut packed_lhs = vec![0.0f32; MC * DEPTH_SLICE.min(k)];
-    let mut depth = 0;
-    while depth < k {
-        let kc = DEPTH_SLICE.min(k - depth);
+    for (depth, kc) in slices(k) {
         let block = &mut packed[..kc * n_pad];
+        let overwrite = depth == 0 && alpha == 0.0;
         // SAFETY: the caller's contract; the buffers are sized above.
         unsafe {
             pack_rhs_slice(rhs, depth, kc, n, block);
-            slice_product(
-                (m, kc, n),
-                lhs,
-                depth,
-                block,
-                depth == 0 && alpha == 0.0,
-                dst,
-                &mut packed_lhs,
-            );
+            slice_product((m, kc, n), lhs, depth, block, overwrite, dst, &mut packed_lhs);
         }
-        depth += kc;
     }
 }
 
@@ -142,24 +129,19 @@ pub(super) unsafe fn gemm_packed(
 ) {
     let n_pad = n.div_ceil(NR) * NR;
     let mut packed_lhs = vec![0.0f32; MC * DEPTH_SLICE.min(k)];
-    let mut depth = 0;
-    while depth < k {
-        let kc = DEPTH_SLICE.min(k - depth);
+    for (depth, kc) in slices(k) {
         let block = &packed[depth * n_pad..(depth + kc) * n_pad];
+        let overwrite = depth == 0 && alpha == 0.0;
         // SAFETY: the caller's contract; `packed` holds every slice.
-        unsafe {
-            slice_product(
-                (m, kc, n),
-                lhs,
-                depth,
-                block,
-                depth == 0 && alpha == 0.0,
-                dst,
-                &mut packed_lhs,
-            )
-        };
-        depth += kc;
+        unsafe { slice_product((m, kc, n), lhs, depth, block, overwrite, dst, &mut packed_lhs) };
     }
+}
+
+/// The slices of `k` terms: `(first term, terms)`, [`DEPTH_SLICE`] terms each but the last.
+fn slices(k: usize) -> impl Iterator<Item = (usize, usize)> {
+    (0..k)
+        .step_by(DEPTH_SLICE)
+        .map(move |depth| (depth, DEPTH_SLICE.min(k - depth)))
 }
 
 /// One slice: `dst (=|+=) lhs[:, depth..depth + kc] · block`, `block` the slice's packed panels.
