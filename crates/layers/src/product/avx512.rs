@@ -103,7 +103,7 @@ pub(super) unsafe fn gemm(
 ) {
     let n_pad = n.div_ceil(NR) * NR;
     let mut packed = vec![0.0f32; DEPTH_SLICE.min(k) * n_pad];
-    let mut packed_lhs = vec![0.0f32; MC * DEPTH_SLICE.min(k)];
+    let mut packed_lhs = lhs_buffer(m, k);
     for (depth, kc) in slices(k) {
         let block = &mut packed[..kc * n_pad];
         let overwrite = depth == 0 && alpha == 0.0;
@@ -128,13 +128,21 @@ pub(super) unsafe fn gemm_packed(
     dst: Strided<*mut f32>,
 ) {
     let n_pad = n.div_ceil(NR) * NR;
-    let mut packed_lhs = vec![0.0f32; MC * DEPTH_SLICE.min(k)];
+    let mut packed_lhs = lhs_buffer(m, k);
     for (depth, kc) in slices(k) {
         let block = &packed[depth * n_pad..(depth + kc) * n_pad];
         let overwrite = depth == 0 && alpha == 0.0;
         // SAFETY: the caller's contract; `packed` holds every slice.
         unsafe { slice_product((m, kc, n), lhs, depth, block, overwrite, dst, &mut packed_lhs) };
     }
+}
+
+/// The buffer `pack_lhs` fills for an `m × k` `lhs`: one block of at most [`MC`] rows, padded to
+/// whole tiles, of one slice. Sized to the product: a recurrent step's product (16 rows, 20
+/// terms) runs this at every step, where a full `MC`-row block would be six times the memory
+/// to allocate and zero.
+fn lhs_buffer(m: usize, k: usize) -> Vec<f32> {
+    vec![0.0f32; m.min(MC).next_multiple_of(tile_rows_for(m)) * DEPTH_SLICE.min(k)]
 }
 
 /// The slices of `k` terms: `(first term, terms)`, [`DEPTH_SLICE`] terms each but the last.
