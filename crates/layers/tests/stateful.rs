@@ -3,12 +3,23 @@
 //! `reset_states()` starts over, an explicit initial state wins, the batch size stays fixed,
 //! clones carry copies, and the gradient of a call stops at the carried state.
 
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
 use rnnlab_layers::burn::module::Module;
 use rnnlab_layers::burn::tensor::{Device, Distribution, Tensor};
 use rnnlab_layers::{
     Backend, BidirectionalConfig, DenseConfig, GruConfig, Layer, LayerConfig, LayersError, LstmConfig, ScanMode,
     Sequential, Shape, SimpleRnnConfig, TimeDistributedConfig,
 };
+
+/// Burn's random generator is global: `twins` seeds it and builds two models that must draw the
+/// same weights, so no other test of this file may draw in between (they ran in parallel, and
+/// one run in ten built twins with different weights). Each test holds this for its whole body.
+static RANDOM_GENERATOR: Mutex<()> = Mutex::new(());
+
+fn serial() -> MutexGuard<'static, ()> {
+    RANDOM_GENERATOR.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 fn device() -> Device {
     Backend::Flex.device().unwrap()
@@ -67,6 +78,7 @@ fn twins(kind: &str, scan: ScanMode, device: &Device) -> (Sequential, Sequential
 
 #[test]
 fn two_stateful_calls_equal_one_call_on_the_joined_sequence() {
+    let _serial = serial();
     let device = device();
     for scan in [ScanMode::Auto, ScanMode::Generic] {
         for kind in ["SimpleRNN", "LSTM", "GRU"] {
@@ -93,6 +105,7 @@ fn two_stateful_calls_equal_one_call_on_the_joined_sequence() {
 
 #[test]
 fn the_batch_size_stays_until_a_reset_and_an_explicit_state_wins() {
+    let _serial = serial();
     let device = device();
     let layer = LstmConfig::new(3)
         .with_stateful(true)
@@ -132,6 +145,7 @@ fn the_batch_size_stays_until_a_reset_and_an_explicit_state_wins() {
 
 #[test]
 fn a_clone_carries_a_copy_of_the_state() {
+    let _serial = serial();
     let device = device();
     let model = Sequential::builder(Shape::sequence(1))
         .add(SimpleRnnConfig::new(4).with_stateful(true))
@@ -152,6 +166,7 @@ fn a_clone_carries_a_copy_of_the_state() {
 
 #[test]
 fn bidirectional_carries_both_directions_and_resets_both() {
+    let _serial = serial();
     let device = device();
     let layer = BidirectionalConfig::new(GruConfig::new(3).with_stateful(true))
         .init(&Shape::sequence(2), &device)
@@ -176,6 +191,7 @@ fn bidirectional_carries_both_directions_and_resets_both() {
 
 #[test]
 fn the_gradient_of_a_call_stops_at_the_carried_state() {
+    let _serial = serial();
     // Training a stateful model (Keras: truncated backpropagation through time) — the second
     // call's loss depends on the weights through its own steps only, and autodiff calls may
     // follow plain ones and back.

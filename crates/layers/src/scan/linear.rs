@@ -27,7 +27,7 @@ use burn::backend::{Backend, TensorMetadata, backend_extension};
 use burn::tensor::{DType, Tensor, TensorData};
 
 use super::kernel::gemm::{SPLIT_PRODUCT, gemm};
-use super::op::{host, slice};
+use super::op::HostTensors;
 use super::{ScanMode, fused_available, pair};
 
 /// `x [N, K] · weight [K, M] (+ bias [M])` on the host, rows split in two halves.
@@ -131,7 +131,7 @@ fn sizes(x: &impl TensorMetadata, weight: &impl TensorMetadata) -> (usize, usize
     (n, k, weight.shape().dims::<2>()[1])
 }
 
-fn host_forward<B: Backend>(
+fn host_forward<B: HostTensors>(
     x: FloatTensor<B>,
     weight: FloatTensor<B>,
     bias: FloatTensor<B>,
@@ -139,9 +139,10 @@ fn host_forward<B: Backend>(
 ) -> FloatTensor<B> {
     let device = x.device();
     let (n, k, m) = sizes(&x, &weight);
-    let [x, weight, bias] = [x, weight, bias].map(host::<B>);
-    let bias = with_bias.then(|| slice(&bias));
-    let y = forward(slice(&x), slice(&weight), bias, (n, k, m));
+    let tensors = [x, weight, bias];
+    let [x, weight, bias] = tensors.each_ref().map(B::host_f32);
+    let bias = with_bias.then_some(&bias[..]);
+    let y = forward(&x, &weight, bias, (n, k, m));
     B::float_from_data(TensorData::new(y, [n, m]), &device)
 }
 
@@ -173,7 +174,7 @@ mod ndarray_impl {
 #[derive(Debug)]
 struct FusedLinearBackward;
 
-impl<B: Backend> Backward<B, 3> for FusedLinearBackward {
+impl<B: HostTensors> Backward<B, 3> for FusedLinearBackward {
     /// `x` and `weight`.
     type State = (FloatTensor<B>, FloatTensor<B>);
 
@@ -184,8 +185,9 @@ impl<B: Backend> Backward<B, 3> for FusedLinearBackward {
         let device = dy.device();
         let (n, k, m) = sizes(&x, &weight);
         let want = [node_x.is_some(), node_weight.is_some(), node_bias.is_some()];
-        let [x, weight, dy] = [x, weight, dy].map(host::<B>);
-        let g = backward(slice(&x), slice(&weight), slice(&dy), (n, k, m), want);
+        let tensors = [x, weight, dy];
+        let [x, weight, dy] = tensors.each_ref().map(B::host_f32);
+        let g = backward(&x, &weight, &dy, (n, k, m), want);
         let tensor = |values: Vec<f32>, shape: Vec<usize>| B::float_from_data(TensorData::new(values, shape), &device);
         if let (Some(node), Some(dx)) = (node_x, g.x) {
             grads.register::<B>(node.id, tensor(dx, vec![n, k]));
@@ -199,7 +201,7 @@ impl<B: Backend> Backward<B, 3> for FusedLinearBackward {
     }
 }
 
-impl<B: Backend + FusedLinear, C: CheckpointStrategy> FusedLinear for Autodiff<B, C> {
+impl<B: FusedLinear + HostTensors, C: CheckpointStrategy> FusedLinear for Autodiff<B, C> {
     fn fused_linear(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,

@@ -10,6 +10,7 @@
 // extension macro names the type in code an item-level `allow` does not reach).
 #![cfg_attr(feature = "ndarray", allow(deprecated))]
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
@@ -61,14 +62,48 @@ fn block_on<T>(future: impl Future<Output = T>) -> T {
     }
 }
 
-/// A tensor's elements on the host (zero-copy for an unshared contiguous flex tensor).
-pub(super) fn host<B: Backend>(t: FloatTensor<B>) -> TensorData {
+/// A tensor's elements on the host, moved out of the tensor (no copy for an unshared contiguous
+/// flex tensor; Burn copies a shared one, twice).
+fn host<B: Backend>(t: FloatTensor<B>) -> TensorData {
     block_on(B::float_into_data(t)).expect("reading a CPU tensor cannot fail")
 }
 
-pub(super) fn slice(data: &TensorData) -> &[f32] {
-    data.as_slice::<f32>()
-        .expect("the fused path is only selected for f32 tensors")
+/// A CPU backend whose `f32` tensors the host kernels read where they lie.
+pub(super) trait HostTensors: Backend {
+    /// The elements of an `f32` tensor in row-major order: borrowed where the backend stores
+    /// them so already, copied otherwise.
+    fn host_f32(t: &FloatTensor<Self>) -> Cow<'_, [f32]>;
+}
+
+/// An owned copy of a tensor's elements.
+fn owned<B: Backend>(t: &FloatTensor<B>) -> Cow<'static, [f32]> {
+    Cow::Owned(
+        host::<B>(t.clone())
+            .try_into_vec::<f32>()
+            .expect("the fused path is only selected for f32 tensors"),
+    )
+}
+
+/// Flex keeps a contiguous tensor in one buffer, shared or not (the weights the optimizer holds,
+/// the outputs the autodiff graph keeps): read in place, where `into_data` would copy a shared
+/// buffer twice (a copy, then another for alignment) — about a tenth of a training step at the
+/// lecture's sizes.
+#[cfg(feature = "flex")]
+impl HostTensors for Flex {
+    fn host_f32(t: &FloatTensor<Self>) -> Cow<'_, [f32]> {
+        match t.as_slice::<f32>() {
+            Some(values) => Cow::Borrowed(values),
+            None => owned::<Self>(t),
+        }
+    }
+}
+
+#[cfg(feature = "ndarray")]
+#[allow(deprecated)]
+impl HostTensors for NdArray {
+    fn host_f32(t: &FloatTensor<Self>) -> Cow<'_, [f32]> {
+        owned::<Self>(t)
+    }
 }
 
 fn dims<B: Backend>(xp: &FloatTensor<B>, h0: &FloatTensor<B>) -> Dims {
@@ -79,7 +114,7 @@ fn dims<B: Backend>(xp: &FloatTensor<B>, h0: &FloatTensor<B>) -> Dims {
 
 /// The forward on any backend whose tensors can be read on the host.
 #[allow(clippy::too_many_arguments)]
-fn host_forward<B: Backend>(
+fn host_forward<B: HostTensors>(
     spec: ScanSpec,
     xp: FloatTensor<B>,
     recurrent: FloatTensor<B>,
@@ -91,9 +126,10 @@ fn host_forward<B: Backend>(
 ) -> FloatTensor<B> {
     let device = xp.device();
     let d = dims::<B>(&xp, &h0);
-    let xp = host::<B>(xp);
-    let rest = [recurrent, recurrent_bias, h0, c0, mask, recurrent_masks].map(host::<B>);
-    let inputs = inputs_of(&spec, slice(&xp), &rest);
+    let rest = [recurrent, recurrent_bias, h0, c0, mask, recurrent_masks];
+    let rest = rest.each_ref().map(B::host_f32);
+    let xp = B::host_f32(&xp);
+    let inputs = inputs_of(&spec, &xp, &rest);
     let rows = d.forward_rows(&spec);
     let mut out = vec![0.0f32; rows * d.batch * d.units];
     kernel::forward(&spec, d, &inputs, &mut out);
@@ -101,11 +137,11 @@ fn host_forward<B: Backend>(
 }
 
 /// `rest` is `[recurrent, recurrent_bias, h0, c0, mask, recurrent_masks]`; unused ones are ignored.
-fn inputs_of<'a>(spec: &ScanSpec, xp: &'a [f32], rest: &'a [TensorData; 6]) -> Inputs<'a> {
-    let optional = |used: bool, d: &'a TensorData| if used { slice(d) } else { &[][..] };
+fn inputs_of<'a>(spec: &ScanSpec, xp: &'a [f32], rest: &'a [Cow<'_, [f32]>; 6]) -> Inputs<'a> {
+    let optional = |used: bool, d: &'a Cow<'_, [f32]>| if used { &d[..] } else { &[][..] };
     Inputs {
         xp,
-        recurrent: slice(&rest[0]),
+        recurrent: &rest[0],
         recurrent_bias: optional(
             matches!(
                 spec.kind,
@@ -113,7 +149,7 @@ fn inputs_of<'a>(spec: &ScanSpec, xp: &'a [f32], rest: &'a [TensorData; 6]) -> I
             ),
             &rest[1],
         ),
-        h0: slice(&rest[2]),
+        h0: &rest[2],
         c0: optional(spec.kind == kernel::FusedKind::Lstm, &rest[3]),
         mask: optional(spec.masked, &rest[4]),
         recurrent_masks: optional(spec.recurrent_masks > 0, &rest[5]),
@@ -164,7 +200,7 @@ struct Saved<B: Backend> {
 #[derive(Debug)]
 struct FusedRecurrenceBackward;
 
-impl<B: Backend> Backward<B, 5> for FusedRecurrenceBackward {
+impl<B: HostTensors> Backward<B, 5> for FusedRecurrenceBackward {
     type State = Saved<B>;
 
     fn backward(self, ops: Ops<Self::State, 5>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
@@ -180,15 +216,9 @@ impl<B: Backend> Backward<B, 5> for FusedRecurrenceBackward {
         let device = forward_out.device();
         let mut shapes: Vec<Shape> = vec![xp_shape];
         shapes.extend(rest.iter().map(|t| t.shape()));
-        let rest = rest.map(host::<B>);
-        let (forward_out, grad) = (host::<B>(forward_out), host::<B>(grad));
-        let g = kernel::backward(
-            &spec,
-            dims,
-            &inputs_of(&spec, &[], &rest),
-            slice(&forward_out),
-            slice(&grad),
-        );
+        let rest = rest.each_ref().map(B::host_f32);
+        let (forward_out, grad) = (B::host_f32(&forward_out), B::host_f32(&grad));
+        let g = kernel::backward(&spec, dims, &inputs_of(&spec, &[], &rest), &forward_out, &grad);
         let tensor =
             |values: Vec<f32>, shape: &Shape| B::float_from_data(TensorData::new(values, shape.clone()), &device);
         if let Some(node) = node_xp {
@@ -209,7 +239,7 @@ impl<B: Backend> Backward<B, 5> for FusedRecurrenceBackward {
     }
 }
 
-impl<B: Backend + FusedRecurrence, C: CheckpointStrategy> FusedRecurrence for Autodiff<B, C> {
+impl<B: FusedRecurrence + HostTensors, C: CheckpointStrategy> FusedRecurrence for Autodiff<B, C> {
     fn fused_recurrence(
         spec: ScanSpec,
         xp: FloatTensor<Self>,
