@@ -131,8 +131,7 @@ fn host_forward<B: HostTensors>(
     let xp = B::host_f32(&xp);
     let inputs = inputs_of(&spec, &xp, &rest);
     let rows = d.forward_rows(&spec);
-    let mut out = vec![0.0f32; rows * d.batch * d.units];
-    kernel::forward(&spec, d, &inputs, &mut out);
+    let out = kernel::forward(&spec, d, &inputs);
     B::float_from_data(TensorData::new(out, [rows, d.batch, d.units]), &device)
 }
 

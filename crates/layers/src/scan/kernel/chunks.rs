@@ -3,7 +3,9 @@
 //! writes its own rows of shared output buffers ([`SharedBlocks`], the one unsafe part).
 
 use std::marker::PhantomData;
+use std::mem::MaybeUninit;
 use std::ops::Range;
+use std::ptr;
 
 use rayon::prelude::*;
 
@@ -83,20 +85,52 @@ impl<'a> SharedBlocks<'a> {
         }
     }
 
-    /// Batch rows `rows` of block `block`, for writing.
-    ///
-    /// # Safety
-    /// No other live reference may overlap the returned slice: concurrent callers pass disjoint
-    /// `rows` (distinct chunks), and one caller drops the slice before asking for it again.
-    #[allow(clippy::mut_from_ref)]
-    pub(super) unsafe fn rows_mut(&self, block: usize, rows: &Range<usize>) -> &mut [f32] {
+    /// [`new`](Self::new) on memory not yet initialized, which the chunks only write with
+    /// [`write_rows`](Self::write_rows).
+    pub(super) fn new_uninit(buffer: &'a mut [MaybeUninit<f32>], batch: usize, inner: usize) -> Self {
+        SharedBlocks {
+            ptr: buffer.as_mut_ptr().cast(),
+            len: buffer.len(),
+            batch,
+            inner,
+            _buffer: PhantomData,
+        }
+    }
+
+    /// The element range of batch rows `rows` of block `block`.
+    fn range(&self, block: usize, rows: &Range<usize>) -> Range<usize> {
         let start = (block * self.batch + rows.start) * self.inner;
         let end = (block * self.batch + rows.end) * self.inner;
         assert!(
             start <= end && end <= self.len,
             "rows {rows:?} of block {block} out of the buffer"
         );
-        // SAFETY: in bounds (asserted); exclusive by the caller's contract.
-        unsafe { std::slice::from_raw_parts_mut(self.ptr.add(start), end - start) }
+        start..end
+    }
+
+    /// Copies `values` to batch rows `rows` of block `block`, initialized or not (no reference
+    /// to the destination is formed).
+    ///
+    /// # Safety
+    /// No live reference may overlap the destination: concurrent callers pass disjoint `rows`.
+    pub(super) unsafe fn write_rows(&self, block: usize, rows: &Range<usize>, values: &[f32]) {
+        let range = self.range(block, rows);
+        assert_eq!(values.len(), range.len(), "rows {rows:?} of block {block}: wrong length");
+        // SAFETY: in bounds (checked by `range`), `values` is another allocation (borrowed
+        // while the destination is only reachable through this pointer), no reference to the
+        // destination is live (the caller's contract).
+        unsafe { ptr::copy_nonoverlapping(values.as_ptr(), self.ptr.add(range.start), values.len()) };
+    }
+
+    /// Batch rows `rows` of block `block`, for writing (the buffer must be initialized).
+    ///
+    /// # Safety
+    /// No other live reference may overlap the returned slice: concurrent callers pass disjoint
+    /// `rows` (distinct chunks), and one caller drops the slice before asking for it again.
+    #[allow(clippy::mut_from_ref)]
+    pub(super) unsafe fn rows_mut(&self, block: usize, rows: &Range<usize>) -> &mut [f32] {
+        let range = self.range(block, rows);
+        // SAFETY: in bounds (checked by `range`); exclusive by the caller's contract.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.add(range.start), range.len()) }
     }
 }

@@ -293,14 +293,22 @@ struct Forward {
     norm: Vec<f32>,
 }
 
-/// Runs the recurrence. `out` has `dims.forward_rows(spec) · B · U` elements.
-pub fn forward(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>, out: &mut [f32]) {
-    assert_eq!(out.len(), dims.forward_rows(spec) * dims.block());
-    let out = SharedBlocks::new(out, dims.batch, dims.units);
-    for_chunks(dims.batch, |rows| forward_chunk(spec, dims, inputs, rows, &out));
+/// Runs the recurrence: returns `dims.forward_rows(spec)` blocks of `[B, U]` (see the module
+/// docs). The buffer is not zeroed first: every chunk writes its rows of every block exactly
+/// once, which each chunk checks before the length is set.
+pub fn forward(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>) -> Vec<f32> {
+    let len = dims.forward_rows(spec) * dims.block();
+    let mut out = Vec::with_capacity(len);
+    let shared = SharedBlocks::new_uninit(&mut out.spare_capacity_mut()[..len], dims.batch, dims.units);
+    for_chunks(dims.batch, |rows| forward_chunk(spec, dims, inputs, rows, &shared));
+    // SAFETY: each chunk wrote its rows of every block (`forward_chunk` asserts it) and the
+    // chunks cover the batch, so all `len` elements are initialized.
+    unsafe { out.set_len(len) };
+    out
 }
 
-/// [`forward`] for batch rows `rows`: writes only those rows of every block of `out`.
+/// [`forward`] for batch rows `rows`: writes only those rows of every block of `out`, each block
+/// once (asserted: `forward` relies on it).
 fn forward_chunk(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>, rows: Range<usize>, out: &SharedBlocks<'_>) {
     let Dims { time, units, .. } = dims;
     let full = dims.batch;
@@ -310,6 +318,13 @@ fn forward_chunk(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>, rows: Range<u
     let block = batch * units;
     let lstm = spec.kind == FusedKind::Lstm;
     let gru = matches!(spec.kind, FusedKind::GruResetAfter | FusedKind::GruResetBefore);
+    let mut written = vec![false; dims.forward_rows(spec)];
+    let mut write = |block: usize, values: &[f32]| {
+        assert!(!written[block], "block {block} of the fused forward written twice");
+        written[block] = true;
+        // SAFETY: this chunk's rows, which no other chunk writes; no reference to them is held.
+        unsafe { out.write_rows(block, &rows, values) };
+    };
 
     let mut f = Forward {
         h: rows_of(inputs.h0, 0, full, units, &rows).to_vec(),
@@ -363,14 +378,12 @@ fn forward_chunk(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>, rows: Range<u
         }
 
         // Masks: carry the states, repeat (or zero) the output.
-        // SAFETY: this chunk's rows; dropped before the next `rows_mut`.
-        let y_out = unsafe { out.rows_mut(step, &rows) };
         if spec.masked {
             let m = rows_of(inputs.mask, ti, full, 1, &rows);
             for (b, &mb) in m.iter().enumerate() {
                 for j in b * units..(b + 1) * units {
                     let hn = f.h_new[j];
-                    y_out[j] = if spec.zero_output_for_mask {
+                    y_prev[j] = if spec.zero_output_for_mask {
                         hn * mb
                     } else {
                         y_prev[j] + (hn - y_prev[j]) * mb
@@ -381,9 +394,9 @@ fn forward_chunk(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>, rows: Range<u
                     }
                 }
             }
-            y_prev.copy_from_slice(y_out);
+            write(step, &y_prev);
         } else {
-            y_out.copy_from_slice(&f.h_new);
+            write(step, &f.h_new);
             f.h.copy_from_slice(&f.h_new);
             if lstm {
                 f.c.copy_from_slice(&f.c_new);
@@ -391,10 +404,7 @@ fn forward_chunk(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>, rows: Range<u
         }
 
         if spec.save_tape {
-            let mut put = |slot: usize, data: &[f32]| {
-                // SAFETY: this chunk's rows of a block no other borrow of this chunk holds.
-                unsafe { out.rows_mut(dims.tape_row(spec, step, slot), &rows) }.copy_from_slice(data);
-            };
+            let mut put = |slot: usize, data: &[f32]| write(dims.tape_row(spec, step, slot), data);
             put(CARRIED_H, &f.h);
             match spec.kind {
                 FusedKind::Simple => simple::save_tape(&f, &mut put),
@@ -404,12 +414,15 @@ fn forward_chunk(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>, rows: Range<u
             }
         }
     }
-    // SAFETY: this chunk's rows of the final-state blocks.
-    unsafe { out.rows_mut(time, &rows) }.copy_from_slice(&f.h);
+    write(time, &f.h);
     if lstm {
-        // SAFETY: as above.
-        unsafe { out.rows_mut(time + 1, &rows) }.copy_from_slice(&f.c);
+        write(time + 1, &f.c);
     }
+    assert!(
+        written.iter().all(|&w| w),
+        "the fused forward left blocks {:?} unwritten",
+        written.iter().enumerate().filter(|(_, w)| !**w).map(|(i, _)| i).collect::<Vec<_>>()
+    );
 }
 
 /// Backward through time. `forward_out` is what [`forward`] wrote with `save_tape`; `grad` is the
