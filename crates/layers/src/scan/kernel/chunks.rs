@@ -56,7 +56,15 @@ pub(super) fn rows_of<'s>(
     inner: usize,
     rows: &Range<usize>,
 ) -> &'s [f32] {
-    &buffer[(block * batch + rows.start) * inner..(block * batch + rows.end) * inner]
+    &buffer[region(block, 1, batch, inner, rows)]
+}
+
+/// The element range of batch rows `rows` of `count` blocks from `first`, read as one
+/// `[batch, count · inner]` matrix (a recurrence's gates side by side, as the step computes
+/// them). One block (`count` 1) is a `[batch, inner]` block.
+pub(super) fn region(first: usize, count: usize, batch: usize, inner: usize, rows: &Range<usize>) -> Range<usize> {
+    let base = first * batch * inner;
+    base + rows.start * count * inner..base + rows.end * count * inner
 }
 
 /// A `[blocks, batch, inner]` buffer that the batch chunks fill at the same time, each only
@@ -97,25 +105,26 @@ impl<'a> SharedBlocks<'a> {
         }
     }
 
-    /// The element range of batch rows `rows` of block `block`.
-    fn range(&self, block: usize, rows: &Range<usize>) -> Range<usize> {
-        let start = (block * self.batch + rows.start) * self.inner;
-        let end = (block * self.batch + rows.end) * self.inner;
+    /// The element range of batch rows `rows` of `count` blocks from `first` ([`region`]).
+    fn range(&self, first: usize, count: usize, rows: &Range<usize>) -> Range<usize> {
+        let range = region(first, count, self.batch, self.inner, rows);
         assert!(
-            start <= end && end <= self.len,
-            "rows {rows:?} of block {block} out of the buffer"
+            range.start <= range.end && range.end <= self.len,
+            "rows {rows:?} of blocks {first}..{} out of the buffer",
+            first + count
         );
-        start..end
+        range
     }
 
-    /// Copies `values` to batch rows `rows` of block `block`, initialized or not (no reference
-    /// to the destination is formed).
+    /// Copies `values` to batch rows `rows` of `count` blocks from `first` (read as one
+    /// `[batch, count · inner]` matrix, [`region`]), initialized or not (no reference to the
+    /// destination is formed).
     ///
     /// # Safety
     /// No live reference may overlap the destination: concurrent callers pass disjoint `rows`.
-    pub(super) unsafe fn write_rows(&self, block: usize, rows: &Range<usize>, values: &[f32]) {
-        let range = self.range(block, rows);
-        assert_eq!(values.len(), range.len(), "rows {rows:?} of block {block}: wrong length");
+    pub(super) unsafe fn write_rows(&self, first: usize, count: usize, rows: &Range<usize>, values: &[f32]) {
+        let range = self.range(first, count, rows);
+        assert_eq!(values.len(), range.len(), "rows {rows:?} of block {first}: wrong length");
         // SAFETY: in bounds (checked by `range`), `values` is another allocation (borrowed
         // while the destination is only reachable through this pointer), no reference to the
         // destination is live (the caller's contract).
@@ -129,7 +138,7 @@ impl<'a> SharedBlocks<'a> {
     /// `rows` (distinct chunks), and one caller drops the slice before asking for it again.
     #[allow(clippy::mut_from_ref)]
     pub(super) unsafe fn rows_mut(&self, block: usize, rows: &Range<usize>) -> &mut [f32] {
-        let range = self.range(block, rows);
+        let range = self.range(block, 1, rows);
         // SAFETY: in bounds (checked by `range`); exclusive by the caller's contract.
         unsafe { std::slice::from_raw_parts_mut(self.ptr.add(range.start), range.len()) }
     }

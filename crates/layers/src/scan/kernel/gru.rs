@@ -95,12 +95,12 @@ pub(super) fn forward_step(step: &Step<'_>, f: &mut Forward) {
 }
 
 /// What the backward needs besides the carried `h`.
-pub(super) fn save_tape(step: &Step<'_>, f: &mut Forward, put: &mut dyn FnMut(usize, &[f32])) {
+pub(super) fn save_tape(step: &Step<'_>, f: &mut Forward, put: &mut dyn FnMut(usize, usize, &[f32])) {
     for (g, slot) in [Z, R, CANDIDATE].into_iter().enumerate() {
         gather(&mut f.hin, &f.pre, g, step.units, step.width);
-        put(slot, &f.hin);
+        put(slot, 1, &f.hin);
     }
-    put(RECURRENT_PART, &f.extra);
+    put(RECURRENT_PART, 1, &f.extra);
 }
 
 /// The gate pre-activation gradients into `dz`, the gradient of `h·U` (+ bias) into `b.drec`;

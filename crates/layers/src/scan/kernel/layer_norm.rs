@@ -47,10 +47,10 @@ pub(super) fn forward_step(step: &Step<'_>, f: &mut Forward) {
 }
 
 /// What the backward needs besides the carried `h`.
-pub(super) fn save_tape(f: &Forward, put: &mut dyn FnMut(usize, &[f32])) {
-    put(NEW_H, &f.h_new);
-    put(NORMALIZED, &f.extra);
-    put(INV_STD, &f.norm);
+pub(super) fn save_tape(f: &Forward, put: &mut dyn FnMut(usize, usize, &[f32])) {
+    put(NEW_H, 1, &f.h_new);
+    put(NORMALIZED, 1, &f.extra);
+    put(INV_STD, 1, &f.norm);
 }
 
 /// The pre-normalization gradient into `dz` (`dz = (1/σ)(d̂ − mean(d̂) − n̂ ⊙ mean(d̂ ⊙ n̂))` with

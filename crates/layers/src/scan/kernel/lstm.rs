@@ -3,14 +3,10 @@
 use super::{Backward, Forward, Step, gather, recurrent_products, scatter};
 use crate::scan::kernel::GateFn;
 
-/// Tape slots after the carried `h`: the gate activations, `act(c)` and the carried `c`.
-pub(super) const I: usize = 1;
-/// Forget gate.
-pub(super) const F: usize = 2;
-/// Candidate.
-pub(super) const G: usize = 3;
-/// Output gate.
-pub(super) const O: usize = 4;
+/// Tape slots after the carried `h`: the four gate activations side by side (`[rows, 4U]`, as
+/// the step computes them: one copy to save, read by rows in the backward), `act(c)` and the
+/// carried `c`.
+pub(super) const GATES: usize = 1;
 /// `act(c)` of the new cell state.
 pub(super) const C_ACT: usize = 5;
 /// The carried cell state after the step.
@@ -53,52 +49,62 @@ pub(super) fn forward_step(step: &Step<'_>, f: &mut Forward) {
     }
 }
 
-/// What the backward needs besides the carried `h`.
-pub(super) fn save_tape(step: &Step<'_>, f: &mut Forward, put: &mut dyn FnMut(usize, &[f32])) {
-    for (g, slot) in [I, F, G, O].into_iter().enumerate() {
-        gather(&mut f.hin, &f.pre, g, step.units, step.width);
-        put(slot, &f.hin);
-    }
-    put(C_ACT, &f.c_act);
-    put(CARRIED_C, &f.c);
+/// What the backward needs besides the carried `h`; `put(slot, blocks, values)`.
+pub(super) fn save_tape(f: &Forward, put: &mut dyn FnMut(usize, usize, &[f32])) {
+    put(GATES, 4, &f.pre);
+    put(C_ACT, 1, &f.c_act);
+    put(CARRIED_C, 1, &f.c);
 }
 
 /// The gate pre-activation gradients into `dz`; adds the cell-state gradient carried back into
-/// `b.dc_prev`.
+/// `b.dc_prev`. `gates` is the step's `[rows, 4U]` tape of gate activations.
 pub(super) fn backward_step<'t>(
     step: &Step<'_>,
     b: &mut Backward,
     tape: &dyn Fn(usize) -> &'t [f32],
+    gates: &[f32],
     c_prev: &[f32],
     dz: &mut [f32],
 ) {
     let (units, width) = (step.units, step.width);
-    let spec = step.spec;
-    let (i, f, g, o) = (tape(I), tape(F), tape(G), tape(O));
+    let (act, ra) = (step.spec.activation, step.spec.recurrent_activation);
     let c_act = tape(C_ACT);
-    // dc_new += dh_new ⊙ o ⊙ act'(c)
-    b.tmp
-        .iter_mut()
-        .zip(&b.dh_new)
-        .zip(o)
-        .for_each(|((t, d), o)| *t = d * o);
-    spec.activation.backprop(&b.tmp, c_act, &mut b.tmp2);
-    b.dc_new.iter_mut().zip(&b.tmp2).for_each(|(d, t)| *d += t);
-    // Gate k's pre-activation gradient: act'(gate) ⊙ a ⊙ b.
-    let (tmp, tmp2) = (&mut b.tmp, &mut b.tmp2);
-    let mut gate = |k: usize, x: &[f32], y: &[f32], out: &[f32], act: GateFn| {
-        tmp.iter_mut().zip(x).zip(y).for_each(|((t, x), y)| *t = x * y);
-        act.backprop(tmp, out, tmp2);
-        scatter(&mut *dz, tmp2, k, units, width);
-    };
-    let ra = spec.recurrent_activation;
-    gate(0, &b.dc_new, g, i, ra);
-    gate(1, &b.dc_new, c_prev, f, ra);
-    gate(2, &b.dc_new, i, g, spec.activation);
-    gate(3, &b.dh_new, c_act, o, ra);
-    b.dc_prev
-        .iter_mut()
-        .zip(&b.dc_new)
-        .zip(f)
-        .for_each(|((p, d), f)| *p += d * f);
+    // Row by row: the gates and `dz` are `[rows, 4U]`, the rest `[rows, U]`.
+    for row in 0..step.batch {
+        let r = row * units..(row + 1) * units;
+        let gates = &gates[row * width..(row + 1) * width];
+        let (i, f, g, o) = (
+            &gates[..units],
+            &gates[units..2 * units],
+            &gates[2 * units..3 * units],
+            &gates[3 * units..],
+        );
+        let dz = &mut dz[row * width..(row + 1) * width];
+        let (dh_new, c_act, c_prev) = (&b.dh_new[r.clone()], &c_act[r.clone()], &c_prev[r.clone()]);
+        let (tmp, tmp2) = (&mut b.tmp[r.clone()], &mut b.tmp2[r.clone()]);
+        let dc_new = &mut b.dc_new[r.clone()];
+        // dc_new += dh_new ⊙ o ⊙ act'(c)
+        tmp.iter_mut().zip(dh_new).zip(o).for_each(|((t, d), o)| *t = d * o);
+        act.backprop(tmp, c_act, tmp2);
+        dc_new.iter_mut().zip(&*tmp2).for_each(|(d, t)| *d += t);
+        // Gate k's pre-activation gradient: act'(gate) ⊙ a ⊙ b, into its columns of `dz`.
+        let (di, rest) = dz.split_at_mut(units);
+        let (df, rest) = rest.split_at_mut(units);
+        let (dg, do_) = rest.split_at_mut(units);
+        gate_gradient(ra, dc_new, g, i, tmp, di);
+        gate_gradient(ra, dc_new, c_prev, f, tmp, df);
+        gate_gradient(act, dc_new, i, g, tmp, dg);
+        gate_gradient(ra, dh_new, c_act, o, tmp, do_);
+        b.dc_prev[r]
+            .iter_mut()
+            .zip(&*dc_new)
+            .zip(f)
+            .for_each(|((p, d), f)| *p += d * f);
+    }
+}
+
+/// `out = act'(gate) ⊙ x ⊙ y`, from the gate's activation `gate` (`tmp`: scratch).
+fn gate_gradient(act: GateFn, x: &[f32], y: &[f32], gate: &[f32], tmp: &mut [f32], out: &mut [f32]) {
+    tmp.iter_mut().zip(x).zip(y).for_each(|((t, x), y)| *t = x * y);
+    act.backprop(tmp, gate, out);
 }

@@ -30,7 +30,7 @@ mod simple;
 
 use std::ops::Range;
 
-use chunks::{SharedBlocks, for_chunks, rows_of};
+use chunks::{SharedBlocks, for_chunks, region, rows_of};
 pub use gate::GateFn;
 use gemm::{PackedWeight, SPLIT_PRODUCT, gemm, gemm_packed, pack};
 
@@ -319,11 +319,14 @@ fn forward_chunk(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>, rows: Range<u
     let lstm = spec.kind == FusedKind::Lstm;
     let gru = matches!(spec.kind, FusedKind::GruResetAfter | FusedKind::GruResetBefore);
     let mut written = vec![false; dims.forward_rows(spec)];
-    let mut write = |block: usize, values: &[f32]| {
-        assert!(!written[block], "block {block} of the fused forward written twice");
-        written[block] = true;
+    // `count` blocks from `first` at once: `values` is `[rows, count · U]`.
+    let mut write = |first: usize, count: usize, values: &[f32]| {
+        for block in first..first + count {
+            assert!(!written[block], "block {block} of the fused forward written twice");
+            written[block] = true;
+        }
         // SAFETY: this chunk's rows, which no other chunk writes; no reference to them is held.
-        unsafe { out.write_rows(block, &rows, values) };
+        unsafe { out.write_rows(first, count, &rows, values) };
     };
 
     let mut f = Forward {
@@ -394,9 +397,9 @@ fn forward_chunk(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>, rows: Range<u
                     }
                 }
             }
-            write(step, &y_prev);
+            write(step, 1, &y_prev);
         } else {
-            write(step, &f.h_new);
+            write(step, 1, &f.h_new);
             f.h.copy_from_slice(&f.h_new);
             if lstm {
                 f.c.copy_from_slice(&f.c_new);
@@ -404,19 +407,19 @@ fn forward_chunk(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>, rows: Range<u
         }
 
         if spec.save_tape {
-            let mut put = |slot: usize, data: &[f32]| write(dims.tape_row(spec, step, slot), data);
-            put(CARRIED_H, &f.h);
+            let mut put = |slot: usize, count: usize, data: &[f32]| write(dims.tape_row(spec, step, slot), count, data);
+            put(CARRIED_H, 1, &f.h);
             match spec.kind {
                 FusedKind::Simple => simple::save_tape(&f, &mut put),
-                FusedKind::Lstm => lstm::save_tape(&this, &mut f, &mut put),
+                FusedKind::Lstm => lstm::save_tape(&f, &mut put),
                 FusedKind::GruResetAfter | FusedKind::GruResetBefore => gru::save_tape(&this, &mut f, &mut put),
                 FusedKind::LayerNormSimple => layer_norm::save_tape(&f, &mut put),
             }
         }
     }
-    write(time, &f.h);
+    write(time, 1, &f.h);
     if lstm {
-        write(time + 1, &f.c);
+        write(time + 1, 1, &f.c);
     }
     assert!(
         written.iter().all(|&w| w),
@@ -577,6 +580,9 @@ fn backward_chunk(
     let lstm = spec.kind == FusedKind::Lstm;
     let gru = matches!(spec.kind, FusedKind::GruResetAfter | FusedKind::GruResetBefore);
     let tape = |step: usize, slot: usize| rows_of(forward_out, dims.tape_row(spec, step, slot), full, units, &rows);
+    // `count` slots from `slot` as one `[rows, count · U]` matrix.
+    let tape_wide =
+        |step: usize, slot: usize, count: usize| &forward_out[region(dims.tape_row(spec, step, slot), count, full, units, &rows)];
     let h0 = rows_of(inputs.h0, 0, full, units, &rows);
     let c0 = if lstm {
         rows_of(inputs.c0, 0, full, units, &rows)
@@ -672,7 +678,8 @@ fn backward_chunk(
             FusedKind::Simple => simple::backward_step(&this, &b, &slots, dz),
             FusedKind::Lstm => {
                 let c_prev: &[f32] = if step == 0 { c0 } else { tape(step - 1, lstm::CARRIED_C) };
-                lstm::backward_step(&this, &mut b, &slots, c_prev, dz);
+                let gates = tape_wide(step, lstm::GATES, 4);
+                lstm::backward_step(&this, &mut b, &slots, gates, c_prev, dz);
             }
             FusedKind::GruResetAfter | FusedKind::GruResetBefore => {
                 gru::backward_step(&this, &mut b, &slots, h_prev, dz, &mut grads.recurrent)

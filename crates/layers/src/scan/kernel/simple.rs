@@ -15,8 +15,8 @@ pub(super) fn forward_step(step: &Step<'_>, f: &mut Forward) {
 }
 
 /// What the backward needs besides the carried `h`.
-pub(super) fn save_tape(f: &Forward, put: &mut dyn FnMut(usize, &[f32])) {
-    put(NEW_H, &f.h_new);
+pub(super) fn save_tape(f: &Forward, put: &mut dyn FnMut(usize, usize, &[f32])) {
+    put(NEW_H, 1, &f.h_new);
 }
 
 /// The pre-activation gradient `dz = dh_new ⊙ act'(h_new)`.
