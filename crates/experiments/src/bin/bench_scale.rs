@@ -24,7 +24,7 @@ use error::ExperimentError;
 #[path = "../python_script.rs"]
 mod python_script;
 
-const USAGE: &str = "usage: bench_scale [--quick] [--json] [--python PY]";
+const USAGE: &str = "usage: bench_scale [--quick] [--json] [--python PY] [--only simple-rnn|lstm|gru] [--point N (1-5)]";
 
 /// `(batch, time, features, units)`: the lecture's sizes, then wider layers and longer batches.
 const GRID: [(usize, usize, usize, usize); 5] = [
@@ -44,6 +44,10 @@ struct Args {
     quick: bool,
     json: bool,
     python: Option<String>,
+    /// One cell kind only (for profiling one kind).
+    only: Option<String>,
+    /// One grid point only (1-based).
+    point: Option<usize>,
 }
 
 fn usage(why: String) -> ExperimentError {
@@ -55,6 +59,8 @@ fn parse_args() -> Result<Args, ExperimentError> {
         quick: false,
         json: false,
         python: None,
+        only: None,
+        point: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -62,6 +68,14 @@ fn parse_args() -> Result<Args, ExperimentError> {
             "--quick" => a.quick = true,
             "--json" => a.json = true,
             "--python" => a.python = Some(it.next().ok_or_else(|| usage("--python needs a value".into()))?),
+            "--only" => match it.next() {
+                Some(cell) if CELLS.contains(&cell.as_str()) => a.only = Some(cell),
+                other => return Err(usage(format!("--only needs one of {CELLS:?}, got {other:?}"))),
+            },
+            "--point" => match it.next().and_then(|v| v.parse::<usize>().ok()) {
+                Some(n) if (1..=GRID.len()).contains(&n) => a.point = Some(n),
+                _ => return Err(usage(format!("--point needs a number from 1 to {}", GRID.len()))),
+            },
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -116,7 +130,11 @@ fn bench_point(
 
 fn run() -> Result<(), ExperimentError> {
     let args = parse_args()?;
-    let grid: &[(usize, usize, usize, usize)] = if args.quick { &GRID[..1] } else { &GRID };
+    let grid: &[(usize, usize, usize, usize)] = match (args.quick, args.point) {
+        (true, _) => &GRID[..1],
+        (false, Some(n)) => &GRID[n - 1..n],
+        (false, None) => &GRID,
+    };
     let python = match &args.python {
         Some(py) => {
             let mut script_args = Vec::new();
@@ -134,7 +152,7 @@ fn run() -> Result<(), ExperimentError> {
     };
     let mut points = Vec::new();
     for &(batch, time, features, units) in grid {
-        for cell in CELLS {
+        for cell in CELLS.into_iter().filter(|c| args.only.as_deref().is_none_or(|o| o == *c)) {
             let ms = bench_point(cell, (batch, time, features, units), args.quick)?;
             let pytorch = python
                 .as_ref()
