@@ -32,11 +32,13 @@ pub(super) const NR: usize = 32;
 /// block runs.
 const MC: usize = 96;
 
-/// The tile height for `m` rows: the one with fewer padded rows, 12 on a tie. Speed only: each
-/// element's sum is the same chain whatever tile it is in.
+/// The tile height for `m` rows: 12, or 8 for products of at most one `lhs` block whose rows it
+/// pads fewer (16 or 32 rows; beyond a block the taller tile's fewer loads per multiply-add
+/// win: 1600 × 512 × 2048 runs 10–20% faster on 12-row tiles than on 8-row ones, which would
+/// pad no row). Speed only: each element's sum is the same chain whatever tile it is in.
 fn tile_rows_for(m: usize) -> usize {
     let padding = |mr: usize| m.div_ceil(mr) * mr - m;
-    if padding(MR_SHORT) < padding(MR) { MR_SHORT } else { MR }
+    if m <= MC && padding(MR_SHORT) < padding(MR) { MR_SHORT } else { MR }
 }
 /// Columns of `rhs` one pass over an `lhs` block reads (`512 × NC` floats, 512 KiB).
 const NC: usize = 8 * NR;
