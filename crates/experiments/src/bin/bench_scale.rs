@@ -24,7 +24,8 @@ use error::ExperimentError;
 #[path = "../python_script.rs"]
 mod python_script;
 
-const USAGE: &str = "usage: bench_scale [--quick] [--json] [--python PY] [--only simple-rnn|lstm|gru] [--point N (1-5)]";
+const USAGE: &str =
+    "usage: bench_scale [--quick] [--json] [--python PY] [--only simple-rnn|lstm|gru] [--point N (1-5)]";
 
 /// `(batch, time, features, units)`: the lecture's sizes, then wider layers and longer batches.
 const GRID: [(usize, usize, usize, usize); 5] = [
@@ -152,7 +153,10 @@ fn run() -> Result<(), ExperimentError> {
     };
     let mut points = Vec::new();
     for &(batch, time, features, units) in grid {
-        for cell in CELLS.into_iter().filter(|c| args.only.as_deref().is_none_or(|o| o == *c)) {
+        for cell in CELLS
+            .into_iter()
+            .filter(|c| args.only.as_deref().is_none_or(|o| o == *c))
+        {
             let ms = bench_point(cell, (batch, time, features, units), args.quick)?;
             let pytorch = python
                 .as_ref()

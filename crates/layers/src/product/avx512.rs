@@ -18,6 +18,8 @@ use std::arch::x86_64::{
     _mm512_set1_ps, _mm512_setzero_ps, _mm512_storeu_ps,
 };
 
+use std::cell::RefCell;
+
 use super::{DEPTH_SLICE, Strided};
 
 /// Rows of a register tile: 12 (24 accumulator registers), or 8 where that wastes fewer padded
@@ -38,7 +40,11 @@ const MC: usize = 96;
 /// pad no row). Speed only: each element's sum is the same chain whatever tile it is in.
 fn tile_rows_for(m: usize) -> usize {
     let padding = |mr: usize| m.div_ceil(mr) * mr - m;
-    if m <= MC && padding(MR_SHORT) < padding(MR) { MR_SHORT } else { MR }
+    if m <= MC && padding(MR_SHORT) < padding(MR) {
+        MR_SHORT
+    } else {
+        MR
+    }
 }
 /// Columns of `rhs` one pass over an `lhs` block reads (`512 × NC` floats, 512 KiB).
 const NC: usize = 8 * NR;
@@ -104,17 +110,17 @@ pub(super) unsafe fn gemm(
     dst: Strided<*mut f32>,
 ) {
     let n_pad = n.div_ceil(NR) * NR;
-    let mut packed = vec![0.0f32; DEPTH_SLICE.min(k) * n_pad];
-    let mut packed_lhs = lhs_buffer(m, k);
-    for (depth, kc) in slices(k) {
-        let block = &mut packed[..kc * n_pad];
-        let overwrite = depth == 0 && alpha == 0.0;
-        // SAFETY: the caller's contract; the buffers are sized above.
-        unsafe {
-            pack_rhs_slice(rhs, depth, kc, n, block);
-            slice_product((m, kc, n), lhs, depth, block, overwrite, dst, &mut packed_lhs);
+    with_scratch(lhs_len(m, k), DEPTH_SLICE.min(k) * n_pad, |packed_lhs, packed| {
+        for (depth, kc) in slices(k) {
+            let block = &mut packed[..kc * n_pad];
+            let overwrite = depth == 0 && alpha == 0.0;
+            // SAFETY: the caller's contract; the buffers are sized above.
+            unsafe {
+                pack_rhs_slice(rhs, depth, kc, n, block);
+                slice_product((m, kc, n), lhs, depth, block, overwrite, dst, packed_lhs);
+            }
         }
-    }
+    });
 }
 
 /// [`gemm`] with `rhs` packed beforehand by [`pack_rhs`] (for a matrix used by many products).
@@ -130,21 +136,46 @@ pub(super) unsafe fn gemm_packed(
     dst: Strided<*mut f32>,
 ) {
     let n_pad = n.div_ceil(NR) * NR;
-    let mut packed_lhs = lhs_buffer(m, k);
-    for (depth, kc) in slices(k) {
-        let block = &packed[depth * n_pad..(depth + kc) * n_pad];
-        let overwrite = depth == 0 && alpha == 0.0;
-        // SAFETY: the caller's contract; `packed` holds every slice.
-        unsafe { slice_product((m, kc, n), lhs, depth, block, overwrite, dst, &mut packed_lhs) };
-    }
+    with_scratch(lhs_len(m, k), 0, |packed_lhs, _| {
+        for (depth, kc) in slices(k) {
+            let block = &packed[depth * n_pad..(depth + kc) * n_pad];
+            let overwrite = depth == 0 && alpha == 0.0;
+            // SAFETY: the caller's contract; `packed` holds every slice.
+            unsafe { slice_product((m, kc, n), lhs, depth, block, overwrite, dst, packed_lhs) };
+        }
+    });
 }
 
-/// The buffer `pack_lhs` fills for an `m × k` `lhs`: one block of at most [`MC`] rows, padded to
-/// whole tiles, of one slice. Sized to the product: a recurrent step's product (16 rows, 20
-/// terms) runs this at every step, where a full `MC`-row block would be six times the memory
-/// to allocate and zero.
-fn lhs_buffer(m: usize, k: usize) -> Vec<f32> {
-    vec![0.0f32; m.min(MC).next_multiple_of(tile_rows_for(m)) * DEPTH_SLICE.min(k)]
+/// Floats `pack_lhs` fills for an `m × k` `lhs`: one block of at most [`MC`] rows, padded to
+/// whole tiles, of one slice (a recurrent step's 16-row product needs a sixth of a full block).
+fn lhs_len(m: usize, k: usize) -> usize {
+    m.min(MC).next_multiple_of(tile_rows_for(m)) * DEPTH_SLICE.min(k)
+}
+
+thread_local! {
+    /// This thread's packing buffers, kept between products: a recurrent step's product runs at
+    /// every step of every batch, and a fresh zeroed buffer each time showed in profiles of
+    /// lecture-size epochs (allocator calls). Contents never carry over: the packers write
+    /// every float the kernel then reads.
+    static SCRATCH: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+}
+
+/// Runs `work` on packing buffers of `lhs` and `rhs` floats: this thread's [`SCRATCH`], grown
+/// where needed (fresh buffers if it is in use).
+fn with_scratch<R>(lhs: usize, rhs: usize, work: impl FnOnce(&mut [f32], &mut [f32]) -> R) -> R {
+    SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+        Ok(mut buffers) => {
+            let (a, b) = &mut *buffers;
+            if a.len() < lhs {
+                a.resize(lhs, 0.0);
+            }
+            if b.len() < rhs {
+                b.resize(rhs, 0.0);
+            }
+            work(&mut a[..lhs], &mut b[..rhs])
+        }
+        Err(_) => work(&mut vec![0.0; lhs], &mut vec![0.0; rhs]),
+    })
 }
 
 /// The slices of `k` terms: `(first term, terms)`, [`DEPTH_SLICE`] terms each but the last.

@@ -124,7 +124,11 @@ impl<'a> SharedBlocks<'a> {
     /// No live reference may overlap the destination: concurrent callers pass disjoint `rows`.
     pub(super) unsafe fn write_rows(&self, first: usize, count: usize, rows: &Range<usize>, values: &[f32]) {
         let range = self.range(first, count, rows);
-        assert_eq!(values.len(), range.len(), "rows {rows:?} of block {first}: wrong length");
+        assert_eq!(
+            values.len(),
+            range.len(),
+            "rows {rows:?} of block {first}: wrong length"
+        );
         // SAFETY: in bounds (checked by `range`), `values` is another allocation (borrowed
         // while the destination is only reachable through this pointer), no reference to the
         // destination is live (the caller's contract).

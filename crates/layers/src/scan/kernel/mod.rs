@@ -424,7 +424,12 @@ fn forward_chunk(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>, rows: Range<u
     assert!(
         written.iter().all(|&w| w),
         "the fused forward left blocks {:?} unwritten",
-        written.iter().enumerate().filter(|(_, w)| !**w).map(|(i, _)| i).collect::<Vec<_>>()
+        written
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| !**w)
+            .map(|(i, _)| i)
+            .collect::<Vec<_>>()
     );
 }
 
@@ -581,8 +586,9 @@ fn backward_chunk(
     let gru = matches!(spec.kind, FusedKind::GruResetAfter | FusedKind::GruResetBefore);
     let tape = |step: usize, slot: usize| rows_of(forward_out, dims.tape_row(spec, step, slot), full, units, &rows);
     // `count` slots from `slot` as one `[rows, count · U]` matrix.
-    let tape_wide =
-        |step: usize, slot: usize, count: usize| &forward_out[region(dims.tape_row(spec, step, slot), count, full, units, &rows)];
+    let tape_wide = |step: usize, slot: usize, count: usize| {
+        &forward_out[region(dims.tape_row(spec, step, slot), count, full, units, &rows)]
+    };
     let h0 = rows_of(inputs.h0, 0, full, units, &rows);
     let c0 = if lstm {
         rows_of(inputs.c0, 0, full, units, &rows)
