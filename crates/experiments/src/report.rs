@@ -192,6 +192,24 @@ impl Record {
         }
     }
 
+    /// The value `band` checks: the figure (the median over seeds), but for an exact band the
+    /// first seed's own value (an exact figure belongs to its seed's data).
+    fn checked_value(&self, band: &Band) -> Option<f64> {
+        let first_seed = || {
+            let seeds = self.seeds.as_ref()?;
+            let spread = match band.metric {
+                "val_mse" => seeds.val_mse.as_ref(),
+                "val_last_time_step_mse" => seeds.val_last_time_step_mse.as_ref(),
+                _ => None,
+            }?;
+            spread.values.first().copied()
+        };
+        match band.exact {
+            true => first_seed().or_else(|| self.value(band.metric)),
+            false => self.value(band.metric),
+        }
+    }
+
     fn check(&self) -> Option<bool> {
         self.check_with(|b| self.value(b.metric))
     }
@@ -222,7 +240,6 @@ impl Record {
             seconds_per_epoch: spread(|r| r.seconds_per_epoch),
         };
         let mut first = runs.swap_remove(0);
-        let own = first.clone();
         let median = |s: &Option<Spread>| s.as_ref().map(|s| s.median);
         first.val_mse = median(&spread.val_mse);
         first.val_last_time_step_mse = median(&spread.val_last_time_step_mse);
@@ -231,13 +248,7 @@ impl Record {
         first.seeds = Some(spread);
         // An exact figure (the naive baseline, NumPy's numbers) belongs to its seed: the first
         // seed's value is checked; every other band checks the median.
-        first.in_band = first.check_with(|b| {
-            if b.exact {
-                own.value(b.metric)
-            } else {
-                first.value(b.metric)
-            }
-        });
+        first.in_band = first.check_with(|b| first.checked_value(b));
         first
     }
 
@@ -323,7 +334,8 @@ impl Results {
         let seeds = match self.seeds.as_slice() {
             [first, .., last] => format!(
                 "seeds {first}–{last} (rnnlab figures: median (min–max) over the {} seeds; the band check applies \
-                 to the median; plots and histories from seed {first})",
+                 to the median, or for an exact figure such as the naive baseline to seed {first}'s own value; \
+                 plots and histories from seed {first})",
                 self.seeds.len()
             ),
             _ => format!("seed {}", self.seed),
@@ -362,7 +374,7 @@ impl Results {
             }
             for b in &r.bands {
                 let (lecture, keras) = b.figures();
-                let v = r.value(b.metric);
+                let v = r.checked_value(b);
                 let ok = match (v, b.limits()) {
                     (Some(v), Some((lo, hi))) if (lo..=hi).contains(&v) => "yes",
                     (Some(v), Some((lo, _))) if v < lo => "**no** (lower)",
@@ -472,6 +484,8 @@ mod tests {
         assert_eq!((r.val_mse, r.in_band), (Some(0.02), Some(true)));
         let r = Record::over_seeds(vec![exact(0.03), exact(0.02), exact(0.02)], &[1, 2, 3]);
         assert_eq!((r.val_mse, r.in_band), (Some(0.02), Some(false)));
+        // results.md's "in band" column shows the same check (it showed the median's).
+        assert_eq!(r.checked_value(&r.bands[0]), Some(0.03));
         // One seed: the record as it is.
         let single = Record::over_seeds(vec![run(0.010, 1.0)], &[42]);
         assert!(single.seeds.is_none() && single.in_band == Some(true));
