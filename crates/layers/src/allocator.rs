@@ -11,8 +11,8 @@
 /// training step of a 128- or 512-unit layer (`cargo xtask bench scale`). Blocks above 32 MiB
 /// (an LSTM(512) tape over 64 × 50 steps is 46 MB) can only come from the heap with maps turned
 /// off altogether: glibc refuses a higher map threshold; it still maps where the heap cannot
-/// grow. LSTM 64 × 50 × 512 × 512: about 5% per step on top of the threshold. The price is memory:
-/// the process keeps its peak heap for reuse. rnnlab's binaries (`rnnlab`, the experiments and
+/// grow. LSTM 64 × 50 × 512 × 512: about 5% per step on top of a 32 MiB threshold. The price
+/// is memory: the process keeps its peak heap for reuse. rnnlab's binaries (`rnnlab`, the experiments and
 /// the benchmarks) call this at start; a program of your own decides for itself. Numbers do not
 /// change, only where memory comes from.
 ///

@@ -59,6 +59,21 @@
 //!   the order of its dot-product paths); large products run on rnnlab's own AVX-512 kernel
 //!   where the CPU has one, which sums in the same order (tested bit for bit). Burn's own
 //!   matmul (the generic path, user cells) is not routed through it.
+//! - **The AVX-512 kernel's tiles** (`product/avx512.rs`): 12 × 32 register tiles, 8 × 32 for
+//!   products of 16 or 32 rows (the batch chunks' step products, where they pad no row); the
+//!   recurrent kernel is packed once per call for every step, other right-hand sides per product
+//!   into the thread's reusable buffers. Measured on an AVX-512 Xeon: 12-row tiles run the
+//!   1 600-row input projection of a 512-unit LSTM 10–20% faster than 8-row ones. Speed only:
+//!   each element is the same chain of multiply-adds in any tile.
+//!
+//! # Memory traffic
+//!
+//! On flex the ops read their input tensors where they lie (`op.rs`, `HostTensors`: no copy, where
+//! Burn's `into_data` copies a tensor the autodiff graph or the optimizer also holds twice) and
+//! hand their results over without a copy; the forward writes its output (outputs, states,
+//! tape) without zeroing it first, each chunk's rows once (checked block by block). The LSTM
+//! tape keeps the four gate activations side by side as the step computes them (`[B, 4U]`): one
+//! copy per step to save, read by rows in the backward.
 
 mod kernel;
 mod linear;
