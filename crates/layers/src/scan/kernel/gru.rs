@@ -1,16 +1,14 @@
 //! Keras GRU, gates z, r and the candidate: `h' = z·h + (1 − z)·ĥ` with
 //! `ĥ = act(xp_h + r ⊙ (h·U_h + b_h))` (`reset_after`) or `ĥ = act(xp_h + (r ⊙ h)·U_h)`.
 
-use super::{Backward, Forward, Step, gather, masked_into, recurrent_products, scatter};
+use super::{Backward, Forward, Step, masked_into, recurrent_products};
 use crate::scan::kernel::FusedKind;
 use crate::scan::kernel::gemm::gemm;
 
-/// Tape slots after the carried `h`: the update gate.
-pub(super) const Z: usize = 1;
-/// Reset gate.
-pub(super) const R: usize = 2;
-/// The candidate `ĥ`.
-pub(super) const CANDIDATE: usize = 3;
+/// Tape slots after the carried `h`: the update gate, the reset gate and the candidate `ĥ` side
+/// by side (`[rows, 3U]`, as the step leaves them: one copy to save, read by rows in the
+/// backward).
+pub(super) const GATES: usize = 1;
 /// `reset_after`: the recurrent candidate part `h·U_h + b_h`; reset-before: `r ⊙ h`.
 pub(super) const RECURRENT_PART: usize = 4;
 /// Tape blocks per step.
@@ -94,101 +92,115 @@ pub(super) fn forward_step(step: &Step<'_>, f: &mut Forward) {
     }
 }
 
-/// What the backward needs besides the carried `h`.
-pub(super) fn save_tape(step: &Step<'_>, f: &mut Forward, put: &mut dyn FnMut(usize, usize, &[f32])) {
-    for (g, slot) in [Z, R, CANDIDATE].into_iter().enumerate() {
-        gather(&mut f.hin, &f.pre, g, step.units, step.width);
-        put(slot, 1, &f.hin);
-    }
+/// What the backward needs besides the carried `h`; `put(slot, blocks, values)`.
+pub(super) fn save_tape(f: &Forward, put: &mut dyn FnMut(usize, usize, &[f32])) {
+    put(GATES, 3, &f.pre);
     put(RECURRENT_PART, 1, &f.extra);
 }
 
 /// The gate pre-activation gradients into `dz`, the gradient of `h·U` (+ bias) into `b.drec`;
 /// adds to `b.dh_prev` what does not go through the recurrent products of `recurrent_groups`
 /// (the update gate's `z·h`, and for reset-before the candidate's own product, whose kernel
-/// gradient goes into `recurrent_grad` here).
+/// gradient goes into `recurrent_grad` here). `gates` is the step's `[rows, 3U]` tape of `z`,
+/// `r` and the candidate.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn backward_step<'t>(
     step: &Step<'_>,
     b: &mut Backward,
     tape: &dyn Fn(usize) -> &'t [f32],
+    gates: &[f32],
     h_prev: &[f32],
     dz: &mut [f32],
     recurrent_grad: &mut [f32],
 ) {
     let (units, width, batch) = (step.units, step.width, step.batch);
-    let block = batch * units;
     let spec = step.spec;
-    let (z, r, cand, extra) = (tape(Z), tape(R), tape(CANDIDATE), tape(RECURRENT_PART));
+    let extra = tape(RECURRENT_PART);
     let ra = spec.recurrent_activation;
-    // z
-    for j in 0..block {
-        b.tmp[j] = b.dh_new[j] * (h_prev[j] - cand[j]);
-        b.dh_prev[j] += b.dh_new[j] * z[j];
-    }
-    ra.backprop(&b.tmp, z, &mut b.tmp2);
-    scatter(&mut *dz, &b.tmp2, 0, units, width);
-    // candidate
-    b.tmp
-        .iter_mut()
-        .zip(&b.dh_new)
-        .zip(z)
-        .for_each(|((t, d), z)| *t = d * (1.0 - z));
-    spec.activation.backprop(&b.tmp, cand, &mut b.tmp2); // tmp2 = d(candidate pre-activation)
-    scatter(&mut *dz, &b.tmp2, 2, units, width);
-    if spec.kind == FusedKind::GruResetAfter {
-        // d(rec_h) = da ⊙ r ; dr = da ⊙ rec_h
-        b.tmp
-            .iter_mut()
-            .zip(&b.tmp2)
-            .zip(extra)
-            .for_each(|((t, a), e)| *t = a * e);
-        ra.backprop(&b.tmp, r, &mut b.dr);
-        scatter(&mut *dz, &b.dr, 1, units, width);
-        b.drec.copy_from_slice(dz);
-        for row in 0..batch {
-            let s = row * units..(row + 1) * units;
-            let dst = &mut b.drec[row * width + 2 * units..(row + 1) * width];
-            dst.iter_mut()
-                .zip(&b.tmp2[s.clone()])
-                .zip(&r[s])
+    let after = spec.kind == FusedKind::GruResetAfter;
+    // Row by row: the gates, `dz` and `drec` are `[rows, 3U]`, the rest `[rows, U]`.
+    for row in 0..batch {
+        let s = row * units..(row + 1) * units;
+        let w = row * width..(row + 1) * width;
+        let gates = &gates[w.clone()];
+        let (z, r, cand) = (&gates[..units], &gates[units..2 * units], &gates[2 * units..]);
+        let (dh_new, h_prev) = (&b.dh_new[s.clone()], &h_prev[s.clone()]);
+        let (tmp, tmp2) = (&mut b.tmp[s.clone()], &mut b.tmp2[s.clone()]);
+        let dh_prev = &mut b.dh_prev[s.clone()];
+        let dz = &mut dz[w.clone()];
+        // z
+        for j in 0..units {
+            tmp[j] = dh_new[j] * (h_prev[j] - cand[j]);
+            dh_prev[j] += dh_new[j] * z[j];
+        }
+        ra.backprop(tmp, z, &mut dz[..units]);
+        // candidate
+        tmp.iter_mut()
+            .zip(dh_new)
+            .zip(z)
+            .for_each(|((t, d), z)| *t = d * (1.0 - z));
+        spec.activation.backprop(tmp, cand, tmp2); // tmp2 = d(candidate pre-activation)
+        dz[2 * units..].copy_from_slice(tmp2);
+        if after {
+            // d(rec_h) = da ⊙ r ; dr = da ⊙ rec_h
+            tmp.iter_mut()
+                .zip(&*tmp2)
+                .zip(&extra[s])
+                .for_each(|((t, a), e)| *t = a * e);
+            ra.backprop(tmp, r, &mut dz[units..2 * units]);
+            let drec = &mut b.drec[w];
+            drec[..2 * units].copy_from_slice(&dz[..2 * units]);
+            drec[2 * units..]
+                .iter_mut()
+                .zip(&*tmp2)
+                .zip(r)
                 .for_each(|((o, a), r)| *o = a * r);
         }
-    } else {
-        // Candidate block: its recurrent input is extra = r ⊙ hm2.
-        let cols = 2 * units;
-        gemm(
-            (units, batch, units),
-            extra,
-            (1, units),
-            &b.tmp2,
-            (units, 1),
-            1.0,
-            &mut recurrent_grad[cols..],
-            (width, 1),
-        );
-        gemm(
-            (batch, units, units),
-            &b.tmp2,
-            (units, 1),
-            &step.recurrent[cols..],
-            (1, width),
-            0.0,
-            &mut b.dhin,
-            (units, 1),
-        );
-        // d(extra) = dhin: dr = dhin ⊙ hm2, d(hm2) = dhin ⊙ r
-        let m2 = step.recurrent_masks[2];
-        masked_into(&mut b.hin, h_prev, m2);
-        b.tmp
-            .iter_mut()
-            .zip(&b.dhin)
-            .zip(&b.hin)
-            .for_each(|((t, d), h)| *t = d * h);
-        ra.backprop(&b.tmp, r, &mut b.dr);
-        scatter(&mut *dz, &b.dr, 1, units, width);
-        for j in 0..block {
-            b.dh_prev[j] += b.dhin[j] * r[j] * m2.map_or(1.0, |m| m[j]);
-        }
-        b.drec.copy_from_slice(dz);
     }
+    if after {
+        return;
+    }
+    // Reset-before, candidate block: its recurrent input is extra = r ⊙ hm2.
+    let cols = 2 * units;
+    gemm(
+        (units, batch, units),
+        extra,
+        (1, units),
+        &b.tmp2,
+        (units, 1),
+        1.0,
+        &mut recurrent_grad[cols..],
+        (width, 1),
+    );
+    gemm(
+        (batch, units, units),
+        &b.tmp2,
+        (units, 1),
+        &step.recurrent[cols..],
+        (1, width),
+        0.0,
+        &mut b.dhin,
+        (units, 1),
+    );
+    // d(extra) = dhin: dr = dhin ⊙ hm2, d(hm2) = dhin ⊙ r
+    let m2 = step.recurrent_masks[2];
+    masked_into(&mut b.hin, h_prev, m2);
+    b.tmp
+        .iter_mut()
+        .zip(&b.dhin)
+        .zip(&b.hin)
+        .for_each(|((t, d), h)| *t = d * h);
+    for row in 0..batch {
+        let s = row * units..(row + 1) * units;
+        let r = &gates[row * width + units..row * width + 2 * units];
+        ra.backprop(
+            &b.tmp[s.clone()],
+            r,
+            &mut dz[row * width + units..row * width + 2 * units],
+        );
+        for (j, r) in s.zip(r) {
+            b.dh_prev[j] += b.dhin[j] * r * m2.map_or(1.0, |m| m[j]);
+        }
+    }
+    b.drec.copy_from_slice(dz);
 }

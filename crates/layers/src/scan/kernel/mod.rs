@@ -412,7 +412,7 @@ fn forward_chunk(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>, rows: Range<u
             match spec.kind {
                 FusedKind::Simple => simple::save_tape(&f, &mut put),
                 FusedKind::Lstm => lstm::save_tape(&f, &mut put),
-                FusedKind::GruResetAfter | FusedKind::GruResetBefore => gru::save_tape(&this, &mut f, &mut put),
+                FusedKind::GruResetAfter | FusedKind::GruResetBefore => gru::save_tape(&f, &mut put),
                 FusedKind::LayerNormSimple => layer_norm::save_tape(&f, &mut put),
             }
         }
@@ -562,7 +562,6 @@ struct Backward {
     dhin: Vec<f32>,
     tmp: Vec<f32>,
     tmp2: Vec<f32>,
-    dr: Vec<f32>,
 }
 
 /// [`backward`] for batch rows `rows`.
@@ -617,7 +616,6 @@ fn backward_chunk(
         dhin: vec![0.0f32; block],
         tmp: vec![0.0f32; block],
         tmp2: vec![0.0f32; block],
-        dr: vec![0.0f32; block],
     };
     let groups = recurrent_groups(spec);
     let packed = pack_groups(inputs.recurrent, &groups, units, true);
@@ -688,7 +686,8 @@ fn backward_chunk(
                 lstm::backward_step(&this, &mut b, &slots, gates, c_prev, dz);
             }
             FusedKind::GruResetAfter | FusedKind::GruResetBefore => {
-                gru::backward_step(&this, &mut b, &slots, h_prev, dz, &mut grads.recurrent)
+                let gates = tape_wide(step, gru::GATES, 3);
+                gru::backward_step(&this, &mut b, &slots, gates, h_prev, dz, &mut grads.recurrent)
             }
             FusedKind::LayerNormSimple => {
                 layer_norm::backward_step(&this, &mut b, &slots, dz, &mut grads.recurrent_bias)
