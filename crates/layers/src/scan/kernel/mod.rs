@@ -321,9 +321,9 @@ fn forward_chunk(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>, rows: Range<u
     let mut written = vec![false; dims.forward_rows(spec)];
     // `count` blocks from `first` at once: `values` is `[rows, count · U]`.
     let mut write = |first: usize, count: usize, values: &[f32]| {
-        for block in first..first + count {
-            assert!(!written[block], "block {block} of the fused forward written twice");
-            written[block] = true;
+        for (block, done) in (first..).zip(&mut written[first..first + count]) {
+            assert!(!*done, "block {block} of the fused forward written twice");
+            *done = true;
         }
         // SAFETY: this chunk's rows, which no other chunk writes; no reference to them is held.
         unsafe { out.write_rows(first, count, &rows, values) };
@@ -384,6 +384,7 @@ fn forward_chunk(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>, rows: Range<u
         if spec.masked {
             let m = rows_of(inputs.mask, ti, full, 1, &rows);
             for (b, &mb) in m.iter().enumerate() {
+                #[allow(clippy::needless_range_loop)] // one index into five buffers
                 for j in b * units..(b + 1) * units {
                     let hn = f.h_new[j];
                     y_prev[j] = if spec.zero_output_for_mask {
