@@ -32,14 +32,15 @@ use super::{ScanMode, fused_available, pair};
 
 /// `x [N, K] · weight [K, M] (+ bias [M])` on the host, rows split in two halves.
 fn forward(x: &[f32], weight: &[f32], bias: Option<&[f32]>, (n, k, m): (usize, usize, usize)) -> Vec<f32> {
-    let mut y = vec![0.0f32; n * m];
+    // The bias rows are the products' starting values (no zeroing pass before them).
+    let mut y = match bias {
+        Some(bias) if m > 0 => bias.repeat(n),
+        _ => vec![0.0f32; n * m],
+    };
     if m == 0 {
         return y;
     }
     let rows_of = |y: &mut [f32], x: &[f32]| {
-        if let Some(bias) = bias {
-            y.chunks_exact_mut(m).for_each(|row| row.copy_from_slice(bias));
-        }
         let beta = if bias.is_some() { 1.0 } else { 0.0 };
         gemm((y.len() / m, k, m), x, (k, 1), weight, (m, 1), beta, y, (m, 1));
     };

@@ -71,7 +71,10 @@
 //! On flex the ops read their input tensors where they lie (`op.rs`, `HostTensors`: no copy, where
 //! Burn's `into_data` copies a tensor the autodiff graph or the optimizer also holds twice) and
 //! hand their results over without a copy; the forward writes its output (outputs, states,
-//! tape) without zeroing it first, each chunk's rows once (checked block by block). The LSTM
+//! tape) without zeroing it first, each chunk's rows once (checked block by block). Without a
+//! mask a step's output is also its carried `h` (and SimpleRNN's and the layer-normalized cell's
+//! new `h`): the backward reads those from the output blocks instead of a second and third
+//! copy on the tape (SimpleRNN's tape is then empty). The LSTM
 //! tape keeps the four gate activations side by side as the step computes them (`[B, 4U]`): one
 //! copy per step to save, read by rows in the backward.
 

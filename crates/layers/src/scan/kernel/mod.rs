@@ -117,6 +117,21 @@ impl ScanSpec {
     fn defers_recurrent_grad(&self) -> bool {
         !self.masked && self.recurrent_masks == 0 && !self.go_backwards
     }
+    /// How many leading tape slots hold exactly the step's output and are read from the output
+    /// block instead of being saved again: without a mask the carried `h` after a step is its
+    /// output (slot [`CARRIED_H`]), and so is SimpleRNN's and the layer-normalized cell's new `h`
+    /// (slot 1). With a mask the output repeats (or zeroes) and the slots are saved.
+    fn slots_in_outputs(&self) -> usize {
+        match (self.masked, self.kind) {
+            (true, _) => 0,
+            (false, FusedKind::Simple | FusedKind::LayerNormSimple) => 2,
+            (false, _) => 1,
+        }
+    }
+    /// `[B, U]` blocks saved per step beyond the outputs.
+    fn saved_slots(&self) -> usize {
+        self.kind.tape_blocks() - self.slots_in_outputs()
+    }
 }
 
 /// Sizes of one call.
@@ -137,14 +152,21 @@ impl Dims {
     /// Rows (of `[B, U]` blocks) the forward writes.
     pub fn forward_rows(&self, spec: &ScanSpec) -> usize {
         let tape = if spec.save_tape {
-            self.time * spec.kind.tape_blocks()
+            self.time * spec.saved_slots()
         } else {
             0
         };
         self.time + spec.kind.states() + tape
     }
+    /// The block that holds tape slot `slot` of processing step `step`: the step's output block
+    /// for the slots [`ScanSpec::slots_in_outputs`] names, else its saved block.
     fn tape_row(&self, spec: &ScanSpec, step: usize, slot: usize) -> usize {
-        self.time + spec.kind.states() + step * spec.kind.tape_blocks() + slot
+        let in_outputs = spec.slots_in_outputs();
+        if slot < in_outputs {
+            step
+        } else {
+            self.time + spec.kind.states() + step * spec.saved_slots() + slot - in_outputs
+        }
     }
 }
 
@@ -401,14 +423,21 @@ fn forward_chunk(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>, rows: Range<u
             write(step, 1, &y_prev);
         } else {
             write(step, 1, &f.h_new);
-            f.h.copy_from_slice(&f.h_new);
+            // Every step writes all of `h_new` and `c_new` before reading them.
+            std::mem::swap(&mut f.h, &mut f.h_new);
             if lstm {
-                f.c.copy_from_slice(&f.c_new);
+                std::mem::swap(&mut f.c, &mut f.c_new);
             }
         }
 
         if spec.save_tape {
-            let mut put = |slot: usize, count: usize, data: &[f32]| write(dims.tape_row(spec, step, slot), count, data);
+            let in_outputs = spec.slots_in_outputs();
+            let mut put = |slot: usize, count: usize, data: &[f32]| {
+                // A slot that is the step's output was written above as the output.
+                if slot >= in_outputs {
+                    write(dims.tape_row(spec, step, slot), count, data);
+                }
+            };
             put(CARRIED_H, 1, &f.h);
             match spec.kind {
                 FusedKind::Simple => simple::save_tape(&f, &mut put),
