@@ -11,10 +11,12 @@ cargo xtask <task> [args]
 
 Tasks:
   experiment all|<name>... [--backend flex|ndarray|wgpu|tch|tch-cpu|tch-cuda[:N]|cuda[:N]] [--fusion]
-             [--epochs N] [--seed S] [--seeds N] [--quick] [--out DIR]
+             [--epochs N] [--seed S] [--seeds N] [--jobs N] [--quick] [--out DIR]
         Rerun the lecture's experiments; results go to docs/results/<backend>/ (or DIR).
         --seeds N trains each experiment with seeds S, S+1, …, S+N-1 and reports the median, min
         and max of every figure (the band check applies to the median).
+        --jobs N runs up to N experiments at once in single-threaded worker processes (default:
+        one per core on CPU backends; the figures are the same with any N).
         --fusion builds Burn's kernel fusion in (wgpu; results go to docs/results/<backend>-fusion/).
   experiment --list
         List the experiments.
@@ -156,7 +158,7 @@ fn experiment(args: &[String]) -> Result<(), String> {
                 pass.push(a.clone());
                 pass.push(absolute(it.next().ok_or("--out needs a directory")?)?);
             }
-            "--epochs" | "--seed" | "--seeds" => {
+            "--epochs" | "--seed" | "--seeds" | "--jobs" => {
                 pass.push(a.clone());
                 pass.push(it.next().ok_or(format!("{a} needs a value"))?.clone());
             }

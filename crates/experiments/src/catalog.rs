@@ -22,6 +22,12 @@ pub struct Experiment {
     pub name: &'static str,
     pub model: &'static str,
     pub run: fn(&mut Context) -> Result<Record, ExperimentError>,
+    /// Rough single-core seconds of a full run (measured once on a 2-core Xeon). It only decides
+    /// which runs a parallel `all` starts first (the longest), never a result.
+    pub cost: f32,
+    /// The experiment whose trained model this one reuses from the [`Context`]: a parallel run
+    /// keeps the two in one worker, in catalog order, instead of training the model twice.
+    pub reuses: Option<&'static str>,
 }
 
 pub const EXPERIMENTS: &[Experiment] = &[
@@ -29,71 +35,99 @@ pub const EXPERIMENTS: &[Experiment] = &[
         name: "naive",
         model: "last value",
         run: naive,
+        cost: 0.2,
+        reuses: None,
     },
     Experiment {
         name: "linear",
         model: "Flatten + Dense(1), Adam default",
         run: linear,
+        cost: 0.4,
+        reuses: None,
     },
     Experiment {
         name: "simple-rnn",
         model: "SimpleRNN(1), Adam default lr",
         run: simple_rnn,
+        cost: 0.7,
+        reuses: None,
     },
     Experiment {
         name: "deep-rnn",
         model: "SimpleRNN(20,rs) · SimpleRNN(20,rs) · SimpleRNN(1), lr 0.005",
         run: deep_rnn,
+        cost: 3.6,
+        reuses: None,
     },
     Experiment {
         name: "deep-rnn-dense",
         model: "SimpleRNN(20,rs) · SimpleRNN(20) · Dense(1), lr 0.005",
         run: deep_rnn_dense,
+        cost: 3.2,
+        reuses: None,
     },
     Experiment {
         name: "forecast-iterative",
         model: "deep-rnn-dense applied 10 times",
         run: forecast_iterative,
+        cost: 0.3,
+        reuses: Some("deep-rnn-dense"),
     },
     Experiment {
         name: "seq2vec",
         model: "SimpleRNN(20,rs) · SimpleRNN(20) · Dense(10), Adam default",
         run: seq2vec,
+        cost: 3.2,
+        reuses: None,
     },
     Experiment {
         name: "seq2seq",
         model: "3 × SimpleRNN(20,rs) · TimeDistributed(Dense(10)), Adam 0.01",
         run: |c| seq2seq(c, "seq2seq", Recurrent::Simple),
+        cost: 6.1,
+        reuses: None,
     },
     Experiment {
         name: "seq2seq-batchnorm",
         model: "3 × (SimpleRNN(20,rs) · BatchNormalization) · TimeDistributed(Dense(10)), Adam default",
         run: |c| seq2seq(c, "seq2seq-batchnorm", Recurrent::SimpleBatchNorm),
+        cost: 10.1,
+        reuses: None,
     },
     Experiment {
         name: "seq2seq-layernorm",
         model: "3 × RNN(LNSimpleRNNCell(20),rs) · TimeDistributed(Dense(10)), Adam default",
         run: |c| seq2seq(c, "seq2seq-layernorm", Recurrent::LayerNorm),
+        cost: 7.8,
+        reuses: None,
     },
     Experiment {
         name: "seq2seq-lstm",
         model: "3 × LSTM(20,rs) · TimeDistributed(Dense(10)), Adam default",
         run: |c| seq2seq(c, "seq2seq-lstm", Recurrent::Lstm),
+        cost: 14.7,
+        reuses: None,
     },
     Experiment {
         name: "seq2seq-gru",
         model: "3 × GRU(20,rs) · TimeDistributed(Dense(10)), Adam default",
         run: |c| seq2seq(c, "seq2seq-gru", Recurrent::Gru),
+        cost: 12.7,
+        reuses: None,
     },
     Experiment {
         name: "text-pipeline",
         model: "Tokenizer / pad_sequences cells; Embedding · LSTM · Bidirectional summaries",
         run: text_pipeline,
+        cost: 0.1,
+        reuses: None,
     },
     Experiment {
         name: "sentiment-order",
         model: "bag of words (texts_to_matrix · Dense) vs Embedding · Bidirectional(LSTM) on order-sensitive reviews",
         run: crate::sentiment::sentiment_order,
+        cost: 0.6,
+        reuses: None,
     },
 ];
 

@@ -48,6 +48,15 @@ pub enum ExperimentError {
         /// What differs.
         why: String,
     },
+    /// A worker process of a parallel run could not start, failed, or left no readable report
+    /// (its own error is printed above, with its output).
+    #[error("worker for {task}: {why} (rerun with --jobs 1 to run it in this process)")]
+    Worker {
+        /// The experiments (and seed) the worker ran.
+        task: String,
+        /// What went wrong.
+        why: String,
+    },
     /// An experiment failed; `source` says how.
     #[error("{experiment}: {source}")]
     In {

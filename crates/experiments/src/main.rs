@@ -1,10 +1,15 @@
 //! `rnnlab-experiments`: reruns the lecture's experiments (Hands-On ML 2e ch. 15) and writes
 //! `results.json` and `results.md`. Normally started by `cargo xtask experiment …`.
+//!
+//! With more than one run to do and `--jobs` above 1 (the default on CPU backends), the runs go
+//! to worker processes of this binary (`--worker REPORT`, see [`workers`]) and this process
+//! merges their reports.
 
 mod catalog;
 mod error;
 mod report;
 mod sentiment;
+mod workers;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -15,8 +20,11 @@ use crate::catalog::{Context, EXPERIMENTS};
 use crate::error::ExperimentError;
 use crate::report::{Results, write_results};
 
-const USAGE: &str = "usage: rnnlab-experiments all|<name>... [--backend B] [--epochs N] [--seed S] [--seeds N] [--quick] \
-                     [--out DIR] [--list]";
+const USAGE: &str =
+    "usage: rnnlab-experiments all|<name>... [--backend B] [--epochs N] [--seed S] [--seeds N] [--quick] \
+                     [--jobs N] [--out DIR] [--list]
+  --jobs N  run up to N experiments at once, each in a single-threaded worker process (default: the
+            number of cores on CPU backends, 1 on GPUs; the figures do not depend on it)";
 
 fn main() -> ExitCode {
     // Large buffers are reused instead of mapped fresh at every step (see its docs).
@@ -39,11 +47,30 @@ fn real_main() -> Result<(), ExperimentError> {
     let mut quick = false;
     let mut epochs: Option<usize> = None;
     let mut out: Option<PathBuf> = None;
+    let mut jobs: Option<usize> = None;
+    let mut backend_arg: Option<String> = None;
+    // A worker of a parallel run (see `workers`): where to write its report, and whether it
+    // draws plots (only the first seed's runs do).
+    let mut worker_report: Option<PathBuf> = None;
+    let mut draw_plots = true;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut value = |flag: &str| args.next().ok_or_else(|| usage(format!("{flag} needs a value")));
         match a.as_str() {
-            "--backend" => backend = value("--backend")?.parse()?,
+            "--backend" => {
+                let name = value("--backend")?;
+                backend = name.parse()?;
+                backend_arg = Some(name);
+            }
+            "--jobs" => {
+                let n: usize = value("--jobs")?.parse().map_err(|e| usage(format!("--jobs: {e}")))?;
+                if n == 0 {
+                    return Err(usage("--jobs must be at least 1".into()));
+                }
+                jobs = Some(n);
+            }
+            "--worker" => worker_report = Some(PathBuf::from(value("--worker")?)),
+            "--no-plots" => draw_plots = false,
             "--seed" => seed = value("--seed")?.parse().map_err(|e| usage(format!("--seed: {e}")))?,
             "--seeds" => seeds = value("--seeds")?.parse().map_err(|e| usage(format!("--seeds: {e}")))?,
             "--epochs" => {
@@ -106,7 +133,93 @@ fn real_main() -> Result<(), ExperimentError> {
         Path::new("docs").join("results").join(dir)
     });
     let mut ctx = Context::new(device, seed, quick, epochs, out.clone());
+    if let Some(report) = worker_report {
+        return run_worker(&mut ctx, &selected, draw_plots, &report);
+    }
     let started = std::time::Instant::now();
+    let jobs = jobs.unwrap_or_else(|| match backend {
+        Backend::Flex | Backend::Ndarray => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        _ => 1,
+    });
+    let tasks = workers::tasks(&selected, &run_seeds);
+    if jobs > 1 && tasks.len() > 1 {
+        let label = |t: &workers::Task| {
+            let names: Vec<&str> = t.experiments.iter().map(|&e| selected[e].name).collect();
+            match run_seeds.len() {
+                1 => names.join("+"),
+                _ => format!("{} s{}", names.join("+"), t.seed),
+            }
+        };
+        let exe = std::env::current_exe().map_err(|source| ExperimentError::Io {
+            path: PathBuf::from("rnnlab-experiments"),
+            source,
+        })?;
+        let command = |t: &workers::Task, report: &Path| {
+            let mut cmd = std::process::Command::new(&exe);
+            cmd.args(t.experiments.iter().map(|&e| selected[e].name))
+                .arg("--seed")
+                .arg(t.seed.to_string())
+                .arg("--out")
+                .arg(&out)
+                .arg("--worker")
+                .arg(report);
+            if let Some(b) = &backend_arg {
+                cmd.args(["--backend", b]);
+            }
+            if let Some(n) = epochs {
+                cmd.args(["--epochs", &n.to_string()]);
+            }
+            if quick {
+                cmd.arg("--quick");
+            }
+            if t.seed_index > 0 {
+                cmd.arg("--no-plots");
+            }
+            cmd
+        };
+        println!(
+            "{} runs on {} worker processes, one core each",
+            tasks.len(),
+            jobs.min(tasks.len())
+        );
+        let reports = workers::run(&tasks, jobs, label, command)?;
+        let mut by_seed: Vec<Vec<Option<report::Record>>> = vec![vec![None; run_seeds.len()]; selected.len()];
+        let mut plots: Vec<Vec<(String, String)>> = vec![Vec::new(); selected.len()];
+        for (task, report) in tasks.iter().zip(reports) {
+            if report.records.len() != task.experiments.len() {
+                return Err(ExperimentError::Worker {
+                    task: label(task),
+                    why: format!(
+                        "{} records for {} experiments",
+                        report.records.len(),
+                        task.experiments.len()
+                    ),
+                });
+            }
+            for (&e, record) in task.experiments.iter().zip(report.records) {
+                by_seed[e][task.seed_index] = Some(record);
+            }
+            if task.seed_index == 0 {
+                plots[task.experiments[0]] = report.plots;
+            }
+        }
+        let runs: Vec<Vec<report::Record>> = by_seed
+            .into_iter()
+            .map(|seeds| seeds.into_iter().flatten().collect())
+            .collect();
+        // The workers' lines interleave: the summary again, in catalog order.
+        return finish(
+            backend,
+            resolved.description,
+            run_seeds,
+            quick,
+            runs,
+            plots.concat(),
+            started,
+            &out,
+            true,
+        );
+    }
     // Seeds outer, experiments inner: each seed's data is drawn once and shared by its
     // experiments, as in a single-seed run. Only the first seed draws plots.
     let mut runs: Vec<Vec<report::Record>> = vec![Vec::new(); selected.len()];
@@ -117,37 +230,60 @@ fn real_main() -> Result<(), ExperimentError> {
             println!("=== seed {s} ({}/{})", k + 1, run_seeds.len());
         }
         for (e, runs) in selected.iter().zip(runs.iter_mut()) {
-            println!("== {} ({})", e.name, e.model);
-            ctx.reseed(); // every experiment's weights are reproducible on their own
-            let record = (e.run)(&mut ctx).map_err(|source| ExperimentError::In {
-                experiment: e.name,
-                source: Box::new(source),
-            })?;
-            println!("{}", record.one_line());
-            runs.push(record);
+            runs.push(run_one(&mut ctx, e)?);
         }
     }
+    finish(
+        backend,
+        resolved.description,
+        run_seeds,
+        quick,
+        runs,
+        ctx.plots.clone(),
+        started,
+        &out,
+        false,
+    )
+}
+
+/// Merges each experiment's runs over the seeds and writes `results.json` and `results.md`.
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    backend: Backend,
+    description: String,
+    run_seeds: Vec<u32>,
+    quick: bool,
+    runs: Vec<Vec<report::Record>>,
+    plots: Vec<(String, String)>,
+    started: std::time::Instant,
+    out: &Path,
+    summary: bool,
+) -> Result<(), ExperimentError> {
     let records: Vec<report::Record> = runs
         .into_iter()
         .map(|r| report::Record::over_seeds(r, &run_seeds))
         .collect();
     if run_seeds.len() > 1 {
         println!("=== medians over seeds {run_seeds:?}");
+    } else if summary {
+        println!("=== results");
+    }
+    if run_seeds.len() > 1 || summary {
         for r in &records {
             println!("{}", r.one_line());
         }
     }
     let results = Results::new(
         backend,
-        resolved.description,
+        description,
         run_seeds,
         quick,
         records,
-        ctx.plots.clone(),
+        plots,
         started.elapsed().as_secs_f64(),
     );
-    write_results(&out, &results).map_err(|source| ExperimentError::Io {
-        path: out.clone(),
+    write_results(out, &results).map_err(|source| ExperimentError::Io {
+        path: out.to_path_buf(),
         source,
     })?;
     println!(
@@ -156,4 +292,43 @@ fn real_main() -> Result<(), ExperimentError> {
         results.total_seconds
     );
     Ok(())
+}
+
+/// A worker of a parallel run: runs `selected` at the context's seed and writes its records and
+/// plots to `report` for the parent (no results files).
+fn run_worker(
+    ctx: &mut Context,
+    selected: &[&catalog::Experiment],
+    draw_plots: bool,
+    report: &Path,
+) -> Result<(), ExperimentError> {
+    ctx.draw_plots = draw_plots;
+    let mut records = Vec::with_capacity(selected.len());
+    for e in selected {
+        records.push(run_one(ctx, e)?);
+    }
+    let report_data = workers::WorkerReport {
+        records,
+        plots: ctx.plots.clone(),
+    };
+    let json = serde_json::to_vec(&report_data).map_err(|e| ExperimentError::Io {
+        path: report.to_path_buf(),
+        source: std::io::Error::other(e),
+    })?;
+    rnnlab_layers::atomic_file::write(report, &json).map_err(|source| ExperimentError::Io {
+        path: report.to_path_buf(),
+        source,
+    })
+}
+
+/// Runs one experiment on `ctx` (its weights reseeded first) and prints its one-line summary.
+fn run_one(ctx: &mut Context, e: &catalog::Experiment) -> Result<report::Record, ExperimentError> {
+    println!("== {} ({})", e.name, e.model);
+    ctx.reseed(); // every experiment's weights are reproducible on their own
+    let record = (e.run)(ctx).map_err(|source| ExperimentError::In {
+        experiment: e.name,
+        source: Box::new(source),
+    })?;
+    println!("{}", record.one_line());
+    Ok(record)
 }

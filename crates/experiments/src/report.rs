@@ -4,13 +4,15 @@ use std::path::Path;
 
 use rnnlab_layers::Backend;
 use rnnlab_train::History;
-use serde::Serialize;
+use std::borrow::Cow;
+
+use serde::{Deserialize, Serialize};
 
 /// The lecture/HOML figure and the Keras-here figure for one metric, and whether rnnlab's value
 /// lies in the band they span widened by 35% on each side (training noise).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Band {
-    pub metric: &'static str,
+    pub metric: Cow<'static, str>,
     pub lecture: Option<(f64, f64)>,
     pub keras: Option<f64>,
     pub exact: bool,
@@ -19,7 +21,7 @@ pub struct Band {
 impl Band {
     pub fn new(metric: &'static str, lecture: Option<f64>, keras: Option<f64>) -> Self {
         Self {
-            metric,
+            metric: Cow::Borrowed(metric),
             lecture: lecture.map(|v| (v, v)),
             keras,
             exact: false,
@@ -29,7 +31,7 @@ impl Band {
     /// A lecture figure given as a range (HOML's "0.008–0.010").
     pub fn range(metric: &'static str, lo: f64, hi: f64, keras: Option<f64>) -> Self {
         Self {
-            metric,
+            metric: Cow::Borrowed(metric),
             lecture: Some((lo, hi)),
             keras,
             exact: false,
@@ -73,7 +75,7 @@ impl Band {
     }
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Record {
     pub name: String,
     pub val_mse: Option<f64>,
@@ -85,17 +87,17 @@ pub struct Record {
     pub history: History,
     pub bands: Vec<Band>,
     pub in_band: Option<bool>,
-    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub extra: serde_json::Map<String, serde_json::Value>,
     /// With `--seeds N > 1`: every figure's median, min and max over the seeds. The record's
     /// own figures are then the medians (the band check applies to them); its history is the
     /// first seed's.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seeds: Option<SeedSpread>,
 }
 
 /// Median, min and max of one figure over the seeds.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Spread {
     pub median: f64,
     pub min: f64,
@@ -125,7 +127,7 @@ impl Spread {
 }
 
 /// The spread of every figure of one experiment over the seeds.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SeedSpread {
     pub seeds: Vec<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -197,7 +199,7 @@ impl Record {
     fn checked_value(&self, band: &Band) -> Option<f64> {
         let first_seed = || {
             let seeds = self.seeds.as_ref()?;
-            let spread = match band.metric {
+            let spread = match &*band.metric {
                 "val_mse" => seeds.val_mse.as_ref(),
                 "val_last_time_step_mse" => seeds.val_last_time_step_mse.as_ref(),
                 _ => None,
@@ -205,13 +207,13 @@ impl Record {
             spread.values.first().copied()
         };
         match band.exact {
-            true => first_seed().or_else(|| self.value(band.metric)),
-            false => self.value(band.metric),
+            true => first_seed().or_else(|| self.value(&band.metric)),
+            false => self.value(&band.metric),
         }
     }
 
     fn check(&self) -> Option<bool> {
-        self.check_with(|b| self.value(b.metric))
+        self.check_with(|b| self.value(&b.metric))
     }
 
     /// The band check with the value each band is compared with.
@@ -385,7 +387,7 @@ impl Results {
                     "| {} | {} | {} | {lecture} | {keras} | {ok} | {spe} | {} |\n",
                     r.name,
                     b.metric,
-                    r.shown(b.metric),
+                    r.shown(&b.metric),
                     r.params
                 ));
             }
