@@ -63,3 +63,20 @@ fn workers_give_the_figures_of_one_process() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_failing_worker_fails_the_run_and_says_which() {
+    let dir = std::env::temp_dir().join(format!("rnnlab-parallel-fail-{}", std::process::id()));
+    let output = Command::new(env!("CARGO_BIN_EXE_rnnlab-experiments"))
+        .args(["linear", "seq2vec", "--quick", "--epochs", "0", "--jobs", "2", "--out"])
+        .arg(&dir)
+        .output()
+        .expect("the experiments binary starts");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    // The worker's own error (what to change), then the parent's (which run, how to rerun).
+    assert!(stderr.contains("--epochs must be at least 1"), "{stderr}");
+    assert!(stderr.contains("worker for") && stderr.contains("--jobs 1"), "{stderr}");
+    assert!(!dir.join("results.json").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -62,11 +62,95 @@ impl GateFn {
     pub(super) fn backprop(self, grad: &[f32], y: &[f32], out: &mut [f32]) {
         let zip = grad.iter().zip(y).zip(out.iter_mut());
         match self {
-            GateFn::Tanh => zip.for_each(|((g, y), o)| *o = g * (1.0 - y * y)),
-            GateFn::Sigmoid => zip.for_each(|((g, y), o)| *o = g * (y * (1.0 - y))),
-            GateFn::HardSigmoid => zip.for_each(|((g, y), o)| *o = if *y > 0.0 && *y < 1.0 { g / 6.0 } else { 0.0 }),
-            GateFn::Relu => zip.for_each(|((g, y), o)| *o = if y.is_nan() || *y > 0.0 { *g } else { 0.0 }),
-            GateFn::Linear => zip.for_each(|((g, _), o)| *o = *g),
+            GateFn::Tanh => zip.for_each(|((g, y), o)| *o = Tanh::backprop(*g, *y)),
+            GateFn::Sigmoid => zip.for_each(|((g, y), o)| *o = Sigmoid::backprop(*g, *y)),
+            GateFn::HardSigmoid => zip.for_each(|((g, y), o)| *o = HardSigmoid::backprop(*g, *y)),
+            GateFn::Relu => zip.for_each(|((g, y), o)| *o = Relu::backprop(*g, *y)),
+            GateFn::Linear => zip.for_each(|((g, y), o)| *o = Linear::backprop(*g, *y)),
         }
     }
 }
+
+/// One activation's derivative from its output, one element at a time: the arithmetic of
+/// [`GateFn::backprop`] (which calls it), for loops that differentiate several gates in one pass
+/// ([`with_derivative!`] picks the type for a [`GateFn`]).
+pub(super) trait Derivative {
+    /// `grad · f'(x)` from `y = f(x)`.
+    fn backprop(grad: f32, y: f32) -> f32;
+}
+
+/// [`GateFn::Tanh`]'s derivative.
+pub(super) struct Tanh;
+/// [`GateFn::Sigmoid`]'s derivative.
+pub(super) struct Sigmoid;
+/// [`GateFn::HardSigmoid`]'s derivative.
+pub(super) struct HardSigmoid;
+/// [`GateFn::Relu`]'s derivative.
+pub(super) struct Relu;
+/// [`GateFn::Linear`]'s derivative.
+pub(super) struct Linear;
+
+impl Derivative for Tanh {
+    #[inline(always)]
+    fn backprop(g: f32, y: f32) -> f32 {
+        g * (1.0 - y * y)
+    }
+}
+
+impl Derivative for Sigmoid {
+    #[inline(always)]
+    fn backprop(g: f32, y: f32) -> f32 {
+        g * (y * (1.0 - y))
+    }
+}
+
+impl Derivative for HardSigmoid {
+    #[inline(always)]
+    fn backprop(g: f32, y: f32) -> f32 {
+        if y > 0.0 && y < 1.0 { g / 6.0 } else { 0.0 }
+    }
+}
+
+impl Derivative for Relu {
+    #[inline(always)]
+    fn backprop(g: f32, y: f32) -> f32 {
+        if y.is_nan() || y > 0.0 { g } else { 0.0 }
+    }
+}
+
+impl Derivative for Linear {
+    #[inline(always)]
+    fn backprop(g: f32, _y: f32) -> f32 {
+        g
+    }
+}
+
+/// `with_derivative!(gate_fn, D => expr)`: `expr` with the type `D` standing for `gate_fn`'s
+/// [`Derivative`] (one monomorphized copy of `expr` per activation).
+macro_rules! with_derivative {
+    ($act:expr, $d:ident => $body:expr) => {
+        match $act {
+            GateFn::Tanh => {
+                type $d = $crate::scan::kernel::gate::Tanh;
+                $body
+            }
+            GateFn::Sigmoid => {
+                type $d = $crate::scan::kernel::gate::Sigmoid;
+                $body
+            }
+            GateFn::HardSigmoid => {
+                type $d = $crate::scan::kernel::gate::HardSigmoid;
+                $body
+            }
+            GateFn::Relu => {
+                type $d = $crate::scan::kernel::gate::Relu;
+                $body
+            }
+            GateFn::Linear => {
+                type $d = $crate::scan::kernel::gate::Linear;
+                $body
+            }
+        }
+    };
+}
+pub(super) use with_derivative;

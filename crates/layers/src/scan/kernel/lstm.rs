@@ -1,5 +1,6 @@
 //! Keras LSTM: gates i, f, c (the candidate `g`), o; states `[h, c]`.
 
+use super::gate::{Derivative, with_derivative};
 use super::{Backward, Forward, Step, gather, recurrent_products, scatter};
 use crate::scan::kernel::GateFn;
 
@@ -66,45 +67,59 @@ pub(super) fn backward_step<'t>(
     c_prev: &[f32],
     dz: &mut [f32],
 ) {
-    let (units, width) = (step.units, step.width);
-    let (act, ra) = (step.spec.activation, step.spec.recurrent_activation);
-    let c_act = tape(C_ACT);
-    // Row by row: the gates and `dz` are `[rows, 4U]`, the rest `[rows, U]`.
-    for row in 0..step.batch {
-        let r = row * units..(row + 1) * units;
-        let gates = &gates[row * width..(row + 1) * width];
-        let (i, f, g, o) = (
-            &gates[..units],
-            &gates[units..2 * units],
-            &gates[2 * units..3 * units],
-            &gates[3 * units..],
-        );
-        let dz = &mut dz[row * width..(row + 1) * width];
-        let (dh_new, c_act, c_prev) = (&b.dh_new[r.clone()], &c_act[r.clone()], &c_prev[r.clone()]);
-        let (tmp, tmp2) = (&mut b.tmp[r.clone()], &mut b.tmp2[r.clone()]);
-        let dc_new = &mut b.dc_new[r.clone()];
-        // dc_new += dh_new ⊙ o ⊙ act'(c)
-        tmp.iter_mut().zip(dh_new).zip(o).for_each(|((t, d), o)| *t = d * o);
-        act.backprop(tmp, c_act, tmp2);
-        dc_new.iter_mut().zip(&*tmp2).for_each(|(d, t)| *d += t);
-        // Gate k's pre-activation gradient: act'(gate) ⊙ a ⊙ b, into its columns of `dz`.
-        let (di, rest) = dz.split_at_mut(units);
-        let (df, rest) = rest.split_at_mut(units);
-        let (dg, do_) = rest.split_at_mut(units);
-        gate_gradient(ra, dc_new, g, i, tmp, di);
-        gate_gradient(ra, dc_new, c_prev, f, tmp, df);
-        gate_gradient(act, dc_new, i, g, tmp, dg);
-        gate_gradient(ra, dh_new, c_act, o, tmp, do_);
-        b.dc_prev[r]
-            .iter_mut()
-            .zip(&*dc_new)
-            .zip(f)
-            .for_each(|((p, d), f)| *p += d * f);
-    }
+    let rows = Rows {
+        units: step.units,
+        gates,
+        c_act: tape(C_ACT),
+        c_prev,
+        dh_new: &b.dh_new,
+    };
+    let (dc_new, dc_prev) = (&mut b.dc_new, &mut b.dc_prev);
+    // One pass per row over all four gates, monomorphized for the two activations.
+    with_derivative!(step.spec.activation, A => with_derivative!(step.spec.recurrent_activation, R => {
+        rows.backward::<A, R>(dc_new, dc_prev, dz)
+    }))
 }
 
-/// `out = act'(gate) ⊙ x ⊙ y`, from the gate's activation `gate` (`tmp`: scratch).
-fn gate_gradient(act: GateFn, x: &[f32], y: &[f32], gate: &[f32], tmp: &mut [f32], out: &mut [f32]) {
-    tmp.iter_mut().zip(x).zip(y).for_each(|((t, x), y)| *t = x * y);
-    act.backprop(tmp, gate, out);
+/// What a step's backward reads: the gates (`[rows, 4U]`), `act(c)`, the previous `c` and the
+/// gradient of the new `h` (`[rows, U]` each).
+struct Rows<'a> {
+    units: usize,
+    gates: &'a [f32],
+    c_act: &'a [f32],
+    c_prev: &'a [f32],
+    dh_new: &'a [f32],
+}
+
+impl Rows<'_> {
+    /// Per element, with `A` the activation and `R` the gate activation:
+    /// `dc_new += A'(dh_new·o)` at `act(c)`; `di = R'(dc_new·g)` at `i`, `df = R'(dc_new·c_prev)`
+    /// at `f`, `dg = A'(dc_new·i)` at `g`, `do = R'(dh_new·act(c))` at `o`;
+    /// `dc_prev += dc_new·f`.
+    #[inline(always)]
+    fn backward<A: Derivative, R: Derivative>(&self, dc_new: &mut [f32], dc_prev: &mut [f32], dz: &mut [f32]) {
+        let units = self.units;
+        let width = 4 * units;
+        let rows = self.gates.chunks_exact(width).zip(dz.chunks_exact_mut(width));
+        for (row, (gates, dz)) in rows.enumerate() {
+            let r = row * units..(row + 1) * units;
+            let (i, rest) = gates.split_at(units);
+            let (f, rest) = rest.split_at(units);
+            let (g, o) = rest.split_at(units);
+            let (di, rest) = dz.split_at_mut(units);
+            let (df, rest) = rest.split_at_mut(units);
+            let (dg, do_) = rest.split_at_mut(units);
+            let (dh_new, c_act, c_prev) = (&self.dh_new[r.clone()], &self.c_act[r.clone()], &self.c_prev[r.clone()]);
+            let (dc_new, dc_prev) = (&mut dc_new[r.clone()], &mut dc_prev[r]);
+            for j in 0..units {
+                let dc = dc_new[j] + A::backprop(dh_new[j] * o[j], c_act[j]);
+                dc_new[j] = dc;
+                di[j] = R::backprop(dc * g[j], i[j]);
+                df[j] = R::backprop(dc * c_prev[j], f[j]);
+                dg[j] = A::backprop(dc * i[j], g[j]);
+                do_[j] = R::backprop(dh_new[j] * c_act[j], o[j]);
+                dc_prev[j] += dc * f[j];
+            }
+        }
+    }
 }
