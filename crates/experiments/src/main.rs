@@ -207,7 +207,6 @@ fn real_main() -> Result<(), ExperimentError> {
             .into_iter()
             .map(|seeds| seeds.into_iter().flatten().collect())
             .collect();
-        // The workers' lines interleave: the summary again, in catalog order.
         return finish(
             backend,
             resolved.description,
@@ -217,7 +216,7 @@ fn real_main() -> Result<(), ExperimentError> {
             plots.concat(),
             started,
             &out,
-            true,
+            jobs.min(tasks.len()),
         );
     }
     // Seeds outer, experiments inner: each seed's data is drawn once and shared by its
@@ -242,7 +241,7 @@ fn real_main() -> Result<(), ExperimentError> {
         ctx.plots.clone(),
         started,
         &out,
-        false,
+        1,
     )
 }
 
@@ -257,7 +256,7 @@ fn finish(
     plots: Vec<(String, String)>,
     started: std::time::Instant,
     out: &Path,
-    summary: bool,
+    workers: usize,
 ) -> Result<(), ExperimentError> {
     let records: Vec<report::Record> = runs
         .into_iter()
@@ -265,10 +264,11 @@ fn finish(
         .collect();
     if run_seeds.len() > 1 {
         println!("=== medians over seeds {run_seeds:?}");
-    } else if summary {
+    } else if workers > 1 {
+        // The workers' lines interleave: the summary again, in catalog order.
         println!("=== results");
     }
-    if run_seeds.len() > 1 || summary {
+    if run_seeds.len() > 1 || workers > 1 {
         for r in &records {
             println!("{}", r.one_line());
         }
@@ -281,6 +281,7 @@ fn finish(
         records,
         plots,
         started.elapsed().as_secs_f64(),
+        workers,
     );
     write_results(out, &results).map_err(|source| ExperimentError::Io {
         path: out.to_path_buf(),

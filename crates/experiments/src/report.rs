@@ -303,6 +303,9 @@ pub struct Results {
     pub seeds: Vec<u32>,
     pub quick: bool,
     pub total_seconds: f64,
+    /// Worker processes the runs went to (`--jobs`), each on one core; 1: one process, whose
+    /// fused kernels use two cores. Seconds per epoch are those of the process that ran it.
+    pub workers: usize,
     pub experiments: Vec<Record>,
     /// PNG files next to results.md, with captions.
     pub plots: Vec<(String, String)>,
@@ -317,6 +320,7 @@ impl Results {
         experiments: Vec<Record>,
         plots: Vec<(String, String)>,
         total_seconds: f64,
+        workers: usize,
     ) -> Self {
         Self {
             backend: backend.name(),
@@ -327,6 +331,7 @@ impl Results {
             seeds,
             quick,
             total_seconds,
+            workers,
             experiments,
             plots,
         }
@@ -343,7 +348,7 @@ impl Results {
             _ => format!("seed {}", self.seed),
         };
         let mut md = format!(
-            "# rnnlab results — backend `{}`{}\n\nDevice: {}. Git revision `{}`, {}, total wall time {:.0} s{}.\n\n\
+            "# rnnlab results — backend `{}`{}\n\nDevice: {}. Git revision `{}`, {}, total wall time {:.0} s{}{}.\n\n\
              Bands: the lecture/HOML figure and the Keras-3.15-here figure, widened by 35% on each side.\n\n\
              | name | metric | rnnlab | lecture / HOML | Keras 3.15 here | in band | s/epoch | params |\n\
              | --- | --- | --- | --- | --- | --- | --- | --- |\n",
@@ -353,6 +358,10 @@ impl Results {
             self.git_rev,
             seeds,
             self.total_seconds,
+            match self.workers {
+                0 | 1 => String::new(),
+                n => format!(" on {n} single-threaded worker processes (s/epoch: one worker's, on one core)"),
+            },
             if self.quick {
                 " — quick smoke run (2 epochs, 1 000 series): not comparable"
             } else {

@@ -18,11 +18,11 @@ fn run(jobs: &str, out: &Path) -> Value {
     serde_json::from_slice(&json).expect("results.json parses")
 }
 
-/// Everything but the timings, which no two runs share.
+/// Everything but the timings, which no two runs share, and how many workers ran.
 fn without_timings(v: &mut Value) {
     match v {
         Value::Object(map) => {
-            for key in ["seconds_per_epoch", "seconds", "total_seconds"] {
+            for key in ["seconds_per_epoch", "seconds", "total_seconds", "workers"] {
                 map.remove(key);
             }
             map.values_mut().for_each(without_timings);
@@ -49,6 +49,10 @@ fn workers_give_the_figures_of_one_process() {
     // Four experiments, each trained (or forecast) with a figure, the same in both runs.
     assert_eq!(figures(&serial).len(), 4);
     assert!(figures(&serial).iter().all(Option::is_some), "{:?}", figures(&serial));
+    assert_eq!(
+        (serial["workers"].as_u64(), parallel["workers"].as_u64()),
+        (Some(1), Some(2))
+    );
     without_timings(&mut serial);
     without_timings(&mut parallel);
     assert_eq!(serial, parallel);
