@@ -18,7 +18,7 @@ use rnnlab_layers::Backend;
 
 use crate::catalog::{Context, EXPERIMENTS};
 use crate::error::ExperimentError;
-use crate::report::{Results, write_results};
+use crate::report::{Results, RunInfo, write_results};
 
 const USAGE: &str =
     "usage: rnnlab-experiments all|<name>... [--backend B] [--epochs N] [--seed S] [--seeds N] [--quick] \
@@ -207,17 +207,14 @@ fn real_main() -> Result<(), ExperimentError> {
             .into_iter()
             .map(|seeds| seeds.into_iter().flatten().collect())
             .collect();
-        return finish(
+        let run = RunInfo {
             backend,
-            resolved.description,
-            run_seeds,
+            device: resolved.description,
+            seeds: run_seeds,
             quick,
-            runs,
-            plots.concat(),
-            started,
-            &out,
-            jobs.min(tasks.len()),
-        );
+            workers: jobs.min(tasks.len()),
+        };
+        return finish(run, runs, plots.concat(), started, &out);
     }
     // Seeds outer, experiments inner: each seed's data is drawn once and shared by its
     // experiments, as in a single-seed run. Only the first seed draws plots.
@@ -232,57 +229,40 @@ fn real_main() -> Result<(), ExperimentError> {
             runs.push(run_one(&mut ctx, e)?);
         }
     }
-    finish(
+    let run = RunInfo {
         backend,
-        resolved.description,
-        run_seeds,
+        device: resolved.description,
+        seeds: run_seeds,
         quick,
-        runs,
-        ctx.plots.clone(),
-        started,
-        &out,
-        1,
-    )
+        workers: 1,
+    };
+    finish(run, runs, ctx.plots.clone(), started, &out)
 }
 
 /// Merges each experiment's runs over the seeds and writes `results.json` and `results.md`.
-#[allow(clippy::too_many_arguments)]
 fn finish(
-    backend: Backend,
-    description: String,
-    run_seeds: Vec<u32>,
-    quick: bool,
+    run: RunInfo,
     runs: Vec<Vec<report::Record>>,
     plots: Vec<(String, String)>,
     started: std::time::Instant,
     out: &Path,
-    workers: usize,
 ) -> Result<(), ExperimentError> {
     let records: Vec<report::Record> = runs
         .into_iter()
-        .map(|r| report::Record::over_seeds(r, &run_seeds))
+        .map(|r| report::Record::over_seeds(r, &run.seeds))
         .collect();
-    if run_seeds.len() > 1 {
-        println!("=== medians over seeds {run_seeds:?}");
-    } else if workers > 1 {
+    if run.seeds.len() > 1 {
+        println!("=== medians over seeds {:?}", run.seeds);
+    } else if run.workers > 1 {
         // The workers' lines interleave: the summary again, in catalog order.
         println!("=== results");
     }
-    if run_seeds.len() > 1 || workers > 1 {
+    if run.seeds.len() > 1 || run.workers > 1 {
         for r in &records {
             println!("{}", r.one_line());
         }
     }
-    let results = Results::new(
-        backend,
-        description,
-        run_seeds,
-        quick,
-        records,
-        plots,
-        started.elapsed().as_secs_f64(),
-        workers,
-    );
+    let results = Results::new(run, records, plots, started.elapsed().as_secs_f64());
     write_results(out, &results).map_err(|source| ExperimentError::Io {
         path: out.to_path_buf(),
         source,

@@ -311,27 +311,30 @@ pub struct Results {
     pub plots: Vec<(String, String)>,
 }
 
+/// How a run was made: what the results say besides the records.
+pub struct RunInfo {
+    pub backend: Backend,
+    /// The device the backend resolved to, in words.
+    pub device: String,
+    /// Every seed run; the first is the run's seed.
+    pub seeds: Vec<u32>,
+    pub quick: bool,
+    /// Worker processes (`--jobs`); 1 for a run in one process.
+    pub workers: usize,
+}
+
 impl Results {
-    pub fn new(
-        backend: Backend,
-        device: String,
-        seeds: Vec<u32>,
-        quick: bool,
-        experiments: Vec<Record>,
-        plots: Vec<(String, String)>,
-        total_seconds: f64,
-        workers: usize,
-    ) -> Self {
+    pub fn new(run: RunInfo, experiments: Vec<Record>, plots: Vec<(String, String)>, total_seconds: f64) -> Self {
         Self {
-            backend: backend.name(),
-            device,
+            backend: run.backend.name(),
+            device: run.device,
             fusion: cfg!(feature = "fusion"),
             git_rev: git_rev(),
-            seed: seeds.first().copied().unwrap_or_default(),
-            seeds,
-            quick,
+            seed: run.seeds.first().copied().unwrap_or_default(),
+            seeds: run.seeds,
+            quick: run.quick,
             total_seconds,
-            workers,
+            workers: run.workers,
             experiments,
             plots,
         }
