@@ -7,13 +7,18 @@ use std::process::Command;
 use serde_json::Value;
 
 fn run(jobs: &str, out: &Path) -> Value {
-    let status = Command::new(env!("CARGO_BIN_EXE_rnnlab-experiments"))
+    let output = Command::new(env!("CARGO_BIN_EXE_rnnlab-experiments"))
         .args(["linear", "deep-rnn-dense", "forecast-iterative", "seq2seq-lstm"])
         .args(["--quick", "--epochs", "1", "--seeds", "2", "--jobs", jobs, "--out"])
         .arg(out)
-        .status()
+        .output()
         .expect("the experiments binary starts");
-    assert!(status.success(), "--jobs {jobs}: {status}");
+    assert!(
+        output.status.success(),
+        "--jobs {jobs}: {}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
     let json = std::fs::read(out.join("results.json")).expect("results.json written");
     serde_json::from_slice(&json).expect("results.json parses")
 }
