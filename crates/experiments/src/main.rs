@@ -143,70 +143,13 @@ fn real_main() -> Result<(), ExperimentError> {
     });
     let tasks = workers::tasks(&selected, &run_seeds);
     if jobs > 1 && tasks.len() > 1 {
-        let label = |t: &workers::Task| {
-            let names: Vec<&str> = t.experiments.iter().map(|&e| selected[e].name).collect();
-            match run_seeds.len() {
-                1 => names.join("+"),
-                _ => format!("{} s{}", names.join("+"), t.seed),
-            }
+        let worker_args = WorkerArgs {
+            backend: backend_arg,
+            epochs,
+            quick,
+            out: out.clone(),
         };
-        let exe = std::env::current_exe().map_err(|source| ExperimentError::Io {
-            path: PathBuf::from("rnnlab-experiments"),
-            source,
-        })?;
-        let command = |t: &workers::Task, report: &Path| {
-            let mut cmd = std::process::Command::new(&exe);
-            cmd.args(t.experiments.iter().map(|&e| selected[e].name))
-                .arg("--seed")
-                .arg(t.seed.to_string())
-                .arg("--out")
-                .arg(&out)
-                .arg("--worker")
-                .arg(report);
-            if let Some(b) = &backend_arg {
-                cmd.args(["--backend", b]);
-            }
-            if let Some(n) = epochs {
-                cmd.args(["--epochs", &n.to_string()]);
-            }
-            if quick {
-                cmd.arg("--quick");
-            }
-            if t.seed_index > 0 {
-                cmd.arg("--no-plots");
-            }
-            cmd
-        };
-        println!(
-            "{} runs on {} worker processes, one core each",
-            tasks.len(),
-            jobs.min(tasks.len())
-        );
-        let reports = workers::run(&tasks, jobs, label, command)?;
-        let mut by_seed: Vec<Vec<Option<report::Record>>> = vec![vec![None; run_seeds.len()]; selected.len()];
-        let mut plots: Vec<Vec<(String, String)>> = vec![Vec::new(); selected.len()];
-        for (task, report) in tasks.iter().zip(reports) {
-            if report.records.len() != task.experiments.len() {
-                return Err(ExperimentError::Worker {
-                    task: label(task),
-                    why: format!(
-                        "{} records for {} experiments",
-                        report.records.len(),
-                        task.experiments.len()
-                    ),
-                });
-            }
-            for (&e, record) in task.experiments.iter().zip(report.records) {
-                by_seed[e][task.seed_index] = Some(record);
-            }
-            if task.seed_index == 0 {
-                plots[task.experiments[0]] = report.plots;
-            }
-        }
-        let runs: Vec<Vec<report::Record>> = by_seed
-            .into_iter()
-            .map(|seeds| seeds.into_iter().flatten().collect())
-            .collect();
+        let (runs, plots) = run_in_workers(&selected, &run_seeds, &tasks, jobs, &worker_args)?;
         let run = RunInfo {
             backend,
             device: resolved.description,
@@ -214,7 +157,7 @@ fn real_main() -> Result<(), ExperimentError> {
             quick,
             workers: jobs.min(tasks.len()),
         };
-        return finish(run, runs, plots.concat(), started, &out);
+        return finish(run, runs, plots, started, &out);
     }
     // Seeds outer, experiments inner: each seed's data is drawn once and shared by its
     // experiments, as in a single-seed run. Only the first seed draws plots.
@@ -273,6 +216,94 @@ fn finish(
         results.total_seconds
     );
     Ok(())
+}
+
+/// A plot file and its caption.
+type Plot = (String, String);
+
+/// The command-line options a worker repeats from its parent.
+struct WorkerArgs {
+    backend: Option<String>,
+    epochs: Option<usize>,
+    quick: bool,
+    out: PathBuf,
+}
+
+/// Runs `tasks` on worker processes (see [`workers`]); returns each selected experiment's
+/// records in seed order and the first seed's plots in catalog order, as a run in one process
+/// would.
+fn run_in_workers(
+    selected: &[&catalog::Experiment],
+    run_seeds: &[u32],
+    tasks: &[workers::Task],
+    jobs: usize,
+    args: &WorkerArgs,
+) -> Result<(Vec<Vec<report::Record>>, Vec<Plot>), ExperimentError> {
+    let label = |t: &workers::Task| {
+        let names: Vec<&str> = t.experiments.iter().map(|&e| selected[e].name).collect();
+        match run_seeds.len() {
+            1 => names.join("+"),
+            _ => format!("{} s{}", names.join("+"), t.seed),
+        }
+    };
+    let exe = std::env::current_exe().map_err(|source| ExperimentError::Io {
+        path: PathBuf::from("rnnlab-experiments"),
+        source,
+    })?;
+    let command = |t: &workers::Task, report: &Path| {
+        let mut cmd = std::process::Command::new(&exe);
+        cmd.args(t.experiments.iter().map(|&e| selected[e].name))
+            .arg("--seed")
+            .arg(t.seed.to_string())
+            .arg("--out")
+            .arg(&args.out)
+            .arg("--worker")
+            .arg(report);
+        if let Some(b) = &args.backend {
+            cmd.args(["--backend", b]);
+        }
+        if let Some(n) = args.epochs {
+            cmd.args(["--epochs", &n.to_string()]);
+        }
+        if args.quick {
+            cmd.arg("--quick");
+        }
+        if t.seed_index > 0 {
+            cmd.arg("--no-plots");
+        }
+        cmd
+    };
+    println!(
+        "{} runs on {} worker processes, one core each",
+        tasks.len(),
+        jobs.min(tasks.len())
+    );
+    let reports = workers::run(tasks, jobs, label, command)?;
+    let mut by_seed: Vec<Vec<Option<report::Record>>> = vec![vec![None; run_seeds.len()]; selected.len()];
+    let mut plots: Vec<Vec<Plot>> = vec![Vec::new(); selected.len()];
+    for (task, report) in tasks.iter().zip(reports) {
+        if report.records.len() != task.experiments.len() {
+            return Err(ExperimentError::Worker {
+                task: label(task),
+                why: format!(
+                    "{} records for {} experiments",
+                    report.records.len(),
+                    task.experiments.len()
+                ),
+            });
+        }
+        for (&e, record) in task.experiments.iter().zip(report.records) {
+            by_seed[e][task.seed_index] = Some(record);
+        }
+        if task.seed_index == 0 {
+            plots[task.experiments[0]] = report.plots;
+        }
+    }
+    let runs = by_seed
+        .into_iter()
+        .map(|seeds| seeds.into_iter().flatten().collect())
+        .collect();
+    Ok((runs, plots.concat()))
 }
 
 /// A worker of a parallel run: runs `selected` at the context's seed and writes its records and
