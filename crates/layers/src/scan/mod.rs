@@ -289,9 +289,18 @@ pub(crate) fn run(
         mask.into_dispatch(),
         recurrent_masks.into_dispatch(),
     ));
+    // `full` is `[T + state rows, B, U]`: the outputs, then the final states unless the one state
+    // is the last output (`ScanSpec::state_rows`).
     let row = |i: usize| full.clone().narrow(0, i, 1).reshape([b, u]);
     let last = row(t - 1);
-    let states: Vec<Tensor<2>> = (0..cell.kind.states()).map(|s| row(t + s)).collect();
-    let sequence = return_sequences.then(|| full.clone().narrow(0, 0, t).swap_dims(0, 1));
+    let states: Vec<Tensor<2>> = match spec.state_rows() {
+        0 => vec![last.clone()],
+        n => (0..n).map(|s| row(t + s)).collect(),
+    };
+    let sequence = return_sequences.then(|| match spec.state_rows() {
+        // The whole output: no slice, whose backward would zero-fill a buffer of its size.
+        0 => full.clone().swap_dims(0, 1),
+        _ => full.clone().narrow(0, 0, t).swap_dims(0, 1),
+    });
     RnnOutput { sequence, last, states }
 }

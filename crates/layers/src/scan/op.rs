@@ -260,7 +260,7 @@ impl<B: FusedRecurrence + HostTensors, C: CheckpointStrategy> FusedRecurrence fo
                 let (dims, xp_shape) = (dims::<B>(&xp, &rest[2]), xp.shape());
                 let [r, rb, h0, c0, m, rm] = rest.clone();
                 let full = B::fused_recurrence(spec, xp, r, rb, h0, c0, m, rm);
-                let visible = dims.time + spec.kind.states();
+                let visible = dims.time + spec.state_rows();
                 let out = B::float_slice(
                     full.clone(),
                     &[Slice::from(0..visible), Slice::from(..), Slice::from(..)],

@@ -7,9 +7,10 @@
 //! `mask [T, B]` (1 real, 0 masked), `recurrent_masks [R, B, U]` (`R` = 0, 1 or `G`).
 //!
 //! The forward writes one buffer of `[rows, B, U]` blocks: the `T` outputs in processing order,
-//! the final states, then — when a backward will follow — a tape of what the backward needs
-//! per step (gate activations and carried states, never inputs to recompute); each recurrence
-//! names its tape slots.
+//! the final states (none where the one state is the last output:
+//! [`ScanSpec::state_rows`]), then — when a backward will follow — a tape of what the backward
+//! needs per step (gate activations and carried states, never inputs to recompute, nor what an
+//! output block already holds); each recurrence names its tape slots.
 //!
 //! This file drives the time loop, the parts every recurrence shares (recurrent products,
 //! masks, the tape, the recurrent kernel's gradient); the rest is one file each:
@@ -128,6 +129,17 @@ impl ScanSpec {
             (false, _) => 1,
         }
     }
+    /// `[B, U]` blocks after the outputs that hold the final states: none where the one state
+    /// is the last output (no mask, one state: the output's gradient then carries the state's,
+    /// and Burn's slice backward, which zero-fills the whole output per layer and step, is not
+    /// needed for the sequence), else one per state.
+    pub fn state_rows(&self) -> usize {
+        if !self.masked && self.kind.states() == 1 {
+            0
+        } else {
+            self.kind.states()
+        }
+    }
     /// `[B, U]` blocks saved per step beyond the outputs.
     fn saved_slots(&self) -> usize {
         self.kind.tape_blocks() - self.slots_in_outputs()
@@ -156,7 +168,7 @@ impl Dims {
         } else {
             0
         };
-        self.time + spec.kind.states() + tape
+        self.time + spec.state_rows() + tape
     }
     /// The block that holds tape slot `slot` of processing step `step`: the step's output block
     /// for the slots [`ScanSpec::slots_in_outputs`] names, else its saved block.
@@ -165,7 +177,7 @@ impl Dims {
         if slot < in_outputs {
             step
         } else {
-            self.time + spec.kind.states() + step * spec.saved_slots() + slot - in_outputs
+            self.time + spec.state_rows() + step * spec.saved_slots() + slot - in_outputs
         }
     }
 }
@@ -447,9 +459,11 @@ fn forward_chunk(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>, rows: Range<u
             }
         }
     }
-    write(time, 1, &f.h);
-    if lstm {
-        write(time + 1, 1, &f.c);
+    if spec.state_rows() > 0 {
+        write(time, 1, &f.h);
+        if lstm {
+            write(time + 1, 1, &f.c);
+        }
     }
     assert!(
         written.iter().all(|&w| w),
@@ -464,7 +478,7 @@ fn forward_chunk(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>, rows: Range<u
 }
 
 /// Backward through time. `forward_out` is what [`forward`] wrote with `save_tape`; `grad` is the
-/// upstream gradient of its first `T + states` rows.
+/// upstream gradient of its first `T + spec.state_rows()` rows.
 pub fn backward(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>, forward_out: &[f32], grad: &[f32]) -> Grads {
     let width = spec.kind.gates() * dims.units;
     let mut grads = Grads {
@@ -630,7 +644,12 @@ fn backward_chunk(
         recurrent_bias: vec![0.0; spec.kind.bias_len(units)],
     };
     let mut b = Backward {
-        dh: rows_of(grad, time, full, units, &rows).to_vec(),
+        // Without state rows the final state's gradient came in with the last output's.
+        dh: if spec.state_rows() > 0 {
+            rows_of(grad, time, full, units, &rows).to_vec()
+        } else {
+            vec![0.0f32; block]
+        },
         dc: if lstm {
             rows_of(grad, time + 1, full, units, &rows).to_vec()
         } else {
