@@ -169,7 +169,7 @@ fn real_main() -> Result<(), ExperimentError> {
             println!("=== seed {s} ({}/{})", k + 1, run_seeds.len());
         }
         for (e, runs) in selected.iter().zip(runs.iter_mut()) {
-            runs.push(run_one(&mut ctx, e)?);
+            runs.push(run_experiment(&mut ctx, e)?);
         }
     }
     let run = RunInfo {
@@ -317,24 +317,19 @@ fn run_worker(
     ctx.draw_plots = draw_plots;
     let mut records = Vec::with_capacity(selected.len());
     for e in selected {
-        records.push(run_one(ctx, e)?);
+        records.push(run_experiment(ctx, e)?);
     }
-    let report_data = workers::WorkerReport {
-        records,
-        plots: ctx.plots.clone(),
-    };
-    let json = serde_json::to_vec(&report_data).map_err(|e| ExperimentError::Io {
-        path: report.to_path_buf(),
-        source: std::io::Error::other(e),
-    })?;
-    rnnlab_layers::atomic_file::write(report, &json).map_err(|source| ExperimentError::Io {
-        path: report.to_path_buf(),
-        source,
-    })
+    let plots = std::mem::take(&mut ctx.plots);
+    workers::WorkerReport { records, plots }
+        .write(report)
+        .map_err(|source| ExperimentError::Io {
+            path: report.to_path_buf(),
+            source,
+        })
 }
 
 /// Runs one experiment on `ctx` (its weights reseeded first) and prints its one-line summary.
-fn run_one(ctx: &mut Context, e: &catalog::Experiment) -> Result<report::Record, ExperimentError> {
+fn run_experiment(ctx: &mut Context, e: &catalog::Experiment) -> Result<report::Record, ExperimentError> {
     println!("== {} ({})", e.name, e.model);
     ctx.reseed(); // every experiment's weights are reproducible on their own
     let record = (e.run)(ctx).map_err(|source| ExperimentError::In {

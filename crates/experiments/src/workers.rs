@@ -36,6 +36,14 @@ pub struct WorkerReport {
     pub plots: Vec<(String, String)>,
 }
 
+impl WorkerReport {
+    /// Writes the report where the parent reads it (atomically: a worker that dies leaves none).
+    pub fn write(&self, path: &Path) -> std::io::Result<()> {
+        let json = serde_json::to_vec(self).map_err(std::io::Error::other)?;
+        crate::report::write_atomic(path, &json)
+    }
+}
+
 /// The tasks of a run, longest first (so the short ones fill in at the end): one per experiment
 /// and seed, except that an experiment which reuses another's trained model goes with it.
 pub fn tasks(selected: &[&Experiment], seeds: &[u32]) -> Vec<Task> {
@@ -93,7 +101,7 @@ pub fn run(
                     let Some(task) = tasks.get(i) else { break };
                     let name = label(task);
                     let report = report_path(i);
-                    let result = run_one(command(task, &report), &report, &format!("{name:<width$}"))
+                    let result = run_child(command(task, &report), &report, &format!("{name:<width$}"))
                         .map_err(|why| ExperimentError::Worker { task: name, why });
                     if result.is_err() {
                         failed.store(true, Ordering::Relaxed);
@@ -130,7 +138,7 @@ fn report_path(i: usize) -> PathBuf {
 }
 
 /// Starts one worker, shows its output after `prefix`, and reads its report.
-fn run_one(mut command: Command, report: &Path, prefix: &str) -> Result<WorkerReport, String> {
+fn run_child(mut command: Command, report: &Path, prefix: &str) -> Result<WorkerReport, String> {
     let mut child = command
         .env("RAYON_NUM_THREADS", "1")
         .stdout(Stdio::piped())

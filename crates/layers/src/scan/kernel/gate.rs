@@ -17,6 +17,24 @@ pub enum GateFn {
     Linear,
 }
 
+/// `with_derivative!(gate_fn, D => expr)`: `expr` with the type `D` standing for `gate_fn`'s
+/// [`Derivative`] (one monomorphized copy of `expr` per activation). Each [`GateFn`] variant's
+/// derivative type has the variant's name.
+macro_rules! with_derivative {
+    ($act:expr, $d:ident => $body:expr) => {
+        with_derivative!(@each $act, $d, $body, Tanh Sigmoid HardSigmoid Relu Linear)
+    };
+    (@each $act:expr, $d:ident, $body:expr, $($variant:ident)*) => {
+        match $act {
+            $(GateFn::$variant => {
+                type $d = $crate::scan::kernel::gate::$variant;
+                $body
+            })*
+        }
+    };
+}
+pub(super) use with_derivative;
+
 impl GateFn {
     /// Applies the activation in place: 512-bit vectors where the CPU has AVX-512F, 256-bit where
     /// it has AVX2, fused multiply-adds with either (the same results from both).
@@ -61,13 +79,7 @@ impl GateFn {
     /// `grad ⊙ f'(x)` written from the output `y = f(x)`, into `out`.
     pub(super) fn backprop(self, grad: &[f32], y: &[f32], out: &mut [f32]) {
         let zip = grad.iter().zip(y).zip(out.iter_mut());
-        match self {
-            GateFn::Tanh => zip.for_each(|((g, y), o)| *o = Tanh::backprop(*g, *y)),
-            GateFn::Sigmoid => zip.for_each(|((g, y), o)| *o = Sigmoid::backprop(*g, *y)),
-            GateFn::HardSigmoid => zip.for_each(|((g, y), o)| *o = HardSigmoid::backprop(*g, *y)),
-            GateFn::Relu => zip.for_each(|((g, y), o)| *o = Relu::backprop(*g, *y)),
-            GateFn::Linear => zip.for_each(|((g, y), o)| *o = Linear::backprop(*g, *y)),
-        }
+        with_derivative!(self, D => zip.for_each(|((g, y), o)| *o = D::backprop(*g, *y)))
     }
 }
 
@@ -124,33 +136,3 @@ impl Derivative for Linear {
         g
     }
 }
-
-/// `with_derivative!(gate_fn, D => expr)`: `expr` with the type `D` standing for `gate_fn`'s
-/// [`Derivative`] (one monomorphized copy of `expr` per activation).
-macro_rules! with_derivative {
-    ($act:expr, $d:ident => $body:expr) => {
-        match $act {
-            GateFn::Tanh => {
-                type $d = $crate::scan::kernel::gate::Tanh;
-                $body
-            }
-            GateFn::Sigmoid => {
-                type $d = $crate::scan::kernel::gate::Sigmoid;
-                $body
-            }
-            GateFn::HardSigmoid => {
-                type $d = $crate::scan::kernel::gate::HardSigmoid;
-                $body
-            }
-            GateFn::Relu => {
-                type $d = $crate::scan::kernel::gate::Relu;
-                $body
-            }
-            GateFn::Linear => {
-                type $d = $crate::scan::kernel::gate::Linear;
-                $body
-            }
-        }
-    };
-}
-pub(super) use with_derivative;

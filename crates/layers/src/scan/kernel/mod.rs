@@ -393,6 +393,8 @@ fn forward_chunk(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>, rows: Range<u
         .map(|g| gate_mask(inputs.recurrent_masks, spec.recurrent_masks, g, dims, &rows))
         .collect();
 
+    // Tape slots below this are the step's output block, written as the output.
+    let in_outputs = spec.slots_in_outputs();
     for step in 0..time {
         let ti = if spec.go_backwards { time - 1 - step } else { step };
         let this = Step {
@@ -443,9 +445,7 @@ fn forward_chunk(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>, rows: Range<u
         }
 
         if spec.save_tape {
-            let in_outputs = spec.slots_in_outputs();
             let mut put = |slot: usize, count: usize, data: &[f32]| {
-                // A slot that is the step's output was written above as the output.
                 if slot >= in_outputs {
                     write(dims.tape_row(spec, step, slot), count, data);
                 }
