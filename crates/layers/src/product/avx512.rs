@@ -7,15 +7,17 @@
 //! per slice of [`DEPTH_SLICE`] terms, the slice's sum added to `dst` (or written, for the first
 //! slice when `dst` is not read) — so a CPU with AVX-512 and one without give the same bits.
 //! Blocking: a tile of [`MR`] (or [`MR_SHORT`]) rows × [`NR`] columns lives in vector registers
-//! while the slice runs; `lhs` is packed a block of [`MC`] rows at a time (a tile's values per
-//! term together, one broadcast each), `rhs` in panels of `NR` columns (two vector loads per
-//! term) — per slice, or once for a matrix that many products share ([`pack_rhs`],
-//! [`gemm_packed`]: a recurrent kernel is the same matrix at every step). The block sizes change
-//! speed only.
+//! while the slice runs, a block of [`MC`] rows at a time. Each term of a tile row is broadcast
+//! straight from `lhs` wherever it lies (packing it first cost more than it saved: a broadcast
+//! from memory is one load either way). `rhs` is read as panels of `NR` columns (two vector
+//! loads per term): where it lies when its columns are contiguous and few tiles share it
+//! ([`reads_rhs_in_place`]), else packed per slice, or once for a matrix that many products
+//! share ([`pack_rhs`], [`gemm_packed`]: a recurrent kernel is the same matrix at every step).
+//! How operands are read and the block sizes change speed only.
 
 use std::arch::x86_64::{
-    __m512, __mmask16, _MM_HINT_T0, _mm_prefetch, _mm512_add_ps, _mm512_fmadd_ps, _mm512_loadu_ps,
-    _mm512_mask_storeu_ps, _mm512_maskz_loadu_ps, _mm512_set1_ps, _mm512_setzero_ps, _mm512_storeu_ps,
+    __m512, __mmask16, _MM_HINT_T0, _mm_prefetch, _mm512_add_ps, _mm512_fmadd_ps, _mm512_mask_storeu_ps,
+    _mm512_maskz_loadu_ps, _mm512_set1_ps, _mm512_setzero_ps, _mm512_storeu_ps,
 };
 
 use std::cell::RefCell;
@@ -29,9 +31,9 @@ const MR: usize = 12;
 const MR_SHORT: usize = 8;
 /// Columns of a register tile (and of a packed `rhs` panel): two 16-float vectors.
 pub(super) const NR: usize = 32;
-/// Rows of `lhs` packed at a time (a multiple of both tile heights): its block (`MC × 512`
-/// floats, 192 KiB) and a block of `rhs` panels stay in a 1 MiB L2 cache while every tile of the
-/// block runs.
+/// Rows of `lhs` whose tiles run over one block of `rhs` panels before the next rows (a
+/// multiple of both tile heights): the rows (`MC × 512` floats, 192 KiB) and the panels stay in a
+/// 1 MiB L2 cache meanwhile.
 const MC: usize = 96;
 
 /// The tile height for `m` rows: 12, or 8 for products of at most one `lhs` block whose rows it
@@ -101,7 +103,9 @@ unsafe fn pack_rhs_slice(rhs: Strided<*const f32>, depth: usize, kc: usize, n: u
     }
 }
 
-/// `dst = alpha·dst + lhs·rhs` for `alpha` 0 (dst not read) or 1, `k >= 1`.
+/// `dst = alpha·dst + lhs·rhs` for `alpha` 0 (dst not read) or 1, `k >= 1`; `rhs` read where it
+/// lies when its columns are contiguous and `m` is small ([`reads_rhs_in_place`]), else packed a
+/// slice at a time.
 ///
 /// # Safety
 /// As [`super::gemm`], and the CPU has AVX-512F ([`available`]).
@@ -113,15 +117,22 @@ pub(super) unsafe fn gemm(
     alpha: f32,
     dst: Strided<*mut f32>,
 ) {
+    let in_place = reads_rhs_in_place(m, rhs);
     let n_pad = n.div_ceil(NR) * NR;
-    with_scratch(lhs_len(m, k), DEPTH_SLICE.min(k) * n_pad, |packed_lhs, packed| {
+    let rhs_len = if in_place { 0 } else { DEPTH_SLICE.min(k) * n_pad };
+    with_scratch(rhs_len, |packed| {
         for (depth, kc) in slices(k) {
-            let block = &mut packed[..kc * n_pad];
             let overwrite = depth == 0 && alpha == 0.0;
             // SAFETY: the caller's contract; the buffers are sized above.
             unsafe {
-                pack_rhs_slice(rhs, depth, kc, n, block);
-                slice_product((m, kc, n), lhs, depth, block, overwrite, dst, packed_lhs);
+                let slice = if in_place {
+                    SliceRhs::InPlace(rhs)
+                } else {
+                    let block = &mut packed[..kc * n_pad];
+                    pack_rhs_slice(rhs, depth, kc, n, block);
+                    SliceRhs::Packed(block)
+                };
+                slice_product((m, kc, n), lhs, depth, slice, overwrite, dst);
             }
         }
     });
@@ -140,45 +151,41 @@ pub(super) unsafe fn gemm_packed(
     dst: Strided<*mut f32>,
 ) {
     let n_pad = n.div_ceil(NR) * NR;
-    with_scratch(lhs_len(m, k), 0, |packed_lhs, _| {
-        for (depth, kc) in slices(k) {
-            let block = &packed[depth * n_pad..(depth + kc) * n_pad];
-            let overwrite = depth == 0 && alpha == 0.0;
-            // SAFETY: the caller's contract; `packed` holds every slice.
-            unsafe { slice_product((m, kc, n), lhs, depth, block, overwrite, dst, packed_lhs) };
-        }
-    });
+    for (depth, kc) in slices(k) {
+        let block = &packed[depth * n_pad..(depth + kc) * n_pad];
+        let overwrite = depth == 0 && alpha == 0.0;
+        // SAFETY: the caller's contract; `packed` holds every slice.
+        unsafe { slice_product((m, kc, n), lhs, depth, SliceRhs::Packed(block), overwrite, dst) };
+    }
 }
 
-/// Floats `pack_lhs` fills for an `m × k` `lhs`: one block of at most [`MC`] rows, padded to
-/// whole tiles, of one slice (a recurrent step's 16-row product needs a sixth of a full block).
-fn lhs_len(m: usize, k: usize) -> usize {
-    m.min(MC).next_multiple_of(tile_rows_for(m)) * DEPTH_SLICE.min(k)
+/// Whether [`gemm`] reads `rhs` where it lies: when its columns are contiguous and `lhs` has
+/// at most one block of rows, so that one pass of tiles reads each panel (packing would read
+/// and write it once more). With more rows, packed panels win: a 1600 × 512 × 2048 product ran
+/// 4× slower reading a 2048-column `rhs` in place (a page per term), while products of 10 to
+/// 96 rows ran 10–150% faster in place (AVX-512 Xeon). Speed only.
+pub(super) fn reads_rhs_in_place(m: usize, rhs: Strided<*const f32>) -> bool {
+    rhs.col_stride == 1 && m <= MC
 }
 
 thread_local! {
-    /// This thread's packing buffers, kept between products: a recurrent step's product runs at
-    /// every step of every batch, and a fresh zeroed buffer each time showed in profiles of
-    /// lecture-size epochs (allocator calls). Contents never carry over: the packers write
-    /// every float the kernel then reads.
-    static SCRATCH: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+    /// This thread's buffer for packed `rhs` slices, kept between products (a fresh zeroed
+    /// buffer per product showed in profiles of lecture-size epochs: allocator calls). Contents
+    /// never carry over: the packer writes every float the kernel then reads.
+    static SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Runs `work` on packing buffers of `lhs` and `rhs` floats: this thread's [`SCRATCH`], grown
-/// where needed (fresh buffers if it is in use).
-fn with_scratch<R>(lhs: usize, rhs: usize, work: impl FnOnce(&mut [f32], &mut [f32]) -> R) -> R {
+/// Runs `work` on a packing buffer of `len` floats: this thread's [`SCRATCH`], grown where
+/// needed (a fresh buffer if it is in use).
+fn with_scratch<R>(len: usize, work: impl FnOnce(&mut [f32]) -> R) -> R {
     SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
-        Ok(mut buffers) => {
-            let (a, b) = &mut *buffers;
-            if a.len() < lhs {
-                a.resize(lhs, 0.0);
+        Ok(mut buffer) => {
+            if buffer.len() < len {
+                buffer.resize(len, 0.0);
             }
-            if b.len() < rhs {
-                b.resize(rhs, 0.0);
-            }
-            work(&mut a[..lhs], &mut b[..rhs])
+            work(&mut buffer[..len])
         }
-        Err(_) => work(&mut vec![0.0; lhs], &mut vec![0.0; rhs]),
+        Err(_) => work(&mut vec![0.0; len]),
     })
 }
 
@@ -189,24 +196,31 @@ fn slices(k: usize) -> impl Iterator<Item = (usize, usize)> {
         .map(move |depth| (depth, DEPTH_SLICE.min(k - depth)))
 }
 
-/// One slice: `dst (=|+=) lhs[:, depth..depth + kc] · block`, `block` the slice's packed panels.
+/// One slice's `rhs`: packed panels ([`pack_rhs`]'s layout for the slice), or the operand itself
+/// (columns contiguous), read from term `depth` of the slice.
+#[derive(Clone, Copy)]
+enum SliceRhs<'a> {
+    Packed(&'a [f32]),
+    InPlace(Strided<*const f32>),
+}
+
+/// One slice: `dst (=|+=) lhs[:, depth..depth + kc] · rhs[depth..depth + kc, :]`.
 #[target_feature(enable = "avx512f")]
 #[allow(clippy::too_many_arguments)]
 unsafe fn slice_product(
     (m, kc, n): (usize, usize, usize),
     lhs: Strided<*const f32>,
     depth: usize,
-    block: &[f32],
+    rhs: SliceRhs<'_>,
     overwrite: bool,
     dst: Strided<*mut f32>,
-    packed_lhs: &mut [f32],
 ) {
     // SAFETY: the caller's contract, passed on.
     unsafe {
         if tile_rows_for(m) == MR_SHORT {
-            slice_tiles::<MR_SHORT>((m, kc, n), lhs, depth, block, overwrite, dst, packed_lhs)
+            slice_tiles::<MR_SHORT>((m, kc, n), lhs, depth, rhs, overwrite, dst)
         } else {
-            slice_tiles::<MR>((m, kc, n), lhs, depth, block, overwrite, dst, packed_lhs)
+            slice_tiles::<MR>((m, kc, n), lhs, depth, rhs, overwrite, dst)
         }
     }
 }
@@ -218,24 +232,43 @@ unsafe fn slice_tiles<const R: usize>(
     (m, kc, n): (usize, usize, usize),
     lhs: Strided<*const f32>,
     depth: usize,
-    block: &[f32],
+    rhs: SliceRhs<'_>,
     overwrite: bool,
     dst: Strided<*mut f32>,
-    packed_lhs: &mut [f32],
 ) {
     let mut spill = [[0.0f32; NR]; R];
     for row0 in (0..m).step_by(MC) {
         let rows = MC.min(m - row0);
-        // SAFETY: rows row0.. < m, terms depth.. < k (the caller's contract).
-        unsafe { pack_lhs::<R>(lhs, row0, rows, depth, kc, packed_lhs) };
         for col_block in (0..n).step_by(NC) {
             let block_cols = NC.min(n - col_block);
             for tile_row in (0..rows).step_by(R) {
                 let tile_rows = R.min(rows - tile_row);
+                // Rows past the product's last repeat it: read in bounds, their sums never stored.
+                let tile = Tile {
+                    ptr: lhs
+                        .ptr
+                        .wrapping_offset((row0 + tile_row) as isize * lhs.row_stride + depth as isize * lhs.col_stride),
+                    term: lhs.col_stride,
+                    rows: std::array::from_fn(|r| r.min(tile_rows - 1) as isize * lhs.row_stride),
+                };
                 for col0 in (col_block..col_block + block_cols).step_by(NR) {
                     let cols = NR.min(n - col0);
-                    // SAFETY: the packed tiles and panels hold `kc` terms; the tile's corner and
-                    // extent are inside `dst`.
+                    let panel = match rhs {
+                        SliceRhs::Packed(block) => Panel {
+                            ptr: block[col0 * kc..].as_ptr(),
+                            term: NR as isize,
+                            low: 0xFFFF,
+                            high: 0xFFFF,
+                        },
+                        SliceRhs::InPlace(rhs) => Panel {
+                            ptr: rhs.ptr.wrapping_offset(depth as isize * rhs.row_stride + col0 as isize),
+                            term: rhs.row_stride,
+                            low: lanes(cols),
+                            high: lanes(cols.saturating_sub(16)),
+                        },
+                    };
+                    // SAFETY: the tile and panel hold `kc` terms; the tile's corner and extent
+                    // are inside `dst`.
                     unsafe {
                         let corner = dst
                             .ptr
@@ -247,13 +280,7 @@ unsafe fn slice_tiles<const R: usize>(
                             cols,
                             overwrite,
                         };
-                        kernel::<R>(
-                            kc,
-                            packed_lhs.as_ptr().add(tile_row * kc),
-                            block.as_ptr().add(col0 * kc),
-                            out,
-                            &mut spill,
-                        );
+                        kernel::<R>(kc, tile, panel, out, &mut spill);
                     }
                 }
             }
@@ -261,35 +288,22 @@ unsafe fn slice_tiles<const R: usize>(
     }
 }
 
-/// Rows `row0..row0 + rows` of `lhs`, terms `depth..depth + kc`, as tiles of `R` rows: tile `t`
-/// at `t·R·kc`, term-major (`R` values per term), missing rows zero.
-#[target_feature(enable = "avx512f")]
-unsafe fn pack_lhs<const R: usize>(
-    lhs: Strided<*const f32>,
-    row0: usize,
-    rows: usize,
-    depth: usize,
-    kc: usize,
-    out: &mut [f32],
-) {
-    for tile in 0..rows.div_ceil(R) {
-        let block = &mut out[tile * R * kc..(tile + 1) * R * kc];
-        for r in 0..R {
-            let row = tile * R + r;
-            if row >= rows {
-                (0..kc).for_each(|t| block[t * R + r] = 0.0);
-                continue;
-            }
-            // SAFETY: row `row0 + row` < m and terms `depth + t` < k.
-            let src = unsafe {
-                lhs.ptr
-                    .offset((row0 + row) as isize * lhs.row_stride + depth as isize * lhs.col_stride)
-            };
-            for t in 0..kc {
-                block[t * R + r] = unsafe { *src.offset(t as isize * lhs.col_stride) };
-            }
-        }
-    }
+/// A tile's `lhs` values, read where `lhs` lies: row `r`'s term `t` at `ptr + t·term + rows[r]`.
+#[derive(Clone, Copy)]
+struct Tile<const R: usize> {
+    ptr: *const f32,
+    term: isize,
+    rows: [isize; R],
+}
+
+/// A panel's `rhs` values: term `t`'s columns at `ptr + t·term`, the two vectors' lanes `low`
+/// and `high` (columns past the panel's last are not read: zero).
+#[derive(Clone, Copy)]
+struct Panel {
+    ptr: *const f32,
+    term: isize,
+    low: __mmask16,
+    high: __mmask16,
 }
 
 /// Where a tile's sums go: `rows × cols` elements of `dst` from `corner`.
@@ -303,30 +317,26 @@ struct TileOut {
 }
 
 /// One tile: `Σ_t lhs[r, t]·rhs[t, c]` over `kc` terms, each a chain of fused multiply-adds from
-/// zero in term order (`lhs` a packed tile, `rhs` a packed panel), written or added to `out`
-/// straight from the registers when its rows are contiguous, else through `spill`.
+/// zero in term order, written or added to `out` straight from the registers when its rows are
+/// contiguous, else through `spill`.
 #[target_feature(enable = "avx512f")]
-unsafe fn kernel<const R: usize>(
-    kc: usize,
-    lhs: *const f32,
-    rhs: *const f32,
-    out: TileOut,
-    spill: &mut [[f32; NR]; R],
-) {
+unsafe fn kernel<const R: usize>(kc: usize, lhs: Tile<R>, rhs: Panel, out: TileOut, spill: &mut [[f32; NR]; R]) {
     let mut acc: [[__m512; 2]; R] = [[_mm512_setzero_ps(); 2]; R];
     for t in 0..kc {
-        // SAFETY: term t < kc of a packed tile (`R` floats per term) and panel (`NR`).
+        // SAFETY: term t < kc of the tile and the panel; masked-off lanes are not read.
         unsafe {
             // The panel's and the tile's terms `PREFETCH_TERMS` ahead (a hint: never faults).
-            let ahead = t + PREFETCH_TERMS;
-            _mm_prefetch::<_MM_HINT_T0>(rhs.wrapping_add(ahead * NR).cast());
-            _mm_prefetch::<_MM_HINT_T0>(rhs.wrapping_add(ahead * NR + 16).cast());
-            _mm_prefetch::<_MM_HINT_T0>(lhs.wrapping_add(ahead * R).cast());
-            let b0 = _mm512_loadu_ps(rhs.add(t * NR));
-            let b1 = _mm512_loadu_ps(rhs.add(t * NR + 16));
-            let a = lhs.add(t * R);
+            let ahead = (t + PREFETCH_TERMS) as isize;
+            let b_ahead = rhs.ptr.wrapping_offset(ahead * rhs.term);
+            _mm_prefetch::<_MM_HINT_T0>(b_ahead.cast());
+            _mm_prefetch::<_MM_HINT_T0>(b_ahead.wrapping_add(16).cast());
+            _mm_prefetch::<_MM_HINT_T0>(lhs.ptr.wrapping_offset(ahead * lhs.term).cast());
+            let b = rhs.ptr.offset(t as isize * rhs.term);
+            let b0 = _mm512_maskz_loadu_ps(rhs.low, b);
+            let b1 = _mm512_maskz_loadu_ps(rhs.high, b.add(16));
+            let a = lhs.ptr.offset(t as isize * lhs.term);
             for (r, sums) in acc.iter_mut().enumerate() {
-                let ar = _mm512_set1_ps(*a.add(r));
+                let ar = _mm512_set1_ps(*a.offset(lhs.rows[r]));
                 sums[0] = _mm512_fmadd_ps(ar, b0, sums[0]);
                 sums[1] = _mm512_fmadd_ps(ar, b1, sums[1]);
             }
