@@ -25,6 +25,7 @@ use burn::backend::autodiff::{
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, TensorMetadata, backend_extension};
 use burn::tensor::{DType, Tensor, TensorData};
+use std::mem::MaybeUninit;
 
 use super::kernel::gemm::{SPLIT_PRODUCT, gemm};
 use super::op::HostTensors;
@@ -32,25 +33,38 @@ use super::{ScanMode, fused_available, pair};
 
 /// `x [N, K] · weight [K, M] (+ bias [M])` on the host, rows split in two halves.
 fn forward(x: &[f32], weight: &[f32], bias: Option<&[f32]>, (n, k, m): (usize, usize, usize)) -> Vec<f32> {
-    // The bias rows are the products' starting values (no zeroing pass before them).
-    let mut y = match bias {
-        Some(bias) if m > 0 => bias.repeat(n),
-        _ => vec![0.0f32; n * m],
-    };
     if m == 0 {
-        return y;
+        return Vec::new();
     }
-    let rows_of = |y: &mut [f32], x: &[f32]| {
+    // Each half's rows start as the bias (the products' starting values) or zeros, written by
+    // the thread that then adds its product: no serial fill before the halves.
+    let fill_then_add = |y: &mut [MaybeUninit<f32>], x: &[f32]| {
+        for row in y.chunks_exact_mut(m) {
+            match bias {
+                Some(bias) => row.iter_mut().zip(bias).for_each(|(v, b)| {
+                    v.write(*b);
+                }),
+                None => row.iter_mut().for_each(|v| {
+                    v.write(0.0);
+                }),
+            }
+        }
+        // SAFETY: every element was written just above.
+        let y = unsafe { std::slice::from_raw_parts_mut(y.as_mut_ptr().cast::<f32>(), y.len()) };
         let beta = if bias.is_some() { 1.0 } else { 0.0 };
         gemm((y.len() / m, k, m), x, (k, 1), weight, (m, 1), beta, y, (m, 1));
     };
+    let mut y = Vec::with_capacity(n * m);
+    let uninit = &mut y.spare_capacity_mut()[..n * m];
     if n * k * m >= SPLIT_PRODUCT {
-        let (y_first, y_second) = y.split_at_mut(n / 2 * m);
+        let (y_first, y_second) = uninit.split_at_mut(n / 2 * m);
         let (x_first, x_second) = x.split_at(n / 2 * k);
-        pair::join(|| rows_of(y_first, x_first), || rows_of(y_second, x_second));
+        pair::join(|| fill_then_add(y_first, x_first), || fill_then_add(y_second, x_second));
     } else {
-        rows_of(&mut y, x);
+        fill_then_add(uninit, x);
     }
+    // SAFETY: `fill_then_add` wrote every element of both halves (or of the whole).
+    unsafe { y.set_len(n * m) };
     y
 }
 

@@ -94,7 +94,7 @@ impl<'a> SharedBlocks<'a> {
     }
 
     /// [`new`](Self::new) on memory not yet initialized, which the chunks only write with
-    /// [`write_rows`](Self::write_rows).
+    /// [`write_rows`](Self::write_rows) or [`zeroed_rows_mut`](Self::zeroed_rows_mut).
     pub(super) fn new_uninit(buffer: &'a mut [MaybeUninit<f32>], batch: usize, inner: usize) -> Self {
         SharedBlocks {
             ptr: buffer.as_mut_ptr().cast(),
@@ -133,6 +133,23 @@ impl<'a> SharedBlocks<'a> {
         // while the destination is only reachable through this pointer), no reference to the
         // destination is live (the caller's contract).
         unsafe { ptr::copy_nonoverlapping(values.as_ptr(), self.ptr.add(range.start), values.len()) };
+    }
+
+    /// Batch rows `rows` of block `block`, set to zero (initialized or not) and returned for
+    /// writing.
+    ///
+    /// # Safety
+    /// As [`rows_mut`](Self::rows_mut).
+    #[allow(clippy::mut_from_ref)]
+    pub(super) unsafe fn zeroed_rows_mut(&self, block: usize, rows: &Range<usize>) -> &mut [f32] {
+        let range = self.range(block, 1, rows);
+        // SAFETY: in bounds (checked by `range`); no other reference overlaps (the caller's
+        // contract); zero bits are a valid `f32`, so the slice is initialized when formed.
+        unsafe {
+            let start = self.ptr.add(range.start);
+            ptr::write_bytes(start, 0, range.len());
+            std::slice::from_raw_parts_mut(start, range.len())
+        }
     }
 
     /// Batch rows `rows` of block `block`, for writing (the buffer must be initialized).

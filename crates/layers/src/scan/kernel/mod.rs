@@ -481,8 +481,10 @@ fn forward_chunk(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>, rows: Range<u
 /// upstream gradient of its first `T + spec.state_rows()` rows.
 pub fn backward(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>, forward_out: &[f32], grad: &[f32]) -> Grads {
     let width = spec.kind.gates() * dims.units;
+    let xp_len = dims.time * dims.batch * width;
     let mut grads = Grads {
-        xp: vec![0.0; dims.time * dims.batch * width],
+        // Not zeroed here: each chunk zeroes its rows of a step just before writing them.
+        xp: Vec::with_capacity(xp_len),
         recurrent: vec![0.0; dims.units * width],
         recurrent_bias: vec![0.0; spec.kind.bias_len(dims.units)],
         h0: vec![0.0; dims.block()],
@@ -497,7 +499,7 @@ pub fn backward(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>, forward_out: &
     };
     let partial_sums: Vec<ChunkSums> = {
         let shared = ChunkOutputs {
-            xp: SharedBlocks::new(&mut grads.xp, dims.batch, width),
+            xp: SharedBlocks::new_uninit(&mut grads.xp.spare_capacity_mut()[..xp_len], dims.batch, width),
             h0: SharedBlocks::new(&mut grads.h0, dims.batch, dims.units),
             c0: SharedBlocks::new(&mut grads.c0, dims.batch, dims.units),
             candidate: SharedBlocks::new(&mut candidate_grads, dims.batch, dims.units),
@@ -506,6 +508,9 @@ pub fn backward(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>, forward_out: &
             backward_chunk(spec, dims, inputs, forward_out, grad, rows, &shared)
         })
     };
+    // SAFETY: every chunk initialized its rows of every step's block (`zeroed_rows_mut`), and
+    // the chunks cover the batch.
+    unsafe { grads.xp.set_len(xp_len) };
     let Dims { time, batch, units } = dims;
     if defer && time > 0 {
         // dU = h0ᵀ·dZ[0] + Y[0..T-1]ᵀ·dZ[1..T]: the outputs `Y` (rows 0..T of the forward
@@ -723,9 +728,10 @@ fn backward_chunk(
             }
         }
 
-        // Cell: gradients of the gate pre-activations (= of xp), written in place.
+        // Cell: gradients of the gate pre-activations (= of xp), written in place (zeroed here,
+        // in this chunk's cache, rather than the whole buffer at once before the chunks).
         // SAFETY: this chunk's rows of step `ti`, dropped at the end of the step.
-        let dz = unsafe { out.xp.rows_mut(ti, &rows) };
+        let dz = unsafe { out.xp.zeroed_rows_mut(ti, &rows) };
         let slots = |slot: usize| tape(step, slot);
         match spec.kind {
             FusedKind::Simple => simple::backward_step(&this, &b, &slots, dz),
