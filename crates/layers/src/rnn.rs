@@ -295,8 +295,22 @@ impl<C: Cell> Rnn<C> {
         mask: Option<Tensor<2, Bool>>,
         zero_output_for_mask: bool,
     ) -> Result<RnnOutput, LayersError> {
+        self.run_reading_states(x, initial_state, mask, zero_output_for_mask, true)
+    }
+
+    /// [`run`](Self::run), where `final_states` says whether the caller reads
+    /// [`RnnOutput::states`]: without, they may be left empty (a stateful layer keeps them
+    /// anyway), which spares the fused op their rows.
+    fn run_reading_states(
+        &self,
+        x: Tensor<3>,
+        initial_state: Option<Vec<Tensor<2>>>,
+        mask: Option<Tensor<2, Bool>>,
+        zero_output_for_mask: bool,
+        final_states: bool,
+    ) -> Result<RnnOutput, LayersError> {
         if !self.stateful {
-            return self.run_from(x, initial_state, mask, zero_output_for_mask);
+            return self.run_from(x, initial_state, mask, zero_output_for_mask, final_states);
         }
         let initial_state = match initial_state {
             Some(states) => Some(states),
@@ -304,7 +318,7 @@ impl<C: Cell> Rnn<C> {
                 .carried
                 .take_for(self.cell.keras_class(), x.dims()[0], &x.device())?,
         };
-        let out = self.run_from(x, initial_state, mask, zero_output_for_mask)?;
+        let out = self.run_from(x, initial_state, mask, zero_output_for_mask, true)?;
         self.carried.keep(&out.states);
         Ok(out)
     }
@@ -341,13 +355,15 @@ impl<C: Cell> Rnn<C> {
         self.carried.get()
     }
 
-    /// [`run`](Self::run) from explicit initial states, without touching the carried ones.
+    /// [`run`](Self::run) from explicit initial states, without touching the carried ones
+    /// (`final_states`: see [`run_reading_states`](Self::run_reading_states)).
     fn run_from(
         &self,
         x: Tensor<3>,
         initial_state: Option<Vec<Tensor<2>>>,
         mask: Option<Tensor<2, Bool>>,
         zero_output_for_mask: bool,
+        final_states: bool,
     ) -> Result<RnnOutput, LayersError> {
         let class = self.cell.keras_class();
         let [b, t, f] = x.dims();
@@ -426,6 +442,7 @@ impl<C: Cell> Rnn<C> {
                 self.go_backwards,
                 zero_output_for_mask,
                 self.return_sequences,
+                final_states,
             ));
         }
         let mask_steps: Option<Vec<Tensor<2>>> =
@@ -539,7 +556,8 @@ impl<C: Cell> Layer for Rnn<C> {
     ) -> Result<LayerOutput, LayersError> {
         let class = Layer::keras_class(self);
         let x = input.into_float(&class)?.into_3d(&class)?;
-        let out = Rnn::forward(self, x, initial_state, mask.clone())?;
+        // The states are read only to return them.
+        let out = self.run_reading_states(x, initial_state, mask.clone(), false, self.return_state)?;
         let mut outputs = vec![match out.sequence {
             Some(s) => AnyTensor::D3(s),
             None => AnyTensor::D2(out.last),

@@ -394,3 +394,72 @@ fn fused_runs_without_autodiff_and_matches_generic() {
         .into_scalar::<f32>();
     assert!(diff < 1e-6, "max difference {diff}");
 }
+
+/// A layer whose final states nobody reads (`return_state = false`, the usual case in a
+/// `Sequential`) runs the fused op without state rows; the sequence, its gradients and the
+/// weights' gradients are the same bits as with the states returned (and left unused).
+#[test]
+fn unread_final_states_change_no_bit() {
+    use rnnlab_layers::{AnyTensor, Layer};
+    let _rng = rng_lock();
+    let device = device();
+    let (features, units) = (3, 4);
+    for lstm in [true, false] {
+        for masked in [false, true] {
+            for batch in [3, 40] {
+                let (time, seed) = (6, 11 + batch as u64);
+                let run = |return_state: bool| {
+                    device.seed(seed);
+                    let x = Tensor::<3>::random([batch, time, features], Distribution::Uniform(-1.0, 1.0), &device)
+                        .require_grad();
+                    let w = Tensor::<3>::random([batch, time, units], Distribution::Uniform(-1.0, 1.0), &device);
+                    let mask = masked.then(|| {
+                        let real: Vec<bool> = (0..batch * time).map(|i| (i * 7 + i / time) % 5 != 0).collect();
+                        Tensor::<2, Bool>::from_data(TensorData::new(real, [batch, time]), &device)
+                    });
+                    let shape = Shape::sequence(features);
+                    let outputs = if lstm {
+                        let layer = LstmConfig::new(units)
+                            .with_return_sequences(true)
+                            .with_return_state(return_state)
+                            .with_scan(ScanMode::Fused)
+                            .init(&shape, &device)
+                            .unwrap();
+                        let out = Layer::forward(&layer, x.clone().into(), None, mask).unwrap().outputs;
+                        (out, layer.cell().keras_weights())
+                    } else {
+                        let layer = SimpleRnnConfig::new(units)
+                            .with_return_sequences(true)
+                            .with_return_state(return_state)
+                            .with_scan(ScanMode::Fused)
+                            .init(&shape, &device)
+                            .unwrap();
+                        let out = Layer::forward(&layer, x.clone().into(), None, mask).unwrap().outputs;
+                        (out, layer.cell().keras_weights())
+                    };
+                    let (outputs, weights) = outputs;
+                    let expected = if return_state { 1 + if lstm { 2 } else { 1 } } else { 1 };
+                    assert_eq!(outputs.len(), expected);
+                    let AnyTensor::D3(sequence) = outputs[0].clone() else {
+                        panic!("a sequence")
+                    };
+                    let grads = (sequence.clone() * w).sum().backward();
+                    let host = |t: Tensor<3>| t.into_data().try_to_vec::<f32>().unwrap();
+                    let mut values = vec![host(sequence.inner()), host(x.grad(&grads).unwrap())];
+                    for weight in weights {
+                        if let AnyTensor::D2(t) = weight {
+                            values.push(t.grad(&grads).unwrap().into_data().try_to_vec::<f32>().unwrap());
+                        }
+                    }
+                    values
+                };
+                let (without, with) = (run(false), run(true));
+                assert!(without.len() >= 3, "the kernel's gradient was compared");
+                for (a, b) in without.iter().zip(&with) {
+                    let same = a.len() == b.len() && a.iter().zip(b).all(|(p, q)| p.to_bits() == q.to_bits());
+                    assert!(same, "lstm {lstm}, masked {masked}, batch {batch}");
+                }
+            }
+        }
+    }
+}

@@ -240,7 +240,8 @@ pub(crate) fn plan(
 /// - `projected`: `[T, B, G·U]` time-major projected inputs (bias included);
 /// - `states`: the initial states (`[h]` or `[h, c]`), each `[B, U]`;
 /// - `mask`: `[T, B]` float, 1 for real steps;
-/// - `recurrent_masks`: one `[B, U]` mask, or one per gate.
+/// - `recurrent_masks`: one `[B, U]` mask, or one per gate;
+/// - `final_states`: whether the caller reads [`RnnOutput::states`] (left empty otherwise).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn run(
     cell: FusedCell,
@@ -251,6 +252,7 @@ pub(crate) fn run(
     go_backwards: bool,
     zero_output_for_mask: bool,
     return_sequences: bool,
+    final_states: bool,
 ) -> RnnOutput {
     let [t, b, w] = projected.dims();
     let u = states[0].dims()[1];
@@ -265,6 +267,7 @@ pub(crate) fn run(
         masked: mask.is_some(),
         recurrent_masks: recurrent_masks.as_ref().map_or(0, Vec::len),
         save_tape: false, // the autodiff impl turns it on when gradients are tracked
+        final_states,
     };
     let recurrent_bias = match (cell.kind, cell.recurrent_bias) {
         (FusedKind::GruResetAfter | FusedKind::LayerNormSimple, Some(bias)) => bias,
@@ -294,6 +297,7 @@ pub(crate) fn run(
     let row = |i: usize| full.clone().narrow(0, i, 1).reshape([b, u]);
     let last = row(t - 1);
     let states: Vec<Tensor<2>> = match spec.state_rows() {
+        _ if !final_states => Vec::new(),
         0 => vec![last.clone()],
         n => (0..n).map(|s| row(t + s)).collect(),
     };

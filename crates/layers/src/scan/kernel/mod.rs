@@ -104,6 +104,9 @@ pub struct ScanSpec {
     pub recurrent_masks: usize,
     /// Write the tape for a backward pass.
     pub save_tape: bool,
+    /// Whether the caller reads the final states (Keras's `return_state`, a stateful layer, the
+    /// public `Rnn::run`); without, no state rows are written ([`ScanSpec::state_rows`]).
+    pub final_states: bool,
 }
 
 impl ScanSpec {
@@ -129,12 +132,13 @@ impl ScanSpec {
             (false, _) => 1,
         }
     }
-    /// `[B, U]` blocks after the outputs that hold the final states: none where the one state
-    /// is the last output (no mask, one state: the output's gradient then carries the state's,
-    /// and Burn's slice backward, which zero-fills the whole output per layer and step, is not
-    /// needed for the sequence), else one per state.
+    /// `[B, U]` blocks after the outputs that hold the final states: none where the caller does
+    /// not read them, nor where the one state is the last output (no mask, one state: the
+    /// output's gradient then carries the state's), else one per state. Without state rows the
+    /// sequence is the op's whole output: Burn's slice backward, which zero-fills a buffer of the
+    /// output's size per layer and step, is not needed.
     pub fn state_rows(&self) -> usize {
-        if !self.masked && self.kind.states() == 1 {
+        if !self.final_states || (!self.masked && self.kind.states() == 1) {
             0
         } else {
             self.kind.states()
@@ -655,10 +659,11 @@ fn backward_chunk(
         } else {
             vec![0.0f32; block]
         },
-        dc: if lstm {
-            rows_of(grad, time + 1, full, units, &rows).to_vec()
-        } else {
-            Vec::new()
+        dc: match (lstm, spec.state_rows() > 0) {
+            (true, true) => rows_of(grad, time + 1, full, units, &rows).to_vec(),
+            // Without state rows no one reads the final `c`.
+            (true, false) => vec![0.0f32; block],
+            (false, _) => Vec::new(),
         },
         dy: vec![0.0f32; block],
         dh_new: vec![0.0f32; block],
