@@ -162,8 +162,8 @@ pub(super) unsafe fn gemm_packed(
 /// Whether [`gemm`] reads `rhs` where it lies: when its columns are contiguous and `lhs` has
 /// at most one block of rows, so that one pass of tiles reads each panel (packing would read
 /// and write it once more). With more rows, packed panels win: a 1600 × 512 × 2048 product ran
-/// 4× slower reading a 2048-column `rhs` in place (a page per term), while products of 10 to
-/// 96 rows ran 10–150% faster in place (AVX-512 Xeon). Speed only.
+/// 2–4× slower reading a 2048-column `rhs` in place (a page per term), while products of 10 to
+/// 96 rows ran 15–160% faster in place (AVX-512 Xeon, one core). Speed only.
 pub(super) fn reads_rhs_in_place(m: usize, rhs: Strided<*const f32>) -> bool {
     rhs.col_stride == 1 && m <= MC
 }
