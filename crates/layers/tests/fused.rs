@@ -418,26 +418,28 @@ fn unread_final_states_change_no_bit() {
                         Tensor::<2, Bool>::from_data(TensorData::new(real, [batch, time]), &device)
                     });
                     let shape = Shape::sequence(features);
-                    let outputs = if lstm {
-                        let layer = LstmConfig::new(units)
-                            .with_return_sequences(true)
-                            .with_return_state(return_state)
-                            .with_scan(ScanMode::Fused)
-                            .init(&shape, &device)
-                            .unwrap();
-                        let out = Layer::forward(&layer, x.clone().into(), None, mask).unwrap().outputs;
-                        (out, layer.cell().keras_weights())
-                    } else {
-                        let layer = SimpleRnnConfig::new(units)
-                            .with_return_sequences(true)
-                            .with_return_state(return_state)
-                            .with_scan(ScanMode::Fused)
-                            .init(&shape, &device)
-                            .unwrap();
-                        let out = Layer::forward(&layer, x.clone().into(), None, mask).unwrap().outputs;
-                        (out, layer.cell().keras_weights())
+                    let options = RnnOptions {
+                        return_sequences: true,
+                        return_state,
+                        scan: ScanMode::Fused,
+                        ..RnnOptions::default()
                     };
-                    let (outputs, weights) = outputs;
+                    // The outputs and the weights (their gradients are compared) of either layer.
+                    fn run_layer(
+                        layer: impl Layer,
+                        x: Tensor<3>,
+                        mask: Option<Tensor<2, Bool>>,
+                    ) -> [Vec<AnyTensor>; 2] {
+                        let outputs = Layer::forward(&layer, x.into(), None, mask).unwrap().outputs;
+                        [outputs, layer.keras_weights()]
+                    }
+                    let [outputs, weights] = if lstm {
+                        let config = RnnConfig::new(LstmConfig::new(units)).with_options(options);
+                        run_layer(config.init(&shape, &device).unwrap(), x.clone(), mask)
+                    } else {
+                        let config = RnnConfig::new(SimpleRnnConfig::new(units)).with_options(options);
+                        run_layer(config.init(&shape, &device).unwrap(), x.clone(), mask)
+                    };
                     let expected = if return_state { 1 + if lstm { 2 } else { 1 } } else { 1 };
                     assert_eq!(outputs.len(), expected);
                     let AnyTensor::D3(sequence) = outputs[0].clone() else {

@@ -11,6 +11,8 @@
 // Burn 0.22 deprecates its ndarray backend; the op still serves it while the feature exists.
 #![cfg_attr(feature = "ndarray", allow(deprecated))]
 
+use std::mem::MaybeUninit;
+
 #[cfg(feature = "flex")]
 use burn::backend::Flex;
 #[cfg(feature = "ndarray")]
@@ -25,7 +27,6 @@ use burn::backend::autodiff::{
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, TensorMetadata, backend_extension};
 use burn::tensor::{DType, Tensor, TensorData};
-use std::mem::MaybeUninit;
 
 use super::kernel::gemm::{SPLIT_PRODUCT, gemm};
 use super::op::HostTensors;
