@@ -244,9 +244,13 @@ fn build(case: &Case, scan: ScanMode, device: &Device) -> Result<Vec<Vec<f32>>, 
                 scan,
                 ..RnnOptions::default()
             };
-            let mut layer = RnnConfig::new(LayerNormSimpleRnnCellConfig::new(u).with_activation(case.activation))
-                .with_options(options)
-                .init(&Shape::sequence(f), device)?;
+            let mut layer = RnnConfig::new(
+                LayerNormSimpleRnnCellConfig::new(u)
+                    .with_activation(case.activation)
+                    .with_epsilon(WELL_CONDITIONED_EPSILON),
+            )
+            .with_options(options)
+            .init(&Shape::sequence(f), device)?;
             // γ and β away from 1 and 0, so that their gradients and roles are exercised.
             let random =
                 |low: f64, high: f64| Param::from_tensor(Tensor::random([u], Distribution::Uniform(low, high), device));
@@ -257,13 +261,25 @@ fn build(case: &Case, scan: ScanMode, device: &Device) -> Result<Vec<Vec<f32>>, 
     }
 }
 
-/// The relative tolerance of [`assert_close`]. Looser for the layer-normalized cell: through a
-/// normalization over few units (two units normalize to ±1 up to ε) the gradient is a difference
-/// of nearly equal numbers, so both paths carry relative errors near 1e-4 on it, in different
-/// roundings.
+/// The layer-normalized cell's ε in these comparisons (Keras's default is 1e-3).
+///
+/// With ε = 1e-3 a row whose units are nearly equal has `1/σ` up to `1/√ε ≈ 32`: the step
+/// multiplies a rounding difference in `z` (the two paths sum `xp + h·U` in different orders) by
+/// up to 32·γ, step after step, and the gradients through it more. In 4 000 random cases that
+/// drove the paths up to 5e-3 apart (two units, 290 rows) with no error in either: the
+/// comparison measured the normalization's conditioning, not the kernels. With ε = 1, `1/σ ≤ 1`
+/// and 20 000 random cases agree within 4.4e-5, while every term still counts: a fused kernel
+/// that ignored ε, or dropped the variance term of the gradient, fails this test (both tried).
+/// Keras's own ε is checked against Keras by the `ln_simple_rnn_cell` fixtures, on both paths.
+const WELL_CONDITIONED_EPSILON: f64 = 1.0;
+
+/// The relative tolerance of [`assert_close`]. Looser for the layer-normalized cell: its
+/// parameter gradients are sums over every row and step of terms that largely cancel
+/// (the normalization's gradient sums to zero over the units), so the result is small beside
+/// its terms and carries their rounding (up to 4.4e-5 of it in 20 000 random cases).
 fn tolerance(case: &Case) -> f32 {
     if matches!(case.kind, Kind::LayerNorm) {
-        5e-4
+        2e-4
     } else {
         2e-5
     }
