@@ -11,7 +11,8 @@
 //! `inference_mode`) and, when that interpreter has `onnxruntime`, of the same model exported to
 //! ONNX, through `xtask/bench_infer.py`. Figures are medians in this one run. `--json` prints
 //! `{"models": [{"name", "window_latency_us": {"rnnlab", "sequential", "pytorch", "onnxruntime"},
-//! "step_latency_us": {"rnnlab"}, "batch1024_samples_per_s": {…}}]}`.
+//! "step_latency_us": {"rnnlab"}, "batch1024_samples_per_s": {…}}], "machine": {"steal",
+//! "other_processes"}}` (how quiet the machine was, as in `bench rnn`).
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -28,6 +29,9 @@ use serde_json::{Value, json};
 mod error;
 
 use error::ExperimentError;
+
+#[path = "../machine_load.rs"]
+mod machine_load;
 
 #[path = "../python_script.rs"]
 mod python_script;
@@ -134,6 +138,7 @@ fn bench_python(python: &str, quick: bool) -> Result<Value, ExperimentError> {
 }
 
 fn run() -> Result<(), ExperimentError> {
+    let load = machine_load::LoadProbe::start();
     let (mut quick, mut as_json, mut python) = (false, false, None);
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -167,10 +172,11 @@ fn run() -> Result<(), ExperimentError> {
         figures["name"] = json!(name);
         models.push(figures);
     }
-    let report = json!({
+    let mut report = json!({
         "models": models,
         "versions": others.as_ref().and_then(|o| o.get("versions")).cloned().unwrap_or(Value::Null),
     });
+    machine_load::record(&load, "bench_infer", &mut report);
     if as_json {
         println!("{report:#}");
     } else {

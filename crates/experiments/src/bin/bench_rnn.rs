@@ -12,7 +12,9 @@
 //!   `null` when that interpreter lacks the package.
 //!
 //! Every figure is the median over `--epochs` (at least 3) epochs measured in this one run.
-//! `--json` prints `{"models": [{"name", "seconds_per_epoch": {...}}]}`.
+//! `--json` prints `{"models": [{"name", "seconds_per_epoch": {...}}], "machine": {"steal",
+//! "other_processes"}}`: `machine` is how quiet the machine was during the run (shares of CPU
+//! time; `null` without `/proc`), and a warning goes to stderr when it was not.
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -37,6 +39,9 @@ use serde_json::{Value, json};
 mod error;
 
 use error::ExperimentError;
+
+#[path = "../machine_load.rs"]
+mod machine_load;
 
 #[path = "../python_script.rs"]
 mod python_script;
@@ -285,6 +290,7 @@ fn bench_python(python: &str, epochs: usize, quick: bool) -> Result<Value, Exper
 }
 
 fn run() -> Result<(), ExperimentError> {
+    let load = machine_load::LoadProbe::start();
     let args = parse_args()?;
     let epochs = if args.quick { args.epochs.min(3) } else { args.epochs };
     let python = match &args.python {
@@ -326,7 +332,8 @@ fn run() -> Result<(), ExperimentError> {
         }
         models.push(json!({"name": model.name(), "epochs": epochs, "seconds_per_epoch": figures}));
     }
-    let report = json!({ "backend": "flex", "models": models });
+    let mut report = json!({ "backend": "flex", "models": models });
+    machine_load::record(&load, "bench_rnn", &mut report);
     if args.json {
         println!("{report:#}");
     } else {

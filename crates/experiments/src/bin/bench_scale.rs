@@ -5,8 +5,9 @@
 //! `--python PY`, PyTorch (`nn.RNN`/`nn.LSTM`/`nn.GRU` + `nn.Linear`, through
 //! `xtask/bench_scale.py`). Figures are medians over the epochs measured in this one run.
 //! `--json` prints `{"points": [{"cell", "batch", "time", "features", "units",
-//! "ms_per_step": {"rnnlab", "pytorch"}}]}`; `--quick` runs the smallest point with one step
-//! per epoch (a smoke test).
+//! "ms_per_step": {"rnnlab", "pytorch"}}], "machine": {"steal", "other_processes"}}` (how quiet
+//! the machine was, as in `bench rnn`); `--quick` runs the smallest point with one step per
+//! epoch (a smoke test).
 
 use std::process::ExitCode;
 
@@ -20,6 +21,9 @@ use serde_json::{Value, json};
 mod error;
 
 use error::ExperimentError;
+
+#[path = "../machine_load.rs"]
+mod machine_load;
 
 #[path = "../python_script.rs"]
 mod python_script;
@@ -130,6 +134,7 @@ fn bench_point(
 }
 
 fn run() -> Result<(), ExperimentError> {
+    let load = machine_load::LoadProbe::start();
     let args = parse_args()?;
     let grid: &[(usize, usize, usize, usize)] = match (args.quick, args.point) {
         (true, _) => &GRID[..1],
@@ -187,6 +192,7 @@ fn run() -> Result<(), ExperimentError> {
     if let Some(versions) = python.as_ref().map(|p| p["versions"].clone()) {
         report["versions"] = versions;
     }
+    machine_load::record(&load, "bench_scale", &mut report);
     if args.json {
         println!("{report:#}");
     } else {
