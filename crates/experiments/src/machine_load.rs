@@ -34,7 +34,7 @@ pub struct LoadProbe {
 }
 
 /// How quiet the machine was between [`LoadProbe::start`] and [`LoadProbe::finish`].
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct MachineLoad {
     /// Share of all CPUs' time stolen by the hypervisor, 0–1.
     pub steal: f64,
@@ -55,11 +55,6 @@ impl LoadProbe {
 }
 
 impl MachineLoad {
-    /// `{"steal", "other_processes"}` for a bench's JSON.
-    pub fn json(&self) -> Value {
-        json!({ "steal": self.steal, "other_processes": self.other_processes })
-    }
-
     /// A warning to print when the machine was not quiet enough for its timings to be trusted.
     pub fn warning(&self) -> Option<String> {
         (self.steal > STEAL_LIMIT || self.other_processes > OTHERS_LIMIT).then(|| {
@@ -77,7 +72,7 @@ impl MachineLoad {
 /// unknown), and a warning to stderr when the machine was not quiet.
 pub fn record(probe: &LoadProbe, tool: &str, report: &mut Value) {
     let load = probe.finish();
-    report["machine"] = load.map_or(Value::Null, |l| l.json());
+    report["machine"] = json!(load);
     if let Some(warning) = load.and_then(|l| l.warning()) {
         eprintln!("{tool}: warning: {warning}");
     }

@@ -7,6 +7,9 @@
 
 mod catalog;
 mod error;
+// Shared with the bench tools, whose report helper this binary does not use.
+#[allow(dead_code)]
+mod machine_load;
 mod report;
 mod sentiment;
 mod workers;
@@ -137,6 +140,7 @@ fn real_main() -> Result<(), ExperimentError> {
         return run_worker(&mut ctx, &selected, draw_plots, &report);
     }
     let started = std::time::Instant::now();
+    let load = machine_load::LoadProbe::start();
     let jobs = jobs.unwrap_or_else(|| match backend {
         Backend::Flex | Backend::Ndarray => std::thread::available_parallelism().map_or(1, |n| n.get()),
         _ => 1,
@@ -157,7 +161,7 @@ fn real_main() -> Result<(), ExperimentError> {
             quick,
             workers: jobs.min(tasks.len()),
         };
-        return finish(run, runs, plots, started, &out);
+        return finish(run, runs, plots, (started, &load), &out);
     }
     // Seeds outer, experiments inner: each seed's data is drawn once and shared by its
     // experiments, as in a single-seed run. Only the first seed draws plots.
@@ -179,7 +183,7 @@ fn real_main() -> Result<(), ExperimentError> {
         quick,
         workers: 1,
     };
-    finish(run, runs, ctx.plots.clone(), started, &out)
+    finish(run, runs, ctx.plots.clone(), (started, &load), &out)
 }
 
 /// Merges each experiment's runs over the seeds and writes `results.json` and `results.md`.
@@ -187,7 +191,7 @@ fn finish(
     run: RunInfo,
     runs: Vec<Vec<report::Record>>,
     plots: Vec<(String, String)>,
-    started: std::time::Instant,
+    (started, load): (std::time::Instant, &machine_load::LoadProbe),
     out: &Path,
 ) -> Result<(), ExperimentError> {
     let records: Vec<report::Record> = runs
@@ -205,7 +209,11 @@ fn finish(
             println!("{}", r.one_line());
         }
     }
-    let results = Results::new(run, records, plots, started.elapsed().as_secs_f64());
+    let mut results = Results::new(run, records, plots, started.elapsed().as_secs_f64());
+    results.machine = load.finish();
+    if let Some(warning) = results.machine.and_then(|m| m.warning()) {
+        eprintln!("warning: {warning}");
+    }
     write_results(out, &results).map_err(|source| ExperimentError::Io {
         path: out.to_path_buf(),
         source,

@@ -8,6 +8,8 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
+use crate::machine_load::MachineLoad;
+
 /// The lecture/HOML figure and the Keras-here figure for one metric, and whether rnnlab's value
 /// lies in the band they span widened by 35% on each side (training noise).
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -307,6 +309,9 @@ pub struct Results {
     /// fused kernels use two cores. Seconds per epoch are those of the process that ran it.
     pub workers: usize,
     pub experiments: Vec<Record>,
+    /// How quiet the machine was during the run (`null` where `/proc` is missing): busy or
+    /// overcommitted machines make the seconds unreliable.
+    pub machine: Option<MachineLoad>,
     /// PNG files next to results.md, with captions.
     pub plots: Vec<(String, String)>,
 }
@@ -336,6 +341,7 @@ impl Results {
             total_seconds,
             workers: run.workers,
             experiments,
+            machine: None,
             plots,
         }
     }
@@ -351,7 +357,7 @@ impl Results {
             _ => format!("seed {}", self.seed),
         };
         let mut md = format!(
-            "# rnnlab results — backend `{}`{}\n\nDevice: {}. Git revision `{}`, {}, total wall time {:.0} s{}{}.\n\n\
+            "# rnnlab results — backend `{}`{}\n\nDevice: {}. Git revision `{}`, {}, total wall time {:.0} s{}{}{}.\n\n\
              Bands: the lecture/HOML figure and the Keras-3.15-here figure, widened by 35% on each side.\n\n\
              | name | metric | rnnlab | lecture / HOML | Keras 3.15 here | in band | s/epoch | params |\n\
              | --- | --- | --- | --- | --- | --- | --- | --- |\n",
@@ -364,6 +370,20 @@ impl Results {
             match self.workers {
                 0 | 1 => String::new(),
                 n => format!(" on {n} single-threaded worker processes (s/epoch: one worker's, on one core)"),
+            },
+            match self.machine {
+                Some(m) => format!(
+                    "; during the run {:.0}% of the machine's CPU time was stolen by the hypervisor and {:.0}% used \
+                     by other processes{}",
+                    100.0 * m.steal,
+                    100.0 * m.other_processes,
+                    if m.warning().is_some() {
+                        " (not a quiet machine: seconds are unreliable)"
+                    } else {
+                        ""
+                    }
+                ),
+                None => String::new(),
             },
             if self.quick {
                 " — quick smoke run (2 epochs, 1 000 series): not comparable"

@@ -23,11 +23,12 @@ fn run(jobs: &str, out: &Path) -> Value {
     serde_json::from_slice(&json).expect("results.json parses")
 }
 
-/// Everything but the timings, which no two runs share, and how many workers ran.
+/// Everything but the timings and the machine's load, which no two runs share, and how many
+/// workers ran.
 fn without_timings(v: &mut Value) {
     match v {
         Value::Object(map) => {
-            for key in ["seconds_per_epoch", "seconds", "total_seconds", "workers"] {
+            for key in ["seconds_per_epoch", "seconds", "total_seconds", "workers", "machine"] {
                 map.remove(key);
             }
             map.values_mut().for_each(without_timings);
