@@ -5,8 +5,9 @@
 //! on the project's 2-core machines, with the same binary 20–40% slower from one run to the next.
 //! On Linux the benches sample `/proc/stat` (all CPUs) and `/proc/self/stat` (this process and its
 //! waited-for children, such as the Python benchmark) before and after, report the share of CPU
-//! time stolen and the share other processes used, and warn when either is high; elsewhere they
-//! report nothing.
+//! time stolen and the share other processes used, and warn when either is high; elsewhere, or
+//! for a run too short to judge, they report nothing. `experiment all` does the same for its
+//! seconds per epoch (results.json's `machine`, a line in results.md).
 
 use serde_json::{Value, json};
 
@@ -14,6 +15,11 @@ use serde_json::{Value, json};
 const STEAL_LIMIT: f64 = 0.05;
 /// Other processes' CPU time above this share makes a run "not quiet".
 const OTHERS_LIMIT: f64 = 0.10;
+/// Runs shorter than this many clock ticks of all CPUs together (2 s of one CPU at the usual
+/// 100 ticks a second) are not judged: the machine's counters and this process's are sampled
+/// tick by tick, separately, so over a fraction of a second their difference is mostly rounding
+/// (a 0.3 s smoke run read as "100% other processes").
+const MIN_TICKS: u64 = 200;
 
 /// CPU time counters at one moment, in clock ticks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,7 +54,8 @@ impl LoadProbe {
         Self { start: read_ticks() }
     }
 
-    /// The load since [`start`](Self::start); `None` where `/proc` is missing or no time passed.
+    /// The load since [`start`](Self::start); `None` where `/proc` is missing or the run was too
+    /// short to judge.
     pub fn finish(&self) -> Option<MachineLoad> {
         load_between(self.start?, read_ticks()?)
     }
@@ -80,7 +87,7 @@ pub fn record(probe: &LoadProbe, tool: &str, report: &mut Value) {
 
 /// The load between two samples.
 fn load_between(start: Ticks, end: Ticks) -> Option<MachineLoad> {
-    let total = end.total.checked_sub(start.total).filter(|&t| t > 0)? as f64;
+    let total = end.total.checked_sub(start.total).filter(|&t| t >= MIN_TICKS)? as f64;
     let steal = end.steal.saturating_sub(start.steal) as f64;
     let busy = end.busy.saturating_sub(start.busy);
     let own = end.own.saturating_sub(start.own);
@@ -186,16 +193,31 @@ mod tests {
         )
         .unwrap();
         assert_eq!(quiet.warning(), None);
+        // Too short to judge: 199 ticks, every one of them others'.
+        let short = Ticks {
+            total: 1199,
+            steal: 10,
+            busy: 499,
+            own: 200,
+        };
+        assert_eq!(load_between(start, short), None);
         assert_eq!(load_between(start, start), None);
     }
 
     #[test]
-    fn this_machine_is_sampled_where_proc_exists() {
+    fn this_machines_counters_are_read_where_proc_exists() {
+        if !std::path::Path::new("/proc/stat").exists() {
+            return;
+        }
         let probe = LoadProbe::start();
-        // Idle time counts too: the counters move while this thread sleeps.
+        let before = read_ticks().expect("/proc/stat and /proc/self/stat parse");
+        // Idle time counts too: the machine's counters move while this thread sleeps.
         std::thread::sleep(std::time::Duration::from_millis(50));
-        if std::path::Path::new("/proc/stat").exists() {
-            let load = probe.finish().expect("/proc is readable and time passed");
+        let after = read_ticks().expect("/proc/stat and /proc/self/stat parse");
+        assert!(after.total > before.total && after.busy >= before.busy && after.own >= before.own);
+        assert!(before.steal <= before.total && before.busy <= before.total);
+        // Too short a run to judge gives `None`.
+        if let Some(load) = probe.finish() {
             assert!((0.0..=1.0).contains(&load.steal) && (0.0..=1.0).contains(&load.other_processes));
         }
     }

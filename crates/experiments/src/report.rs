@@ -309,7 +309,8 @@ pub struct Results {
     /// fused kernels use two cores. Seconds per epoch are those of the process that ran it.
     pub workers: usize,
     pub experiments: Vec<Record>,
-    /// How quiet the machine was during the run (`null` where `/proc` is missing): busy or
+    /// How quiet the machine was during the run (`null` where `/proc` is missing or the run was
+    /// too short to judge): busy or
     /// overcommitted machines make the seconds unreliable.
     pub machine: Option<MachineLoad>,
     /// PNG files next to results.md, with captions.

@@ -14,7 +14,8 @@
 //! Every figure is the median over `--epochs` (at least 3) epochs measured in this one run.
 //! `--json` prints `{"models": [{"name", "seconds_per_epoch": {...}}], "machine": {"steal",
 //! "other_processes"}}`: `machine` is how quiet the machine was during the run (shares of CPU
-//! time; `null` without `/proc`), and a warning goes to stderr when it was not.
+//! time; `null` without `/proc` or for a run too short to judge), and a warning goes to stderr
+//! when it was not.
 
 use std::process::ExitCode;
 use std::time::Instant;
