@@ -161,7 +161,7 @@ fn real_main() -> Result<(), ExperimentError> {
             quick,
             workers: jobs.min(tasks.len()),
         };
-        return finish(run, runs, plots, (started, &load), &out);
+        return finish(run, runs, plots, started, &load, &out);
     }
     // Seeds outer, experiments inner: each seed's data is drawn once and shared by its
     // experiments, as in a single-seed run. Only the first seed draws plots.
@@ -183,7 +183,7 @@ fn real_main() -> Result<(), ExperimentError> {
         quick,
         workers: 1,
     };
-    finish(run, runs, ctx.plots.clone(), (started, &load), &out)
+    finish(run, runs, ctx.plots.clone(), started, &load, &out)
 }
 
 /// Merges each experiment's runs over the seeds and writes `results.json` and `results.md`.
@@ -191,7 +191,8 @@ fn finish(
     run: RunInfo,
     runs: Vec<Vec<report::Record>>,
     plots: Vec<(String, String)>,
-    (started, load): (std::time::Instant, &machine_load::LoadProbe),
+    started: std::time::Instant,
+    load: &machine_load::LoadProbe,
     out: &Path,
 ) -> Result<(), ExperimentError> {
     let records: Vec<report::Record> = runs

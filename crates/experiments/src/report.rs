@@ -310,8 +310,7 @@ pub struct Results {
     pub workers: usize,
     pub experiments: Vec<Record>,
     /// How quiet the machine was during the run (`null` where `/proc` is missing or the run was
-    /// too short to judge): busy or
-    /// overcommitted machines make the seconds unreliable.
+    /// too short to judge): busy or overcommitted machines make the seconds unreliable.
     pub machine: Option<MachineLoad>,
     /// PNG files next to results.md, with captions.
     pub plots: Vec<(String, String)>,
