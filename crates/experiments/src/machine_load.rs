@@ -3,6 +3,8 @@
 //! Timings from a busy machine swing by tens of percent (PyTorch's threads most of all), and on a
 //! virtual machine the hypervisor may take a core away for a while ("steal"): both have been seen
 //! on the project's 2-core machines, with the same binary 20–40% slower from one run to the next.
+//! Steal costs the fused scan more than its share: its two threads work in lockstep, so when
+//! either loses its core the other waits (5% steal made one `bench rnn` run 40–75% slower).
 //! On Linux the benches sample `/proc/stat` (all CPUs) and `/proc/self/stat` (this process and its
 //! waited-for children, such as the Python benchmark) before and after, report the share of CPU
 //! time stolen and the share other processes used, and warn when either is high; elsewhere, or
