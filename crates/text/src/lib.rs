@@ -97,6 +97,7 @@ mod json;
 mod pad;
 mod split;
 mod text;
+mod token;
 mod tokenizer;
 mod vocab;
 

@@ -7,6 +7,7 @@ use rustc_hash::FxBuildHasher;
 use serde::{Deserialize, Serialize};
 
 use crate::split::{AsciiBreaks, FilterSet, graphemes, keras_split, python_lower_into, unicode_words};
+use crate::token::{PaddedText, Token};
 use crate::vocab::VocabTable;
 use crate::{AsText, DEFAULT_FILTERS, SplitMode, TextError, TextRef, WordId};
 
@@ -325,53 +326,53 @@ impl Tokenizer {
         self.config.oov_token.as_deref().and_then(|t| self.index_of(t))
     }
 
-    /// Calls `emit` with each token of `text`, exactly as Keras tokenizes it.
+    /// Calls `emit` with each token of `text`, exactly as Keras tokenizes it. `buf` is reused
+    /// working space.
     pub(crate) fn for_each_token(
         &self,
         text: TextRef<'_>,
-        buf: &mut String,
-        mut emit: impl FnMut(&str),
+        buf: &mut PaddedText,
+        mut emit: impl FnMut(Token<'_>),
     ) -> Result<(), TextError> {
         let c = &self.config;
         match text {
             TextRef::Tokens(tokens) => {
                 for t in tokens {
                     if c.lower {
-                        python_lower_into(t, buf);
-                        emit(buf);
+                        emit(Token::new(buf.fill(|b| python_lower_into(t, b))));
                     } else {
-                        emit(t);
+                        emit(Token::new(t));
                     }
                 }
                 Ok(())
             }
             TextRef::Raw(s) => {
-                let s = if c.lower {
-                    python_lower_into(s, buf);
-                    buf.as_str()
-                } else {
-                    s
-                };
+                if let (SplitMode::Keras, false, Some(breaks)) = (c.split_mode, c.char_level, &self.ascii_breaks) {
+                    // The common case: split a padded working copy, whose tokens are read in one go.
+                    if c.lower {
+                        buf.fill(|b| python_lower_into(s, b));
+                    } else {
+                        buf.fill(|b| b.push_str(s));
+                    }
+                    breaks.split(buf, emit);
+                    return Ok(());
+                }
+                let s = if c.lower { buf.fill(|b| python_lower_into(s, b)) } else { s };
+                let mut emit_str = |t: &str| emit(Token::new(t));
                 match c.split_mode {
                     SplitMode::Keras if c.char_level => {
                         for (i, ch) in s.char_indices() {
-                            emit(&s[i..i + ch.len_utf8()]);
+                            emit_str(&s[i..i + ch.len_utf8()]);
                         }
                         Ok(())
                     }
-                    SplitMode::Keras => match &self.ascii_breaks {
-                        Some(breaks) => {
-                            breaks.split(s, emit);
-                            Ok(())
-                        }
-                        None => keras_split(s, &self.filter_set, &c.split, emit),
-                    },
+                    SplitMode::Keras => keras_split(s, &self.filter_set, &c.split, emit_str),
                     SplitMode::UnicodeWords => {
-                        unicode_words(s, &self.filter_set, emit);
+                        unicode_words(s, &self.filter_set, emit_str);
                         Ok(())
                     }
                     SplitMode::Graphemes => {
-                        graphemes(s, emit);
+                        graphemes(s, emit_str);
                         Ok(())
                     }
                 }
@@ -388,7 +389,7 @@ impl Tokenizer {
     /// ```
     pub fn tokenize<T: AsText + ?Sized>(&self, text: &T) -> Result<Vec<String>, TextError> {
         let mut out = Vec::new();
-        self.for_each_token(text.as_text(), &mut String::new(), |t| out.push(t.to_string()))?;
+        self.for_each_token(text.as_text(), &mut PaddedText::default(), |t| out.push(t.as_str().to_string()))?;
         Ok(out)
     }
 
@@ -444,7 +445,7 @@ impl Tokenizer {
 
     /// Counts one block of texts on its own, stopping at the first error.
     fn count_block<T: AsText>(&self, texts: &[T]) -> BlockCounts {
-        let mut buf = String::new();
+        let mut buf = PaddedText::default();
         let mut words = VocabTable::default();
         // Counts, with a per-word "last document seen" stamp that gives word_docs without a set
         // per text.
@@ -533,7 +534,7 @@ impl Tokenizer {
     }
 
     /// Maps one text to indices, appending to `out`.
-    fn encode_into(&self, text: TextRef<'_>, buf: &mut String, out: &mut Vec<u32>) -> Result<(), TextError> {
+    fn encode_into(&self, text: TextRef<'_>, buf: &mut PaddedText, out: &mut Vec<u32>) -> Result<(), TextError> {
         let limit = self.limit();
         let oov = self.oov_index();
         let has_oov = self.config.oov_token.is_some();
@@ -556,7 +557,7 @@ impl Tokenizer {
 
     /// One text's indices in a vector of exactly their length (one allocation: the indices are
     /// gathered in the reused `scratch` first).
-    fn encode_exact(&self, text: TextRef<'_>, buf: &mut String, scratch: &mut Vec<u32>) -> Result<Vec<u32>, TextError> {
+    fn encode_exact(&self, text: TextRef<'_>, buf: &mut PaddedText, scratch: &mut Vec<u32>) -> Result<Vec<u32>, TextError> {
         scratch.clear();
         self.encode_into(text, buf, scratch)?;
         Ok(scratch.as_slice().to_vec())
@@ -569,7 +570,7 @@ impl Tokenizer {
         I: IntoIterator,
         I::Item: AsText,
     {
-        let (mut buf, mut scratch) = (String::new(), Vec::new());
+        let (mut buf, mut scratch) = (PaddedText::default(), Vec::new());
         texts
             .into_iter()
             .map(|t| self.encode_exact(t.as_text(), &mut buf, &mut scratch))
@@ -582,7 +583,7 @@ impl Tokenizer {
         texts
             .par_iter()
             .map_init(
-                || (String::new(), Vec::new()),
+                || (PaddedText::default(), Vec::new()),
                 |(buf, scratch), t| self.encode_exact(t.as_text(), buf, scratch),
             )
             .collect()

@@ -7,6 +7,8 @@
 //! 100 000-document bench corpus, `IndexMap<String, _>` lookups and their `memcmp` were 40% of
 //! the pipeline, and then the slot/entry/arena cache misses of a first version of this table.
 
+use crate::token::{Token, WINDOW};
+
 /// Insertion-ordered string → dense id table.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct VocabTable {
@@ -17,7 +19,7 @@ pub(crate) struct VocabTable {
 }
 
 /// Keys up to this many bytes (nearly every word) are compared through their [`Probe`] words.
-const SHORT: usize = 16;
+const SHORT: usize = WINDOW;
 
 /// One hash-table slot: 32 bytes, two per cache line.
 #[derive(Clone, Copy, Debug, Default)]
@@ -52,32 +54,24 @@ struct Probe {
 
 impl Probe {
     #[inline]
-    fn new(bytes: &[u8]) -> Self {
+    fn new(token: Token<'_>) -> Self {
+        let bytes = token.as_str().as_bytes();
         let n = bytes.len();
-        let load8 = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
-        let load4 = |at: usize| u64::from(u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes")));
-        // Overlapping loads: first and last 8 (or 4) bytes cover the whole key.
-        let words = match n {
-            0 => [0, 0],
-            1..=3 => [
-                u64::from(bytes[0]) | u64::from(bytes[n / 2]) << 8 | u64::from(bytes[n - 1]) << 16,
-                0,
-            ],
-            4..=7 => [load4(0) | load4(n - 4) << 32, 0],
-            8..=SHORT => [load8(0), load8(n - 8)],
-            _ => [0, 0],
-        };
         let mix = |h: u64, w: u64| (h.rotate_left(23) ^ w).wrapping_mul(MULTIPLIER);
         let mut h = (n as u64).wrapping_mul(MULTIPLIER);
-        if n <= SHORT {
+        let words = if n <= SHORT {
+            // The head: the key's bytes, zero padded.
+            let words = token.head();
             h = mix(mix(h, words[0]), words[1]);
+            words
         } else {
             let mut chunks = bytes.chunks_exact(8);
             for c in &mut chunks {
                 h = mix(h, u64::from_le_bytes(c.try_into().expect("8 bytes")));
             }
-            h = mix(h, load8(n - 8));
-        }
+            h = mix(h, u64::from_le_bytes(bytes[n - 8..].try_into().expect("8 bytes")));
+            [0, 0]
+        };
         Probe {
             hash: h ^ (h >> 29),
             words,
@@ -143,17 +137,17 @@ impl VocabTable {
         if self.slots.is_empty() {
             return None;
         }
-        self.find(key.as_bytes(), Probe::new(key.as_bytes())).1
+        self.find(key.as_bytes(), Probe::new(Token::new(key))).1
     }
 
     /// The value of `key` (see [`Self::insert_value`]), if stored: one slot read, no second
     /// table for the caller's numbers.
     #[inline]
-    pub(crate) fn get_value(&self, key: &str) -> Option<u32> {
+    pub(crate) fn get_value(&self, key: Token<'_>) -> Option<u32> {
         if self.slots.is_empty() {
             return None;
         }
-        match self.find(key.as_bytes(), Probe::new(key.as_bytes())) {
+        match self.find(key.as_str().as_bytes(), Probe::new(key)) {
             (slot, Some(_)) => Some(self.slots[slot].value),
             (_, None) => None,
         }
@@ -161,20 +155,21 @@ impl VocabTable {
 
     /// Stores `key` (if new) with `value` instead of its id.
     pub(crate) fn insert_value(&mut self, key: &str, value: u32) {
+        let key = Token::new(key);
         let id = self.get_or_insert(key).0;
         self.entries[id as usize].value = value;
-        let (slot, _) = self.find(key.as_bytes(), Probe::new(key.as_bytes()));
+        let (slot, _) = self.find(key.as_str().as_bytes(), Probe::new(key));
         self.slots[slot].value = value;
     }
 
     /// The id of `key`, inserting it (with the next id) if new; `true` when inserted.
     #[inline]
-    pub(crate) fn get_or_insert(&mut self, key: &str) -> (u32, bool) {
+    pub(crate) fn get_or_insert(&mut self, key: Token<'_>) -> (u32, bool) {
         if (self.entries.len() + 1) * 2 > self.slots.len() {
             self.grow();
         }
-        let bytes = key.as_bytes();
-        let probe = Probe::new(bytes);
+        let bytes = key.as_str().as_bytes();
+        let probe = Probe::new(key);
         match self.find(bytes, probe) {
             (_, Some(id)) => (id, false),
             (slot, None) => {
@@ -198,7 +193,8 @@ impl VocabTable {
         let mask = capacity - 1;
         for (id, e) in self.entries.iter().enumerate() {
             let key = &self.arena[e.start as usize..(e.start + e.len) as usize];
-            let probe = Probe::new(key);
+            let key = std::str::from_utf8(key).expect("keys are UTF-8");
+            let probe = Probe::new(Token::new(key));
             let mut slot = (probe.hash >> 32) as usize & mask;
             while self.slots[slot].id_plus_one != 0 {
                 slot = (slot + 1) & mask;
@@ -222,7 +218,7 @@ mod tests {
             for w in &words {
                 let next = model.len() as u32;
                 let want_id = *model.entry(w.clone()).or_insert(next);
-                let (id, inserted) = table.get_or_insert(w);
+                let (id, inserted) = table.get_or_insert(Token::new(w));
                 prop_assert_eq!(id, want_id);
                 prop_assert_eq!(inserted, want_id == next);
             }
@@ -239,7 +235,7 @@ mod tests {
             }
             for w in &words {
                 let last = words.iter().rposition(|x| x == w).unwrap();
-                prop_assert_eq!(valued.get_value(w), Some(1000 + last as u32));
+                prop_assert_eq!(valued.get_value(Token::new(w)), Some(1000 + last as u32));
             }
         }
     }
@@ -247,8 +243,8 @@ mod tests {
     #[test]
     fn keys_differing_only_past_the_eighth_byte_are_distinct() {
         let mut table = VocabTable::default();
-        let a = table.get_or_insert("abcdefgh-1").0;
-        let b = table.get_or_insert("abcdefgh-2").0;
+        let a = table.get_or_insert(Token::new("abcdefgh-1")).0;
+        let b = table.get_or_insert(Token::new("abcdefgh-2")).0;
         assert_ne!(a, b);
         assert_eq!(table.get("abcdefgh-2"), Some(b));
         assert_eq!(table.get("abcdefgh-3"), None);
@@ -262,13 +258,13 @@ mod tests {
         for n in 0..=24 {
             let mut table = VocabTable::default();
             let base = "a".repeat(n);
-            let base_id = table.get_or_insert(&base).0;
+            let base_id = table.get_or_insert(Token::new(&base)).0;
             for i in 0..n {
                 let mut other = base.clone().into_bytes();
                 other[i] = b'b';
                 let other = String::from_utf8(other).unwrap();
                 assert_eq!(table.get(&other), None, "length {n}, byte {i}");
-                let (id, inserted) = table.get_or_insert(&other);
+                let (id, inserted) = table.get_or_insert(Token::new(&other));
                 assert!(inserted && id != base_id, "length {n}, byte {i}");
             }
             assert_eq!(table.get(&base), Some(base_id));
