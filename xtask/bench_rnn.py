@@ -197,12 +197,18 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only", choices=MODELS, help="time this model only")
+    parser.add_argument("--skip", default="", help="comma-separated: pytorch, keras")
     args = parser.parse_args()
+    skipped = set(filter(None, args.skip.split(",")))
     result = {"versions": {"numpy": np.__version__}}
-    for model in MODELS:
+    for model in MODELS if args.only is None else [args.only]:
         x, y = lecture_data(model, args.quick)
         figures = {}
         for name, bench in [("pytorch", bench_pytorch), ("keras", bench_keras)]:
+            if name in skipped:
+                figures[name] = None
+                continue
             try:
                 seconds, version = bench(model, x, y, args.epochs)
                 figures[name] = seconds

@@ -22,6 +22,8 @@ CELLS = ["simple-rnn", "lstm", "gru"]
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only", choices=CELLS, help="time this cell kind only")
+    parser.add_argument("--point", type=int, choices=range(1, len(GRID) + 1), help="time this grid point only (1-5)")
     args = parser.parse_args()
     import torch
     from torch import nn
@@ -40,8 +42,9 @@ def main():
             return self.out(s[:, -1])
 
     points = []
-    for batch, steps, features, units in GRID[:1] if args.quick else GRID:
-        for cell in CELLS:
+    grid = GRID[:1] if args.quick else GRID if args.point is None else [GRID[args.point - 1]]
+    for batch, steps, features, units in grid:
+        for cell in CELLS if args.only is None else [args.only]:
             net = Model(cell, features, units)
             opt = torch.optim.Adam(net.parameters(), lr=1e-3)
             loss_fn = nn.MSELoss()

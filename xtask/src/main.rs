@@ -27,12 +27,13 @@ Tasks:
   bench rnn [--epochs N] [--json] [--python PY] [--quick] [--only MODEL] [--skip KEYS]
         Seconds per training epoch of the deep RNN and the LSTM, GRU and layer-normalized seq2seq
         models: fused scan, generic scan, Burn's nn::Rnn/nn::Lstm, and (with --python) PyTorch and Keras through
-        xtask/bench_rnn.py; prints the ratios (--json: machine-readable).
+        xtask/bench_rnn.py; prints the ratios (--json: machine-readable). --only MODEL and
+        --skip pytorch,keras apply to the Python side too.
   bench scale [--json] [--python PY] [--quick] [--only CELL] [--point N]
         Milliseconds per training step of one SimpleRNN, LSTM or GRU layer + Dense(1) on a grid
         of batch × time × features × units (the lecture's sizes up to 512 units) for rnnlab and,
         with --python, PyTorch through xtask/bench_scale.py; prints the ratios. --only and
-        --point time one cell kind and one grid point (1-5) of rnnlab, for profiling.
+        --point time one cell kind and one grid point (1-5), for profiling (PyTorch too).
   bench infer [--json] [--python PY] [--quick]
         Serving speed of deep-rnn-dense and seq2seq-lstm on 50-step windows: batch-1 latency of
         rnnlab's Predictor (and of Sequential::forward), its one-step update, samples/s at batch

@@ -282,12 +282,23 @@ fn bench_burn_nn(model: Model, train: &Dataset, epochs: usize) -> Result<Option<
 }
 
 /// Runs `xtask/bench_rnn.py` with `python`; its JSON maps model -> {pytorch, keras}.
-fn bench_python(python: &str, epochs: usize, quick: bool) -> Result<Value, ExperimentError> {
-    let mut args = vec!["--epochs".to_string(), epochs.to_string()];
-    if quick {
-        args.push("--quick".into());
+fn bench_python(python: &str, epochs: usize, args: &Args) -> Result<Value, ExperimentError> {
+    let mut script_args = vec!["--epochs".to_string(), epochs.to_string()];
+    if args.quick {
+        script_args.push("--quick".into());
     }
-    python_script::run_script(python, "bench_rnn.py", &args, "bench rnn")
+    // The script times only what is asked for (each model takes it tens of seconds).
+    if let Some(only) = &args.only {
+        script_args.extend(["--only".to_string(), only.clone()]);
+    }
+    let skipped: Vec<&str> = ["pytorch", "keras"]
+        .into_iter()
+        .filter(|k| args.skip.iter().any(|s| s == k))
+        .collect();
+    if !skipped.is_empty() {
+        script_args.extend(["--skip".to_string(), skipped.join(",")]);
+    }
+    python_script::run_script(python, "bench_rnn.py", &script_args, "bench rnn")
 }
 
 fn run() -> Result<(), ExperimentError> {
@@ -295,7 +306,7 @@ fn run() -> Result<(), ExperimentError> {
     let args = parse_args()?;
     let epochs = if args.quick { args.epochs.min(3) } else { args.epochs };
     let python = match &args.python {
-        Some(py) => Some(bench_python(py, epochs, args.quick)?),
+        Some(py) => Some(bench_python(py, epochs, &args)?),
         None => None,
     };
     let mut models = Vec::new();

@@ -147,6 +147,13 @@ fn run() -> Result<(), ExperimentError> {
             if args.quick {
                 script_args.push("--quick".to_string());
             }
+            // PyTorch times only what rnnlab times.
+            if let Some(only) = &args.only {
+                script_args.extend(["--only".to_string(), only.clone()]);
+            }
+            if let (false, Some(n)) = (args.quick, args.point) {
+                script_args.extend(["--point".to_string(), n.to_string()]);
+            }
             Some(python_script::run_script(
                 py,
                 "bench_scale.py",
