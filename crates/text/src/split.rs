@@ -178,25 +178,38 @@ fn is_caseless_fast(c: char) -> bool {
 /// the caseless blocks above. Scans bytes; 3-byte sequences led by 0xE4–0xE9 (U+4000–U+9FFF, CJK)
 /// or 0xEB–0xED (U+B000–U+DFFF, Hangul) are skipped without decoding.
 fn only_ascii_case(text: &str) -> bool {
-    // Fast screen, branch-free so it vectorizes: every byte is ASCII, a continuation byte, or a
-    // lead byte of U+4000–U+9FFF / U+B000–U+DFFF, or 0xEA followed by 0xB0–0xBF (U+AC00–U+AFFF,
-    // the first Hangul syllables; the rest of 0xEA's block has cased letters). All of those are
-    // caseless. Only texts with other non-ASCII characters take the exact scan below.
-    let lead_ok = |b: u8| b < 0xC0 || (0xE4..=0xED).contains(&b);
-    let pair_ok = |(&a, &b): (&u8, &u8)| a != 0xEA || b >= 0xB0;
-    let bytes = text.as_bytes();
-    // One pass over (byte, next byte); the last byte is never a lead byte in valid UTF-8.
-    let screened = match bytes.split_last() {
-        None => true,
-        Some((&last, _)) => {
-            lead_ok(last)
-                && bytes[..bytes.len() - 1]
-                    .chunks(64)
-                    .zip(bytes[1..].chunks(64))
-                    .all(|(a, b)| a.iter().zip(b).fold(true, |acc, p| acc & lead_ok(*p.0) & pair_ok(p)))
-        }
+    screen_caseless(text.as_bytes()) || only_ascii_case_exact(text.as_bytes(), text)
+}
+
+/// The fast screen of [`only_ascii_case`], branch-free over fixed blocks of 64 (byte, next byte)
+/// pairs so that it vectorizes whole (the text's last, partial block is copied into a zero-padded
+/// one: zero is ASCII): every byte is ASCII, a continuation byte, or a lead byte of
+/// U+4000–U+9FFF / U+B000–U+DFFF, or 0xEA followed by 0xB0–0xBF (U+AC00–U+AFFF, the first Hangul
+/// syllables; the rest of 0xEA's block has cased letters). All of those are caseless. `false`
+/// sends the text to the exact scan.
+fn screen_caseless(bytes: &[u8]) -> bool {
+    const BLOCK: usize = 64;
+    let lead_ok = |b: u8| (b < 0xC0) | (b.wrapping_sub(0xE4) <= 0xED - 0xE4);
+    let pair_ok = |a: u8, next: u8| (a != 0xEA) | (next >= 0xB0);
+    let block_ok = |a: &[u8; BLOCK], next: &[u8; BLOCK]| {
+        a.iter()
+            .zip(next)
+            .fold(true, |ok, (&a, &next)| ok & lead_ok(a) & pair_ok(a, next))
     };
-    screened || only_ascii_case_exact(bytes, text)
+    let mut at = 0;
+    while at + BLOCK < bytes.len() {
+        let (a, next) = (&bytes[at..at + BLOCK], &bytes[at + 1..at + BLOCK + 1]);
+        if !block_ok(a.try_into().expect("a block"), next.try_into().expect("a block")) {
+            return false;
+        }
+        at += BLOCK;
+    }
+    let mut last = [0u8; BLOCK + 1];
+    last[..bytes.len() - at].copy_from_slice(&bytes[at..]);
+    block_ok(
+        last[..BLOCK].try_into().expect("a block"),
+        last[1..].try_into().expect("a block"),
+    )
 }
 
 /// [`only_ascii_case`] character by character (the caseless blocks with other lead bytes).
@@ -387,6 +400,24 @@ mod tests {
         for c in (0..=0x10FFFFu32).filter_map(char::from_u32) {
             let t = format!("A{c}Z");
             assert_eq!(python_lower(&t), t.to_lowercase(), "U+{:04X}", c as u32);
+        }
+    }
+
+    #[test]
+    fn fast_lowering_finds_a_cased_character_anywhere_in_a_long_text() {
+        // The screen reads 64-byte blocks and each byte's successor: a cased character (two- or
+        // three-byte, one led by 0xEA) at every offset of a text spanning several blocks,
+        // between caseless ASCII, Hangul and CJK.
+        let filler = "ab 가나 中文 Q";
+        for cased in ["À", "Σ", "\u{a640}", "\u{a722}"] {
+            for at in 0..filler.len() * 12 {
+                let base: String = filler.repeat(12);
+                let Some(at) = (at..base.len()).find(|&i| base.is_char_boundary(i)) else {
+                    continue;
+                };
+                let text = format!("{}{cased}{}", &base[..at], &base[at..]);
+                assert_eq!(python_lower(&text), text.to_lowercase(), "{cased} at byte {at}");
+            }
         }
     }
 
