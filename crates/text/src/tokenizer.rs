@@ -357,7 +357,11 @@ impl Tokenizer {
                     breaks.split(buf, emit);
                     return Ok(());
                 }
-                let s = if c.lower { buf.fill(|b| python_lower_into(s, b)) } else { s };
+                let s = if c.lower {
+                    buf.fill(|b| python_lower_into(s, b))
+                } else {
+                    s
+                };
                 let mut emit_str = |t: &str| emit(Token::new(t));
                 match c.split_mode {
                     SplitMode::Keras if c.char_level => {
@@ -389,7 +393,9 @@ impl Tokenizer {
     /// ```
     pub fn tokenize<T: AsText + ?Sized>(&self, text: &T) -> Result<Vec<String>, TextError> {
         let mut out = Vec::new();
-        self.for_each_token(text.as_text(), &mut PaddedText::default(), |t| out.push(t.as_str().to_string()))?;
+        self.for_each_token(text.as_text(), &mut PaddedText::default(), |t| {
+            out.push(t.as_str().to_string())
+        })?;
         Ok(out)
     }
 
@@ -557,7 +563,12 @@ impl Tokenizer {
 
     /// One text's indices in a vector of exactly their length (one allocation: the indices are
     /// gathered in the reused `scratch` first).
-    fn encode_exact(&self, text: TextRef<'_>, buf: &mut PaddedText, scratch: &mut Vec<u32>) -> Result<Vec<u32>, TextError> {
+    fn encode_exact(
+        &self,
+        text: TextRef<'_>,
+        buf: &mut PaddedText,
+        scratch: &mut Vec<u32>,
+    ) -> Result<Vec<u32>, TextError> {
         scratch.clear();
         self.encode_into(text, buf, scratch)?;
         Ok(scratch.as_slice().to_vec())
