@@ -61,6 +61,16 @@ impl LoadProbe {
     pub fn finish(&self) -> Option<MachineLoad> {
         load_between(self.start?, read_ticks()?)
     }
+
+    /// [`finish`](Self::finish), with a warning to stderr from `tool` when the machine was not
+    /// quiet.
+    pub fn finish_warning(&self, tool: &str) -> Option<MachineLoad> {
+        let load = self.finish();
+        if let Some(warning) = load.and_then(|l| l.warning()) {
+            eprintln!("{tool}: warning: {warning}");
+        }
+        load
+    }
 }
 
 impl MachineLoad {
@@ -80,11 +90,7 @@ impl MachineLoad {
 /// Finishes `probe` for the bench `tool`: the load goes into `report["machine"]` (`null` where
 /// unknown), and a warning to stderr when the machine was not quiet.
 pub fn record(probe: &LoadProbe, tool: &str, report: &mut Value) {
-    let load = probe.finish();
-    report["machine"] = json!(load);
-    if let Some(warning) = load.and_then(|l| l.warning()) {
-        eprintln!("{tool}: warning: {warning}");
-    }
+    report["machine"] = json!(probe.finish_warning(tool));
 }
 
 /// The load between two samples.

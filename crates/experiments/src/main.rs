@@ -211,10 +211,7 @@ fn finish(
         }
     }
     let mut results = Results::new(run, records, plots, started.elapsed().as_secs_f64());
-    results.machine = load.finish();
-    if let Some(warning) = results.machine.and_then(|m| m.warning()) {
-        eprintln!("warning: {warning}");
-    }
+    results.machine = load.finish_warning("rnnlab-experiments");
     write_results(out, &results).map_err(|source| ExperimentError::Io {
         path: out.to_path_buf(),
         source,

@@ -189,18 +189,18 @@ impl VocabTable {
 
     fn grow(&mut self) {
         let capacity = (self.slots.len() * 2).max(64);
-        self.slots = vec![Slot::default(); capacity];
+        let mut slots = vec![Slot::default(); capacity];
         let mask = capacity - 1;
-        for (id, e) in self.entries.iter().enumerate() {
-            let key = &self.arena[e.start as usize..(e.start + e.len) as usize];
-            let key = std::str::from_utf8(key).expect("keys are UTF-8");
+        for (id, e) in (0..).zip(&self.entries) {
+            let key = self.key(id);
             let probe = Probe::new(Token::new(key));
             let mut slot = (probe.hash >> 32) as usize & mask;
-            while self.slots[slot].id_plus_one != 0 {
+            while slots[slot].id_plus_one != 0 {
                 slot = (slot + 1) & mask;
             }
-            self.slots[slot] = probe.slot(id as u32, e.value, key.len());
+            slots[slot] = probe.slot(id, e.value, key.len());
         }
+        self.slots = slots;
     }
 }
 
