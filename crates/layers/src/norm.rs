@@ -212,11 +212,7 @@ impl BatchNormalization {
             let flat: Tensor<2> = x.clone().reshape([rows, c]);
             let (var, mean) = flat.var_mean_bias(0);
             let (mean, var) = (mean.reshape([c]), var.reshape([c]));
-            let m = self.momentum;
-            let moved_mean = self.moving_mean.value_sync().to_device(&device) * m + mean.clone().detach() * (1.0 - m);
-            let moved_var = self.moving_variance.value_sync().to_device(&device) * m + var.clone().detach() * (1.0 - m);
-            self.moving_mean.update(moved_mean.detach());
-            self.moving_variance.update(moved_var.detach());
+            self.update_moving_statistics(mean.clone(), var.clone());
             self.normalize(x, mean, var)
         } else {
             // Synced: the last training update may still be pending (Burn keeps it per thread).
@@ -224,6 +220,31 @@ impl BatchNormalization {
             let var = self.moving_variance.value_sync().to_device(&device);
             self.normalize(x, mean, var)
         }
+    }
+
+    /// A sequence `[B, T, C]`: in training on flex, the statistics and the normalization run as
+    /// host ops (same bits as [`forward_d`](Self::forward_d)'s tensor ops, several times
+    /// faster), on the time-major layout a recurrent layer's output already has.
+    fn forward_sequence(&self, x: Tensor<3>) -> Tensor<3> {
+        if self.training.is_enabled() && x.device().is_autodiff() {
+            let time_major = x.clone().swap_dims(0, 1);
+            let fused = crate::scan::batch_norm_train(&time_major, &self.gamma.val(), &self.beta.val(), self.epsilon);
+            if let Some((y, mean, var)) = fused {
+                self.update_moving_statistics(mean, var);
+                return y.swap_dims(0, 1);
+            }
+        }
+        self.forward_d(x)
+    }
+
+    /// `moving = m · moving + (1 − m) · batch` for the mean and the variance.
+    fn update_moving_statistics(&self, mean: Tensor<1>, var: Tensor<1>) {
+        let device = mean.device();
+        let m = self.momentum;
+        let moved_mean = self.moving_mean.value_sync().to_device(&device) * m + mean.detach() * (1.0 - m);
+        let moved_var = self.moving_variance.value_sync().to_device(&device) * m + var.detach() * (1.0 - m);
+        self.moving_mean.update(moved_mean.detach());
+        self.moving_variance.update(moved_var.detach());
     }
 
     /// Normalizes a rank-2 or rank-3 input over its last axis.
@@ -239,7 +260,7 @@ impl BatchNormalization {
         Ok(match x {
             AnyTensor::D1(t) => AnyTensor::D1(self.forward_d(t)),
             AnyTensor::D2(t) => AnyTensor::D2(self.forward_d(t)),
-            AnyTensor::D3(t) => AnyTensor::D3(self.forward_d(t)),
+            AnyTensor::D3(t) => AnyTensor::D3(self.forward_sequence(t)),
         })
     }
 
@@ -325,4 +346,143 @@ fn check_norm(layer: &str, channels: usize, epsilon: f64, momentum: Option<f64>)
         return bad("momentum", format!("{m} must be in [0, 1] (Keras default 0.99)"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::tensor::TensorData;
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::Backend;
+
+    /// A training call of `BatchNormalization` on a sequence, the host ops against the tensor ops.
+    #[derive(Clone, Debug)]
+    struct Case {
+        batch: usize,
+        time: usize,
+        channels: usize,
+        /// The input as a recurrent layer leaves it (a `[B, T, C]` view of time-major memory)
+        /// rather than contiguous.
+        time_major_input: bool,
+        /// The output's gradient arrives as a view of time-major memory (as from a next
+        /// recurrent layer) rather than contiguous.
+        time_major_gradient: bool,
+        seed: u64,
+    }
+
+    fn case() -> impl Strategy<Value = Case> {
+        (
+            prop_oneof![1 => Just(1usize), 4 => 2usize..40],
+            prop_oneof![1 => Just(1usize), 4 => 2usize..12],
+            1usize..24,
+            any::<[bool; 2]>(),
+            any::<u64>(),
+        )
+            .prop_map(|(batch, time, channels, flags, seed)| Case {
+                batch,
+                time,
+                channels,
+                time_major_input: flags[0],
+                time_major_gradient: flags[1],
+                seed,
+            })
+    }
+
+    /// Deterministic values with a spread of magnitudes and a per-channel offset (so the means
+    /// are far from zero, as after a recurrent layer with a bias).
+    fn values(len: usize, channels: usize, seed: u64, scale: f32) -> Vec<f32> {
+        let mut state = seed | 1;
+        (0..len)
+            .map(|i| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                let unit = (state >> 40) as f32 / (1u64 << 24) as f32 - 0.5;
+                unit * scale + (i % channels) as f32 * 0.37 - 1.1
+            })
+            .collect()
+    }
+
+    fn host<const D: usize>(t: Tensor<D>) -> Vec<u32> {
+        t.into_data()
+            .try_to_vec::<f32>()
+            .unwrap()
+            .iter()
+            .map(|v| v.to_bits())
+            .collect()
+    }
+
+    /// Output, input gradient, `γ`/`β` gradients and the moved statistics, as bits.
+    fn run(case: &Case, fused: bool) -> Vec<Vec<u32>> {
+        let device = Backend::Flex.device().unwrap().autodiff();
+        let (b, t, c) = (case.batch, case.time, case.channels);
+        let mut bn = BatchNormalizationConfig::new()
+            .init(&Shape::sequence(c), &device)
+            .unwrap();
+        bn.gamma = init::vector(values(c, c, case.seed ^ 1, 2.0), &device);
+        bn.beta = init::vector(values(c, c, case.seed ^ 2, 1.0), &device);
+        let data = values(b * t * c, c, case.seed, 3.0);
+        let leaf = if case.time_major_input {
+            Tensor::<3>::from_data(TensorData::new(data, [t, b, c]), &device).require_grad()
+        } else {
+            Tensor::<3>::from_data(TensorData::new(data, [b, t, c]), &device).require_grad()
+        };
+        let x = if case.time_major_input {
+            leaf.clone().swap_dims(0, 1)
+        } else {
+            leaf.clone()
+        };
+        let y = if fused { bn.forward_sequence(x) } else { bn.forward_d(x) };
+        let weights = values(b * t * c, c, case.seed ^ 3, 1.0);
+        let loss = if case.time_major_gradient {
+            let w = Tensor::<3>::from_data(TensorData::new(weights, [t, b, c]), &device);
+            (y.clone().swap_dims(0, 1) * w).sum()
+        } else {
+            let w = Tensor::<3>::from_data(TensorData::new(weights, [b, t, c]), &device);
+            (y.clone() * w).sum()
+        };
+        let grads = loss.backward();
+        vec![
+            host(y.inner()),
+            host(leaf.grad(&grads).expect("x grad")),
+            host(bn.gamma.val().grad(&grads).expect("gamma grad")),
+            host(bn.beta.val().grad(&grads).expect("beta grad")),
+            host(bn.moving_mean.value_sync()),
+            host(bn.moving_variance.value_sync()),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// The host ops repeat the tensor ops' arithmetic: every bit of every result agrees.
+        #[test]
+        fn host_ops_give_the_tensor_ops_bits(case in case()) {
+            let what = ["y", "dx", "dgamma", "dbeta", "moving_mean", "moving_variance"];
+            for ((name, fused), composed) in what.iter().zip(run(&case, true)).zip(run(&case, false)) {
+                prop_assert_eq!(fused.len(), composed.len(), "{} length", name);
+                let first = fused.iter().zip(&composed).position(|(f, c)| f != c);
+                if let Some(i) = first {
+                    let (f, c) = (f32::from_bits(fused[i]), f32::from_bits(composed[i]));
+                    prop_assert!(false, "{}[{}]: host ops {:e}, tensor ops {:e}", name, i, f, c);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn training_on_flex_takes_the_host_ops() {
+        let device = Backend::Flex.device().unwrap().autodiff();
+        let x = Tensor::<3>::ones([2, 3, 4], &device);
+        let (gamma, beta) = (Tensor::<1>::ones([4], &device), Tensor::<1>::zeros([4], &device));
+        let fused = crate::scan::batch_norm_train(&x, &gamma, &beta, 1e-3);
+        let generic = matches!(std::env::var(crate::SCAN_ENV).as_deref(), Ok("generic"));
+        assert_eq!(
+            fused.is_some(),
+            !generic,
+            "the host ops run unless {}=generic",
+            crate::SCAN_ENV
+        );
+    }
 }

@@ -78,6 +78,7 @@
 //! tape keeps the four gate activations side by side as the step computes them (`[B, 4U]`): one
 //! copy per step to save, read by rows in the backward.
 
+mod batch_norm;
 mod kernel;
 mod linear;
 pub(crate) mod math;
@@ -90,6 +91,7 @@ use std::sync::OnceLock;
 use burn::tensor::{DType, Device, Tensor};
 use serde::{Deserialize, Serialize};
 
+pub(crate) use batch_norm::batch_norm_train;
 pub use kernel::FusedKind;
 use kernel::{GateFn, ScanSpec};
 pub(crate) use linear::linear;
