@@ -25,25 +25,66 @@ fn parameters<'a>(step: &Step<'a>) -> (&'a [f32], &'a [f32], f32) {
 /// One step: `z = xp + h·U` into `pre`, normalized per row into `extra` (with `1/σ` into
 /// `norm`), then `h_new = act(γ ⊙ LN(z) + β)`.
 pub(super) fn forward_step(step: &Step<'_>, f: &mut Forward) {
-    let u = step.units;
     f.pre.copy_from_slice(step.xp);
     recurrent_products(step, &f.h, &mut f.hin, &mut f.pre, 1.0);
+    let mut first = 0;
+    while first < step.batch {
+        first += match step.batch - first {
+            16.. => normalize_rows::<16>(step, first, f),
+            8.. => normalize_rows::<8>(step, first, f),
+            4.. => normalize_rows::<4>(step, first, f),
+            _ => normalize_rows::<1>(step, first, f),
+        };
+    }
+    step.spec.activation.apply(&mut f.h_new);
+}
+
+/// Each row's mean and `√(var + ε)` for `R` rows of `z [R, U]`. Each row is summed unit after
+/// unit from −0.0 (what `iter().sum()` does); the `R` rows' sums run side by side, so that their
+/// chains of dependent additions (and square roots) overlap instead of waiting on each other.
+#[inline(always)]
+fn row_moments<const R: usize>(z: &[f32], u: usize, epsilon: f32) -> ([f32; R], [f32; R]) {
+    let z = &z[..R * u];
+    let mut sums = [-0.0f32; R];
+    for j in 0..u {
+        for (r, sum) in sums.iter_mut().enumerate() {
+            *sum += z[r * u + j];
+        }
+    }
+    let mean = sums.map(|s| s / u as f32);
+    let mut squares = [-0.0f32; R];
+    for j in 0..u {
+        for (r, square) in squares.iter_mut().enumerate() {
+            let e = z[r * u + j] - mean[r];
+            *square += e * e;
+        }
+    }
+    (mean, squares.map(|s| (s / u as f32 + epsilon).sqrt()))
+}
+
+/// Normalizes rows `first..first + R` of `pre` into `extra`, `h_new` (before the activation)
+/// and `norm`; returns `R`.
+#[inline(always)]
+fn normalize_rows<const R: usize>(step: &Step<'_>, first: usize, f: &mut Forward) -> usize {
+    let u = step.units;
     let (gamma, beta, epsilon) = parameters(step);
-    for row in 0..step.batch {
-        let at = row * u..(row + 1) * u;
-        let z = &f.pre[at.clone()];
-        let mean = z.iter().sum::<f32>() / u as f32;
-        let var = z.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / u as f32;
-        let std = (var + epsilon).sqrt();
+    let at = first * u..(first + R) * u;
+    let (mean, std) = row_moments::<R>(&f.pre[at.clone()], u, epsilon);
+    let rows = f.pre[at.clone()]
+        .chunks_exact(u)
+        .zip(f.extra[at.clone()].chunks_exact_mut(u))
+        .zip(f.h_new[at.clone()].chunks_exact_mut(u))
+        .zip(f.norm[at].chunks_exact_mut(u));
+    for (r, (((z, normalized), h_new), norm)) in rows.enumerate() {
+        let (mean, std) = (mean[r], std[r]);
         let inv = 1.0 / std;
-        let (normalized, h_new, norm) = (&mut f.extra[at.clone()], &mut f.h_new[at.clone()], &mut f.norm[at]);
         for j in 0..u {
             normalized[j] = (z[j] - mean) / std;
             h_new[j] = normalized[j] * gamma[j] + beta[j];
             norm[j] = inv;
         }
     }
-    step.spec.activation.apply(&mut f.h_new);
+    R
 }
 
 /// What the backward needs besides the carried `h`.
@@ -122,4 +163,38 @@ fn row_gradients<const R: usize>(
         }
     }
     R
+}
+
+#[cfg(test)]
+mod tests {
+    use super::row_moments;
+
+    /// The moments as one row at a time computes them (`iter().sum()`).
+    fn one_row(z: &[f32], epsilon: f32) -> (f32, f32) {
+        let u = z.len() as f32;
+        let mean = z.iter().sum::<f32>() / u;
+        let var = z.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / u;
+        (mean, (var + epsilon).sqrt())
+    }
+
+    #[test]
+    fn rows_side_by_side_keep_each_rows_sums() {
+        let u = 19;
+        let mut z: Vec<f32> = (0..16 * u)
+            .map(|i| ((i * 7919 % 1009) as f32 / 97.0 - 5.0) * if i % 5 == 0 { 1e3 } else { 1.0 })
+            .collect();
+        // A row of negative zeros (its sum is −0.0, not +0.0) and one of a single value.
+        z[3 * u..4 * u].fill(-0.0);
+        z[5 * u..6 * u].fill(0.1);
+        let (mean, std) = row_moments::<16>(&z, u, 1e-3);
+        for (r, row) in z.chunks_exact(u).enumerate() {
+            let (m, s) = one_row(row, 1e-3);
+            assert_eq!(
+                (mean[r].to_bits(), std[r].to_bits()),
+                (m.to_bits(), s.to_bits()),
+                "row {r}"
+            );
+        }
+        assert!(mean[3].is_sign_negative(), "a row of −0.0 has mean −0.0");
+    }
 }
