@@ -128,6 +128,9 @@ impl Layer for LayerNormalization {
 /// Training (autodiff device and training flag): normalizes with the batch statistics over every
 /// axis but the last (biased variance) and moves `moving_* = m·moving_* + (1 − m)·batch`.
 /// Inference: `(x − moving_mean) / sqrt(moving_variance + ε) · γ + β`.
+///
+/// On flex, training on a sequence `[B, T, C]` runs as two host ops that repeat the tensor ops'
+/// arithmetic (the same bits, a fraction of the time); `RNNLAB_SCAN=generic` keeps the tensor ops.
 #[derive(Module, Debug)]
 pub struct BatchNormalization {
     /// `gamma [C]`.

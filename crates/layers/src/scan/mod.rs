@@ -15,9 +15,10 @@
 //! From 32 batch rows a fused call runs in two halves on two cores: the second on one partner
 //! thread that keeps polling for 2 ms after each job (so the next layer's call does not wait for
 //! a wake-up), which shows as a busy thread while a model trains. Input projections and `Dense`
-//! layers use a host `x·W + b` op split the same way. One core, or `RAYON_NUM_THREADS=1`, runs
-//! everything on the calling thread. The split depends only on the shapes: same results on any
-//! machine with the same CPU features.
+//! layers use a host `x·W + b` op split the same way, and `BatchNormalization` in training two
+//! host ops (`batch_norm.rs`) that repeat its tensor ops' arithmetic bit for bit. One core, or
+//! `RAYON_NUM_THREADS=1`, runs everything on the calling thread. The split depends only on the
+//! shapes: same results on any machine with the same CPU features.
 //!
 //! [`ScanMode`] picks: `Auto` (the default) takes fused where it applies and generic elsewhere;
 //! the `RNNLAB_SCAN` environment variable (`generic`, `fused`, `auto`) sets what `Auto` means
