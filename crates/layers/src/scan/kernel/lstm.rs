@@ -110,16 +110,48 @@ impl Rows<'_> {
             let (df, rest) = rest.split_at_mut(units);
             let (dg, do_) = rest.split_at_mut(units);
             let (dh_new, c_act, c_prev) = (&self.dh_new[r.clone()], &self.c_act[r.clone()], &self.c_prev[r.clone()]);
-            let (dc_new, dc_prev) = (&mut dc_new[r.clone()], &mut dc_prev[r]);
-            for j in 0..units {
-                let dc = dc_new[j] + A::backprop(dh_new[j] * o[j], c_act[j]);
-                dc_new[j] = dc;
-                di[j] = R::backprop(dc * g[j], i[j]);
-                df[j] = R::backprop(dc * c_prev[j], f[j]);
-                dg[j] = A::backprop(dc * i[j], g[j]);
-                do_[j] = R::backprop(dh_new[j] * c_act[j], o[j]);
-                dc_prev[j] += dc * f[j];
-            }
+            backward_row::<A, R>(
+                (i, f, g, o),
+                (dh_new, c_act, c_prev),
+                (di, df, dg, do_),
+                &mut dc_new[r.clone()],
+                &mut dc_prev[r],
+            );
         }
+    }
+}
+
+/// The gates of one row, read or written: `i`, `f`, `g`, `o`.
+type RowGates<T> = (T, T, T, T);
+
+/// One row of [`Rows::backward`]. Every slice is cut to the row's length, so the compiler knows
+/// the loop needs no bounds checks and runs it on vectors (the per-element arithmetic, and so
+/// the bits, unchanged; in [`Rows::backward`]'s row loop it stayed scalar).
+#[inline(never)]
+fn backward_row<A: Derivative, R: Derivative>(
+    (i, f, g, o): RowGates<&[f32]>,
+    (dh_new, c_act, c_prev): (&[f32], &[f32], &[f32]),
+    (di, df, dg, do_): RowGates<&mut [f32]>,
+    dc_new: &mut [f32],
+    dc_prev: &mut [f32],
+) {
+    let n = dc_new.len();
+    let (i, f, g, o) = (&i[..n], &f[..n], &g[..n], &o[..n]);
+    let (dh_new, c_act, c_prev) = (&dh_new[..n], &c_act[..n], &c_prev[..n]);
+    let (di, df, dg, do_, dc_prev) = (
+        &mut di[..n],
+        &mut df[..n],
+        &mut dg[..n],
+        &mut do_[..n],
+        &mut dc_prev[..n],
+    );
+    for j in 0..n {
+        let dc = dc_new[j] + A::backprop(dh_new[j] * o[j], c_act[j]);
+        dc_new[j] = dc;
+        di[j] = R::backprop(dc * g[j], i[j]);
+        df[j] = R::backprop(dc * c_prev[j], f[j]);
+        dg[j] = A::backprop(dc * i[j], g[j]);
+        do_[j] = R::backprop(dh_new[j] * c_act[j], o[j]);
+        dc_prev[j] += dc * f[j];
     }
 }
