@@ -25,8 +25,8 @@ pub(crate) const DEPTH_SLICE: usize = 512;
 const SMALL_SIDE: usize = 64;
 
 /// Products from this many multiply-adds (a 16-row step product of 20 units and up), with both
-/// sides above 1 and more than 256 results (where `gemm` runs its register-tile kernels too),
-/// take the AVX-512 kernel where the CPU has it: a speed choice only, both give the same bits.
+/// sides above 1, take the AVX-512 kernel where the CPU has it, wherever `gemm` would run its
+/// register-tile kernels too ([`takes_avx512`]): a speed choice only, both give the same bits.
 /// At the lecture's sizes it saves `gemm`'s per-call set-up (deep-rnn −8% per epoch).
 #[cfg(target_arch = "x86_64")]
 const AVX512_FROM: usize = 1 << 12;
@@ -43,9 +43,17 @@ const UNPACKED_AVX512_ROWS: usize = 32;
 const AVX512_PACK_FROM: usize = 1 << 8;
 
 /// Whether a product goes to the AVX-512 kernel (on a CPU that has it): see [`AVX512_FROM`].
+///
+/// `gemm` sums with its register tiles (the kernel's order) except where it takes another path:
+/// a depth of at most 2, a side of 1 (matrix-vector kernels), and at most 256 results with both
+/// operands contiguous along the depth (`lhs` by rows, `rhs` by columns: its dot-product kernels
+/// sum horizontally). Those stay on `gemm`; so do `alpha`s other than 0 and 1. Small results of
+/// other layouts — a 20-unit layer's weight gradients, `xᵀ·dy`, in halves of 10 × 20 — take the
+/// kernel.
 #[cfg(target_arch = "x86_64")]
-fn takes_avx512((m, k, n): (usize, usize, usize), alpha: f32) -> bool {
-    (alpha == 0.0 || alpha == 1.0) && m > 1 && n > 1 && k > 2 && m * n > 256 && m * n * k >= AVX512_FROM
+fn takes_avx512((m, k, n): (usize, usize, usize), alpha: f32, lhs_term: isize, rhs_term: isize) -> bool {
+    let dot_products = m * n <= 256 && lhs_term == 1 && rhs_term == 1;
+    (alpha == 0.0 || alpha == 1.0) && m > 1 && n > 1 && k > 2 && !dot_products && m * n * k >= AVX512_FROM
 }
 
 /// Operand layout: a pointer with its row and column strides in elements.
@@ -71,7 +79,7 @@ pub(crate) unsafe fn gemm(
     dst: Strided<*mut f32>,
 ) {
     #[cfg(target_arch = "x86_64")]
-    if takes_avx512((m, k, n), alpha)
+    if takes_avx512((m, k, n), alpha, lhs.col_stride, rhs.row_stride)
         && (m >= UNPACKED_AVX512_ROWS || avx512::reads_rhs_in_place(m, rhs))
         && avx512::available()
     {
@@ -175,7 +183,7 @@ impl PackedRhs {
     pub(crate) unsafe fn gemm(&self, m: usize, lhs: Strided<*const f32>, alpha: f32, dst: Strided<*mut f32>) {
         let (k, n) = (self.k, self.n);
         #[cfg(target_arch = "x86_64")]
-        if !self.panels.is_empty() && takes_avx512((m, k, n), alpha) {
+        if !self.panels.is_empty() && takes_avx512((m, k, n), alpha, lhs.col_stride, self.rhs.row_stride) {
             // SAFETY: the caller's contract; the panels are `rhs` packed, on a CPU with AVX-512F.
             unsafe { avx512::gemm_packed((m, k, n), lhs, &self.panels, alpha, dst) };
             return;
@@ -303,8 +311,15 @@ mod tests {
             (12, 1568, 24),
             (96, 600, 40),
             (97, 600, 40),
+            // At most 256 results: a 20-unit layer's weight gradient in halves, a Dense(10)'s.
+            (10, 1600, 20),
+            (20, 1600, 10),
+            (3, 40, 5),
         ] {
             for (lhs_col_major, rhs_col_major) in [(false, false), (true, false), (false, true), (true, true)] {
+                if m * n <= 256 && !lhs_col_major && rhs_col_major {
+                    continue; // `gemm`'s dot-product kernels: never routed to the kernel
+                }
                 let a = values(m * k, 5);
                 let b = values(k * n, 6);
                 let (ars, acs) = layout(m, k, lhs_col_major);
@@ -355,7 +370,25 @@ mod tests {
                 }
             }
         }
-        assert_eq!(compared, 144);
+        assert_eq!(compared, 144 + 3 * 9);
+    }
+
+    /// Small results take the kernel except in `gemm`'s dot-product layout (its horizontal sums).
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn small_results_skip_the_kernel_only_where_gemm_sums_dot_products() {
+        // `xᵀ·dy` in halves: `lhs` column-major (terms `K` apart), `rhs` row-major.
+        assert!(takes_avx512((10, 1600, 20), 0.0, 20, 20));
+        assert!(takes_avx512((10, 1600, 20), 1.0, 20, 1));
+        // Both operands contiguous along the depth, at most 256 results: `gemm`'s own kernels.
+        assert!(!takes_avx512((10, 1600, 20), 0.0, 1, 1));
+        // 400 results: `gemm` runs its register tiles in any layout.
+        assert!(takes_avx512((20, 1600, 20), 0.0, 1, 1));
+        // Other `alpha`s, a side of 1, a depth of 2 and tiny products stay on `gemm`.
+        assert!(!takes_avx512((10, 1600, 20), 0.5, 20, 20));
+        assert!(!takes_avx512((1, 1600, 20), 0.0, 20, 20));
+        assert!(!takes_avx512((10, 2, 20), 0.0, 20, 20));
+        assert!(!takes_avx512((4, 10, 4), 0.0, 4, 4));
     }
 
     #[test]
