@@ -47,13 +47,23 @@ const AVX512_PACK_FROM: usize = 1 << 8;
 /// `gemm` sums with its register tiles (the kernel's order) except where it takes another path:
 /// a depth of at most 2, a side of 1 (matrix-vector kernels), and at most 256 results with both
 /// operands contiguous along the depth (`lhs` by rows, `rhs` by columns: its dot-product kernels
-/// sum horizontally). Those stay on `gemm`; so do `alpha`s other than 0 and 1. Small results of
-/// other layouts — a 20-unit layer's weight gradients, `xᵀ·dy`, in halves of 10 × 20 — take the
-/// kernel.
+/// sum horizontally). Those stay on `gemm`; so do `alpha`s other than 0 and 1.
+///
+/// Results of at most 256 elements in other layouts take the kernel where it was measured
+/// faster: 17 to 32 columns, one of its 32-column tiles where `gemm` runs two of 16 (a 20-unit
+/// layer's weight gradients, `xᵀ·dy` in halves of 10 × 1600 × 20: 14 µs against 24 µs on an
+/// AVX-512 Xeon; 16 columns or fewer: 14 against 9). Speed only.
 #[cfg(target_arch = "x86_64")]
 fn takes_avx512((m, k, n): (usize, usize, usize), alpha: f32, lhs_term: isize, rhs_term: isize) -> bool {
-    let dot_products = m * n <= 256 && lhs_term == 1 && rhs_term == 1;
-    (alpha == 0.0 || alpha == 1.0) && m > 1 && n > 1 && k > 2 && !dot_products && m * n * k >= AVX512_FROM
+    let small = m * n <= 256;
+    let dot_products = lhs_term == 1 && rhs_term == 1;
+    let small_but_faster = !dot_products && (17..=32).contains(&n);
+    (alpha == 0.0 || alpha == 1.0)
+        && m > 1
+        && n > 1
+        && k > 2
+        && m * n * k >= AVX512_FROM
+        && (!small || small_but_faster)
 }
 
 /// Operand layout: a pointer with its row and column strides in elements.
@@ -373,7 +383,8 @@ mod tests {
         assert_eq!(compared, 144 + 3 * 9);
     }
 
-    /// Small results take the kernel except in `gemm`'s dot-product layout (its horizontal sums).
+    /// Small results take the kernel only outside `gemm`'s dot-product layout (its horizontal
+    /// sums), and only with 17 to 32 columns.
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn small_results_skip_the_kernel_only_where_gemm_sums_dot_products() {
@@ -382,6 +393,8 @@ mod tests {
         assert!(takes_avx512((10, 1600, 20), 1.0, 20, 1));
         // Both operands contiguous along the depth, at most 256 results: `gemm`'s own kernels.
         assert!(!takes_avx512((10, 1600, 20), 0.0, 1, 1));
+        // 16 columns or fewer: `gemm` was faster.
+        assert!(!takes_avx512((10, 1600, 16), 0.0, 20, 20));
         // 400 results: `gemm` runs its register tiles in any layout.
         assert!(takes_avx512((20, 1600, 20), 0.0, 1, 1));
         // Other `alpha`s, a side of 1, a depth of 2 and tiny products stay on `gemm`.
