@@ -135,6 +135,28 @@ impl<'a> SharedBlocks<'a> {
         unsafe { ptr::copy_nonoverlapping(values.as_ptr(), self.ptr.add(range.start), values.len()) };
     }
 
+    /// Copies `values` to batch rows `rows` of `count` blocks from `first` (as
+    /// [`write_rows`](Self::write_rows)) and returns those rows for writing.
+    ///
+    /// # Safety
+    /// As [`rows_mut`](Self::rows_mut).
+    #[allow(clippy::mut_from_ref)]
+    pub(super) unsafe fn init_rows(
+        &self,
+        first: usize,
+        count: usize,
+        rows: &Range<usize>,
+        values: &[f32],
+    ) -> &mut [f32] {
+        let range = self.range(first, count, rows);
+        // SAFETY: as `write_rows`; then the range is initialized, in bounds and, by the caller's
+        // contract, referenced by nothing else.
+        unsafe {
+            self.write_rows(first, count, rows, values);
+            std::slice::from_raw_parts_mut(self.ptr.add(range.start), range.len())
+        }
+    }
+
     /// Batch rows `rows` of block `block`, set to zero (initialized or not) and returned for
     /// writing.
     ///

@@ -4,9 +4,9 @@ use super::gate::{Derivative, with_derivative};
 use super::{Backward, Forward, Step, gather, recurrent_products, scatter};
 use crate::scan::kernel::GateFn;
 
-/// Tape slots after the carried `h`: the four gate activations side by side (`[rows, 4U]`, as
-/// the step computes them: one copy to save, read by rows in the backward), `act(c)` and the
-/// carried `c`.
+/// Tape slots after the carried `h`: the four gate activations side by side (`[rows, 4U]`,
+/// computed in place there by the step, read by rows in the backward), `act(c)` and the carried
+/// `c`.
 pub(super) const GATES: usize = 1;
 /// `act(c)` of the new cell state.
 pub(super) const C_ACT: usize = 5;
@@ -15,21 +15,22 @@ pub(super) const CARRIED_C: usize = 6;
 /// Tape blocks per step.
 pub(super) const TAPE_SLOTS: usize = 7;
 
-/// One step: the four gates from `xp + h·U`, then `c' = f·c + i·g`, `h' = o·act(c')`.
-pub(super) fn forward_step(step: &Step<'_>, f: &mut Forward) {
+/// One step: the four gates from `xp + h·U`, then `c' = f·c + i·g`, `h' = o·act(c')`. `gates`
+/// holds the step's `xp` on entry and the gate activations on return (`[rows, 4U]`; in
+/// training, the tape's rows for them).
+pub(super) fn forward_step(step: &Step<'_>, f: &mut Forward, gates: &mut [f32]) {
     let (units, width) = (step.units, step.width);
-    f.pre.copy_from_slice(step.xp);
-    recurrent_products(step, &f.h, &mut f.hin, &mut f.pre, 1.0);
+    recurrent_products(step, &f.h, &mut f.hin, gates, 1.0);
     let spec = step.spec;
     // Two long vectorized passes instead of three short calls per row: g's pre-activations are
     // set aside, the gate activation runs over the whole buffer, the candidate activation over
     // g's copy, which then goes back in place.
-    gather(&mut f.extra, &f.pre, 2, units, width);
-    spec.recurrent_activation.apply(&mut f.pre);
+    gather(&mut f.extra, gates, 2, units, width);
+    spec.recurrent_activation.apply(gates);
     spec.activation.apply(&mut f.extra);
-    scatter(&mut f.pre, &f.extra, 2, units, width);
+    scatter(gates, &f.extra, 2, units, width);
     for b in 0..step.batch {
-        let row = &f.pre[b * width..(b + 1) * width];
+        let row = &gates[b * width..(b + 1) * width];
         let (i, fg, g) = (&row[..units], &row[units..2 * units], &row[2 * units..3 * units]);
         let r = b * units..(b + 1) * units;
         let (cp, cn) = (&f.c[r.clone()], &mut f.c_new[r.clone()]);
@@ -40,7 +41,7 @@ pub(super) fn forward_step(step: &Step<'_>, f: &mut Forward) {
     f.c_act.copy_from_slice(&f.c_new);
     spec.activation.apply(&mut f.c_act);
     for b in 0..step.batch {
-        let o = &f.pre[b * width + 3 * units..(b + 1) * width];
+        let o = &gates[b * width + 3 * units..(b + 1) * width];
         let r = b * units..(b + 1) * units;
         f.h_new[r.clone()]
             .iter_mut()
@@ -51,8 +52,8 @@ pub(super) fn forward_step(step: &Step<'_>, f: &mut Forward) {
 }
 
 /// What the backward needs besides the carried `h`; `put(slot, blocks, values)`.
+/// (The gates are already there: [`forward_step`] computed them in the tape.)
 pub(super) fn save_tape(f: &Forward, put: &mut dyn FnMut(usize, usize, &[f32])) {
-    put(GATES, 4, &f.pre);
     put(C_ACT, 1, &f.c_act);
     put(CARRIED_C, 1, &f.c);
 }

@@ -29,6 +29,7 @@ mod layer_norm;
 mod lstm;
 mod simple;
 
+use std::cell::Cell;
 use std::ops::Range;
 
 use chunks::{SharedBlocks, for_chunks, region, rows_of};
@@ -356,13 +357,15 @@ fn forward_chunk(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>, rows: Range<u
     let block = batch * units;
     let lstm = spec.kind == FusedKind::Lstm;
     let gru = matches!(spec.kind, FusedKind::GruResetAfter | FusedKind::GruResetBefore);
-    let mut written = vec![false; dims.forward_rows(spec)];
-    // `count` blocks from `first` at once: `values` is `[rows, count · U]`.
-    let mut write = |first: usize, count: usize, values: &[f32]| {
-        for (block, done) in (first..).zip(&mut written[first..first + count]) {
-            assert!(!*done, "block {block} of the fused forward written twice");
-            *done = true;
+    let written = vec![Cell::new(false); dims.forward_rows(spec)];
+    let mark_written = |first: usize, count: usize| {
+        for (block, done) in (first..).zip(&written[first..first + count]) {
+            assert!(!done.replace(true), "block {block} of the fused forward written twice");
         }
+    };
+    // `count` blocks from `first` at once: `values` is `[rows, count · U]`.
+    let write = |first: usize, count: usize, values: &[f32]| {
+        mark_written(first, count);
         // SAFETY: this chunk's rows, which no other chunk writes; no reference to them is held.
         unsafe { out.write_rows(first, count, &rows, values) };
     };
@@ -415,7 +418,21 @@ fn forward_chunk(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>, rows: Range<u
         };
         match spec.kind {
             FusedKind::Simple => simple::forward_step(&this, &mut f),
-            FusedKind::Lstm => lstm::forward_step(&this, &mut f),
+            FusedKind::Lstm if spec.save_tape => {
+                // The gates are computed where the tape keeps them: no copy to save.
+                let first = dims.tape_row(spec, step, lstm::GATES);
+                mark_written(first, 4);
+                // SAFETY: this chunk's rows of the step's four gate blocks, which no other chunk
+                // writes; the slice is dropped at the end of this arm, before any other access.
+                let gates = unsafe { out.init_rows(first, 4, &rows, this.xp) };
+                lstm::forward_step(&this, &mut f, gates);
+            }
+            FusedKind::Lstm => {
+                let mut gates = std::mem::take(&mut f.pre);
+                gates.copy_from_slice(this.xp);
+                lstm::forward_step(&this, &mut f, &mut gates);
+                f.pre = gates;
+            }
             FusedKind::GruResetAfter | FusedKind::GruResetBefore => gru::forward_step(&this, &mut f),
             FusedKind::LayerNormSimple => layer_norm::forward_step(&this, &mut f),
         }
@@ -470,12 +487,12 @@ fn forward_chunk(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>, rows: Range<u
         }
     }
     assert!(
-        written.iter().all(|&w| w),
+        written.iter().all(Cell::get),
         "the fused forward left blocks {:?} unwritten",
         written
             .iter()
             .enumerate()
-            .filter(|(_, w)| !**w)
+            .filter(|(_, w)| !w.get())
             .map(|(i, _)| i)
             .collect::<Vec<_>>()
     );
