@@ -75,9 +75,10 @@
 //! tape) without zeroing it first, each chunk's rows once (checked block by block). Without a
 //! mask a step's output is also its carried `h` (and SimpleRNN's and the layer-normalized cell's
 //! new `h`): the backward reads those from the output blocks instead of a second and third
-//! copy on the tape (SimpleRNN's tape is then empty). The LSTM
-//! tape keeps the four gate activations side by side as the step computes them (`[B, 4U]`): one
-//! copy per step to save, read by rows in the backward.
+//! copy on the tape (SimpleRNN's tape is then empty). The LSTM tape keeps the four gate
+//! activations side by side (`[B, 4U]`), and in training the step computes them right there
+//! (its `xp` copied in, products and activations in place): no copy to save them, read by rows
+//! in the backward.
 
 mod batch_norm;
 mod kernel;
