@@ -314,7 +314,8 @@ struct Forward {
     h: Vec<f32>,
     /// The carried `c` (LSTM).
     c: Vec<f32>,
-    /// `[rows, W]`: gate pre-activations, then activations.
+    /// `[rows, W]`: gate pre-activations, then activations (empty for the LSTM in training,
+    /// whose step computes them in the tape).
     pre: Vec<f32>,
     /// `[rows, W]`, GRU: `h·U` (+ bias).
     rec: Vec<f32>,
@@ -377,7 +378,7 @@ fn forward_chunk(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>, rows: Range<u
         } else {
             Vec::new()
         },
-        pre: vec![0.0f32; batch * width],
+        pre: vec![0.0f32; if lstm && spec.save_tape { 0 } else { batch * width }],
         rec: vec![0.0f32; if gru { batch * width } else { 0 }],
         hin: vec![0.0f32; block],
         h_new: vec![0.0f32; block],
