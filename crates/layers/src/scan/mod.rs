@@ -35,6 +35,10 @@
 //!   AVX2+FMA entry points of one portable loop. No sum is reordered by the vector width and both
 //!   use fused multiply-adds, so they give the same bits; a CPU without FMA rounds each product
 //!   apart (other bits) — the only numeric difference between machines that rnnlab makes.
+//!   The activations' derivatives and the layer-normalized cell's per-row passes
+//!   (`kernel/layer_norm/avx512.rs`: 16 rows transposed in registers, each lane running one
+//!   row's sums in the portable order) have an AVX-512 entry point too; they round every product
+//!   as the portable code does (no fused multiply-add), so every CPU gives their bits.
 //! - **Batch chunks** (`kernel/chunks.rs`): from 32 rows a call runs in two chunks, above 256 in
 //!   chunks of at most 128 rows; fixed from the batch size, never from the core count, and the
 //!   chunks' weight-gradient sums are added in chunk order. The 32-row threshold was measured on

@@ -4,6 +4,9 @@
 //! The call's `recurrent_bias` input carries the normalization's parameters: `[γ (U), β (U), ε]`;
 //! its gradient is `[dγ, dβ, 0]`, summed over steps and rows like the recurrent kernel's.
 
+#[cfg(target_arch = "x86_64")]
+mod avx512;
+
 use super::{Backward, Forward, Step, recurrent_products};
 
 /// Tape slot of the new `h` (for the activation's derivative).
@@ -27,16 +30,52 @@ fn parameters<'a>(step: &Step<'a>) -> (&'a [f32], &'a [f32], f32) {
 pub(super) fn forward_step(step: &Step<'_>, f: &mut Forward) {
     f.pre.copy_from_slice(step.xp);
     recurrent_products(step, &f.h, &mut f.hin, &mut f.pre, 1.0);
+    let len = step.batch * step.units;
+    let out = Normalized {
+        normalized: &mut f.extra[..len],
+        scaled: &mut f.h_new[..len],
+        inv_std: &mut f.norm[..len],
+    };
+    normalize(&f.pre[..len], step.units, parameters(step), out);
+    step.spec.activation.apply(&mut f.h_new);
+}
+
+/// Where [`normalize`] writes, each `[B, U]` like its input.
+struct Normalized<'a> {
+    /// `LN(z)`.
+    normalized: &'a mut [f32],
+    /// `γ ⊙ LN(z) + β`.
+    scaled: &'a mut [f32],
+    /// Each row's `1 / √(var + ε)`, repeated over the units.
+    inv_std: &'a mut [f32],
+}
+
+/// Normalizes every row of `z [B, U]`: on AVX-512 16 rows at a time ([`avx512::normalize`]),
+/// else [`normalize_portable`]; the same bits either way.
+fn normalize(z: &[f32], units: usize, parameters: (&[f32], &[f32], f32), out: Normalized<'_>) {
+    #[cfg(target_arch = "x86_64")]
+    if avx512::available() {
+        // SAFETY: AVX-512F is present (checked just above).
+        return unsafe { avx512::normalize(z, units, parameters, out) };
+    }
+    normalize_portable(z, units, parameters, out);
+}
+
+/// [`normalize`] with the rows' sums side by side in groups of 16, 8, 4 or 1 rows.
+fn normalize_portable(z: &[f32], units: usize, parameters: (&[f32], &[f32], f32), mut out: Normalized<'_>) {
+    if units == 0 {
+        return;
+    }
+    let rows = z.len() / units;
     let mut first = 0;
-    while first < step.batch {
-        first += match step.batch - first {
-            16.. => normalize_rows::<16>(step, first, f),
-            8.. => normalize_rows::<8>(step, first, f),
-            4.. => normalize_rows::<4>(step, first, f),
-            _ => normalize_rows::<1>(step, first, f),
+    while first < rows {
+        first += match rows - first {
+            16.. => normalize_rows::<16>(z, units, first, parameters, &mut out),
+            8.. => normalize_rows::<8>(z, units, first, parameters, &mut out),
+            4.. => normalize_rows::<4>(z, units, first, parameters, &mut out),
+            _ => normalize_rows::<1>(z, units, first, parameters, &mut out),
         };
     }
-    step.spec.activation.apply(&mut f.h_new);
 }
 
 /// Each row's mean and `√(var + ε)` for `R` rows of `z [R, U]`. Each row is summed unit after
@@ -62,25 +101,28 @@ fn row_moments<const R: usize>(z: &[f32], u: usize, epsilon: f32) -> ([f32; R], 
     (mean, squares.map(|s| (s / u as f32 + epsilon).sqrt()))
 }
 
-/// Normalizes rows `first..first + R` of `pre` into `extra`, `h_new` (before the activation)
-/// and `norm`; returns `R`.
+/// Normalizes rows `first..first + R` of `z` into `out`; returns `R`.
 #[inline(always)]
-fn normalize_rows<const R: usize>(step: &Step<'_>, first: usize, f: &mut Forward) -> usize {
-    let u = step.units;
-    let (gamma, beta, epsilon) = parameters(step);
+fn normalize_rows<const R: usize>(
+    z: &[f32],
+    u: usize,
+    first: usize,
+    (gamma, beta, epsilon): (&[f32], &[f32], f32),
+    out: &mut Normalized<'_>,
+) -> usize {
     let at = first * u..(first + R) * u;
-    let (mean, std) = row_moments::<R>(&f.pre[at.clone()], u, epsilon);
-    let rows = f.pre[at.clone()]
+    let (mean, std) = row_moments::<R>(&z[at.clone()], u, epsilon);
+    let rows = z[at.clone()]
         .chunks_exact(u)
-        .zip(f.extra[at.clone()].chunks_exact_mut(u))
-        .zip(f.h_new[at.clone()].chunks_exact_mut(u))
-        .zip(f.norm[at].chunks_exact_mut(u));
-    for (r, (((z, normalized), h_new), norm)) in rows.enumerate() {
+        .zip(out.normalized[at.clone()].chunks_exact_mut(u))
+        .zip(out.scaled[at.clone()].chunks_exact_mut(u))
+        .zip(out.inv_std[at].chunks_exact_mut(u));
+    for (r, (((z, normalized), scaled), norm)) in rows.enumerate() {
         let (mean, std) = (mean[r], std[r]);
         let inv = 1.0 / std;
         for j in 0..u {
             normalized[j] = (z[j] - mean) / std;
-            h_new[j] = normalized[j] * gamma[j] + beta[j];
+            scaled[j] = normalized[j] * gamma[j] + beta[j];
             norm[j] = inv;
         }
     }
@@ -110,10 +152,51 @@ pub(super) fn backward_step<'t>(
     let (normalized, inv_std) = (tape(NORMALIZED), tape(INV_STD));
     let (dgamma, rest) = norm_grad.split_at_mut(u);
     let dbeta = &mut rest[..u];
+    let len = step.batch * u;
+    let rows = RowGradients {
+        dn: &b.tmp[..len],
+        normalized: &normalized[..len],
+        inv_std: &inv_std[..len],
+    };
+    row_gradients(rows, u, gamma, (dgamma, dbeta), &mut dz[..len]);
+}
+
+/// What [`row_gradients`] reads, each `[B, U]`.
+struct RowGradients<'a> {
+    /// The gradient of `γ ⊙ LN(z) + β`.
+    dn: &'a [f32],
+    /// `LN(z)`, from the tape.
+    normalized: &'a [f32],
+    /// Each row's `1/σ` repeated over the units, from the tape.
+    inv_std: &'a [f32],
+}
+
+/// Adds `dγ`, `dβ` of every row and writes `dz`: on AVX-512 16 rows at a time
+/// ([`avx512::row_gradients`]), else [`row_gradients_portable`]; the same bits either way.
+fn row_gradients(rows: RowGradients<'_>, units: usize, gamma: &[f32], sums: (&mut [f32], &mut [f32]), dz: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if avx512::available() {
+        // SAFETY: AVX-512F is present (checked just above).
+        return unsafe { avx512::row_gradients(rows, units, gamma, sums, dz) };
+    }
+    row_gradients_portable(rows, units, gamma, sums, dz);
+}
+
+/// [`row_gradients`] with the rows' sums side by side in groups of [`ROWS_AT_ONCE`].
+fn row_gradients_portable(
+    RowGradients {
+        dn,
+        normalized: n,
+        inv_std,
+    }: RowGradients<'_>,
+    u: usize,
+    gamma: &[f32],
+    (dgamma, dbeta): (&mut [f32], &mut [f32]),
+    dz: &mut [f32],
+) {
     if u == 0 {
         return;
     }
-    let (dn, n) = (&b.tmp[..step.batch * u], &normalized[..step.batch * u]);
     // `dγ`, `dβ`: rows in order for each unit, the units side by side (a vector loop).
     for (dn, n) in dn.chunks_exact(u).zip(n.chunks_exact(u)) {
         for j in 0..u {
@@ -123,22 +206,23 @@ pub(super) fn backward_step<'t>(
     }
     // Each row's two means are sequential sums over the units; the rows' sums run side by side
     // so that their chains of dependent additions overlap (each row's order, and bits, unchanged).
+    let rows = dn.len() / u;
     let mut first = 0;
-    while first < step.batch {
-        first += if step.batch - first >= ROWS_AT_ONCE {
-            row_gradients::<ROWS_AT_ONCE>(first, u, gamma, (dn, n, inv_std), dz)
+    while first < rows {
+        first += if rows - first >= ROWS_AT_ONCE {
+            rows_dz::<ROWS_AT_ONCE>(first, u, gamma, (dn, n, inv_std), dz)
         } else {
-            row_gradients::<1>(first, u, gamma, (dn, n, inv_std), dz)
+            rows_dz::<1>(first, u, gamma, (dn, n, inv_std), dz)
         };
     }
 }
 
-/// Rows whose backward sums run side by side (see [`backward_step`]).
+/// Rows whose backward sums run side by side (see [`row_gradients_portable`]).
 const ROWS_AT_ONCE: usize = 4;
 
 /// `dz` of rows `first..first + R`, from `dn`, `LN(z)` and `1/σ` (the third argument).
 #[inline(always)]
-fn row_gradients<const R: usize>(
+fn rows_dz<const R: usize>(
     first: usize,
     u: usize,
     gamma: &[f32],
@@ -167,7 +251,9 @@ fn row_gradients<const R: usize>(
 
 #[cfg(test)]
 mod tests {
-    use super::row_moments;
+    use proptest::prelude::*;
+
+    use super::{Normalized, RowGradients, normalize_portable, row_gradients_portable, row_moments};
 
     /// The moments as one row at a time computes them (`iter().sum()`).
     fn one_row(z: &[f32], epsilon: f32) -> (f32, f32) {
@@ -196,5 +282,93 @@ mod tests {
             );
         }
         assert!(mean[3].is_sign_negative(), "a row of −0.0 has mean −0.0");
+    }
+
+    /// Values with a spread of magnitudes, rows of −0.0 and rows of one repeated value.
+    fn values(len: usize, units: usize, seed: u64, scale: f32) -> Vec<f32> {
+        let mut state = seed | 1;
+        let mut v: Vec<f32> = (0..len)
+            .map(|i| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                let unit = (state >> 40) as f32 / (1u64 << 24) as f32 - 0.5;
+                unit * scale * if i % 7 == 0 { 1e3 } else { 1.0 }
+            })
+            .collect();
+        if len >= 3 * units {
+            v[units..2 * units].fill(-0.0);
+            v[2 * units..3 * units].fill(0.1);
+        }
+        v
+    }
+
+    fn bits(v: &[f32]) -> Vec<u32> {
+        v.iter().map(|x| x.to_bits()).collect()
+    }
+
+    /// `(LN(z), γ ⊙ LN(z) + β, 1/σ)` of `z [rows, units]`, by `normalize` (`avx512` true: the
+    /// AVX-512 passes).
+    #[cfg(target_arch = "x86_64")]
+    fn forward(z: &[f32], units: usize, parameters: (&[f32], &[f32], f32), avx512: bool) -> [Vec<u32>; 3] {
+        let [mut normalized, mut scaled, mut inv_std] = [0; 3].map(|_| vec![f32::NAN; z.len()]);
+        let out = Normalized {
+            normalized: &mut normalized,
+            scaled: &mut scaled,
+            inv_std: &mut inv_std,
+        };
+        if avx512 {
+            // SAFETY: the caller checked for AVX-512F.
+            unsafe { super::avx512::normalize(z, units, parameters, out) };
+        } else {
+            normalize_portable(z, units, parameters, out);
+        }
+        [bits(&normalized), bits(&scaled), bits(&inv_std)]
+    }
+
+    /// `(dγ, dβ, dz)` after `row_gradients` on top of starting sums.
+    #[cfg(target_arch = "x86_64")]
+    fn backward(rows: RowGradients<'_>, units: usize, gamma: &[f32], avx512: bool) -> [Vec<u32>; 3] {
+        let (mut dgamma, mut dbeta) = (values(units, units, 5, 1.0), values(units, units, 6, 1.0));
+        let mut dz = vec![f32::NAN; rows.dn.len()];
+        if avx512 {
+            // SAFETY: the caller checked for AVX-512F.
+            unsafe { super::avx512::row_gradients(rows, units, gamma, (&mut dgamma, &mut dbeta), &mut dz) };
+        } else {
+            row_gradients_portable(rows, units, gamma, (&mut dgamma, &mut dbeta), &mut dz);
+        }
+        [bits(&dgamma), bits(&dbeta), bits(&dz)]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(96))]
+
+        /// The AVX-512 passes (16 rows per block, units in vectors of 16, a wide layer's second
+        /// transposition) give the portable passes' bits: forward outputs, `dγ`, `dβ`, `dz`.
+        #[cfg(target_arch = "x86_64")]
+        #[test]
+        fn avx512_passes_give_the_portable_bits(
+            rows in 1usize..40,
+            units in prop_oneof![1usize..=40, 60usize..=70],
+            seed in any::<u64>(),
+        ) {
+            if !super::avx512::available() {
+                eprintln!("no AVX-512F on this CPU: the portable passes are the only ones");
+                return Ok(());
+            }
+            let len = rows * units;
+            let z = values(len, units, seed, 6.0);
+            let gamma = values(units, units, seed ^ 1, 2.0);
+            let beta = values(units, units, seed ^ 2, 1.0);
+            let parameters = (&gamma[..], &beta[..], 1e-3);
+            let fast = forward(&z, units, parameters, true);
+            prop_assert_eq!(&fast, &forward(&z, units, parameters, false));
+
+            let dn = values(len, units, seed ^ 3, 4.0);
+            let normalized: Vec<f32> = fast[0].iter().map(|b| f32::from_bits(*b)).collect();
+            let inv_std: Vec<f32> = fast[2].iter().map(|b| f32::from_bits(*b)).collect();
+            let read = || RowGradients { dn: &dn, normalized: &normalized, inv_std: &inv_std };
+            prop_assert_eq!(backward(read(), units, &gamma, true), backward(read(), units, &gamma, false));
+        }
     }
 }

@@ -19,7 +19,7 @@
 //!   (the unsafe part);
 //! - `gemm.rs`: the products; `gate.rs`: the vectorized activations and their derivatives;
 //! - `simple.rs`, `lstm.rs`, `gru.rs`, `layer_norm.rs`: one step forward, the tape, one step
-//!   backward.
+//!   backward (`layer_norm/avx512.rs`: the normalization's per-row passes 16 rows at a time).
 
 mod chunks;
 mod gate;
