@@ -1,6 +1,7 @@
 //! Keras GRU, gates z, r and the candidate: `h' = z·h + (1 − z)·ĥ` with
 //! `ĥ = act(xp_h + r ⊙ (h·U_h + b_h))` (`reset_after`) or `ĥ = act(xp_h + (r ⊙ h)·U_h)`.
 
+use super::gate::{Derivative, GateFn, with_derivative};
 use super::{Backward, Forward, Step, masked_into, recurrent_products};
 use crate::scan::kernel::FusedKind;
 use crate::scan::kernel::gemm::gemm;
@@ -118,45 +119,28 @@ pub(super) fn backward_step<'t>(
     let extra = tape(RECURRENT_PART);
     let ra = spec.recurrent_activation;
     let after = spec.kind == FusedKind::GruResetAfter;
-    // Row by row: the gates, `dz` and `drec` are `[rows, 3U]`, the rest `[rows, U]`.
-    for row in 0..batch {
-        let s = row * units..(row + 1) * units;
-        let w = row * width..(row + 1) * width;
-        let gates = &gates[w.clone()];
-        let (z, r, cand) = (&gates[..units], &gates[units..2 * units], &gates[2 * units..]);
-        let (dh_new, h_prev) = (&b.dh_new[s.clone()], &h_prev[s.clone()]);
-        let (tmp, tmp2) = (&mut b.tmp[s.clone()], &mut b.tmp2[s.clone()]);
-        let dh_prev = &mut b.dh_prev[s.clone()];
-        let dz = &mut dz[w.clone()];
-        // z
-        for j in 0..units {
-            tmp[j] = dh_new[j] * (h_prev[j] - cand[j]);
-            dh_prev[j] += dh_new[j] * z[j];
+    // One pass per row over the three gates, monomorphized for the two activations.
+    with_derivative!(spec.activation, A => with_derivative!(ra, R => {
+        for row in 0..batch {
+            let s = row * units..(row + 1) * units;
+            let w = row * width..(row + 1) * width;
+            let gates = &gates[w.clone()];
+            let read = RowInputs {
+                z: &gates[..units],
+                r: &gates[units..2 * units],
+                candidate: &gates[2 * units..],
+                dh_new: &b.dh_new[s.clone()],
+                h_prev: &h_prev[s.clone()],
+                recurrent_part: &extra[s.clone()],
+            };
+            let (dh_prev, d_candidate) = (&mut b.dh_prev[s.clone()], &mut b.tmp2[s]);
+            if after {
+                backward_row::<A, R, true>(read, dh_prev, d_candidate, &mut dz[w.clone()], &mut b.drec[w]);
+            } else {
+                backward_row::<A, R, false>(read, dh_prev, d_candidate, &mut dz[w], &mut []);
+            }
         }
-        ra.backprop(tmp, z, &mut dz[..units]);
-        // candidate
-        tmp.iter_mut()
-            .zip(dh_new)
-            .zip(z)
-            .for_each(|((t, d), z)| *t = d * (1.0 - z));
-        spec.activation.backprop(tmp, cand, tmp2); // tmp2 = d(candidate pre-activation)
-        dz[2 * units..].copy_from_slice(tmp2);
-        if after {
-            // d(rec_h) = da ⊙ r ; dr = da ⊙ rec_h
-            tmp.iter_mut()
-                .zip(&*tmp2)
-                .zip(&extra[s])
-                .for_each(|((t, a), e)| *t = a * e);
-            ra.backprop(tmp, r, &mut dz[units..2 * units]);
-            let drec = &mut b.drec[w];
-            drec[..2 * units].copy_from_slice(&dz[..2 * units]);
-            drec[2 * units..]
-                .iter_mut()
-                .zip(&*tmp2)
-                .zip(r)
-                .for_each(|((o, a), r)| *o = a * r);
-        }
-    }
+    }));
     if after {
         return;
     }
@@ -203,4 +187,57 @@ pub(super) fn backward_step<'t>(
         }
     }
     b.drec.copy_from_slice(dz);
+}
+
+/// What one row of [`backward_step`] reads, `[U]` each: the gates `z`, `r` and the candidate
+/// `ĥ` (activations), the new `h`'s gradient, the previous `h`, and the recurrent candidate part
+/// (`reset_after`: `h·U_h + b_h`).
+struct RowInputs<'a> {
+    z: &'a [f32],
+    r: &'a [f32],
+    candidate: &'a [f32],
+    dh_new: &'a [f32],
+    h_prev: &'a [f32],
+    recurrent_part: &'a [f32],
+}
+
+/// One row of [`backward_step`], per element with `A` the activation and `R` the gate
+/// activation: `dz_z = R'(dh_new·(h_prev − ĥ))` at `z`, `dh_prev += dh_new·z`,
+/// `dz_ĥ = A'(dh_new·(1 − z))` at `ĥ` (also into `d_candidate`); with `AFTER` (`reset_after`)
+/// `dz_r = R'(dz_ĥ·rec_h)` at `r` and `drec = [dz_z, dz_r, dz_ĥ·r]`. Every slice is cut to the
+/// row, so the loop runs on vectors (the per-element arithmetic, and so the bits, of the
+/// separate passes it replaced).
+#[inline(never)]
+fn backward_row<A: Derivative, R: Derivative, const AFTER: bool>(
+    read: RowInputs<'_>,
+    dh_prev: &mut [f32],
+    d_candidate: &mut [f32],
+    dz: &mut [f32],
+    drec: &mut [f32],
+) {
+    let n = dh_prev.len();
+    let (z, r, candidate) = (&read.z[..n], &read.r[..n], &read.candidate[..n]);
+    let (dh_new, h_prev, recurrent_part) = (&read.dh_new[..n], &read.h_prev[..n], &read.recurrent_part[..n]);
+    let d_candidate = &mut d_candidate[..n];
+    let (dz_z, rest) = dz.split_at_mut(n);
+    let (dz_r, dz_h) = rest.split_at_mut(n);
+    let (dz_r, dz_h) = (&mut dz_r[..n], &mut dz_h[..n]);
+    let (drec_z, rest) = drec.split_at_mut(if AFTER { n } else { 0 });
+    let (drec_r, drec_h) = rest.split_at_mut(if AFTER { n } else { 0 });
+    for j in 0..n {
+        let (dh, zj) = (dh_new[j], z[j]);
+        let dzz = R::backprop(dh * (h_prev[j] - candidate[j]), zj);
+        dh_prev[j] += dh * zj;
+        let da = A::backprop(dh * (1.0 - zj), candidate[j]);
+        dz_z[j] = dzz;
+        dz_h[j] = da;
+        d_candidate[j] = da;
+        if AFTER {
+            let dzr = R::backprop(da * recurrent_part[j], r[j]);
+            dz_r[j] = dzr;
+            drec_z[j] = dzz;
+            drec_r[j] = dzr;
+            drec_h[j] = da * r[j];
+        }
+    }
 }
