@@ -52,6 +52,11 @@ fn tile_rows_for(m: usize) -> usize {
 /// the tile waiting on the panel (a 1 600 × 512 × 2 048 product ran at 76 GFMA/s on one core of
 /// an AVX-512 Xeon, 83–88 with this; 8 to 24 terms measured alike). Speed only.
 const PREFETCH_TERMS: usize = 16;
+/// Depth from which a tile asks for its operands ahead: below it the hints cost more than they
+/// bring (timed interleaved in one process on an AVX-512 Xeon, without them: 16 × 20 × 20,
+/// 16 × 20 × 80 and 1600 × 20 × 80 −4%, 1600 × 128 × 512 −2%; with them 128 × 512 × 2048 −2%,
+/// 1600 × 512 × 2048 alike). Speed only.
+const PREFETCH_FROM: usize = 256;
 /// Columns of `rhs` one pass over an `lhs` block reads (`512 × NC` floats, 512 KiB).
 const NC: usize = 8 * NR;
 
@@ -280,7 +285,11 @@ unsafe fn slice_tiles<const R: usize>(
                             cols,
                             overwrite,
                         };
-                        kernel::<R>(kc, tile, panel, out, &mut spill);
+                        if kc >= PREFETCH_FROM {
+                            kernel::<R, true>(kc, tile, panel, out, &mut spill);
+                        } else {
+                            kernel::<R, false>(kc, tile, panel, out, &mut spill);
+                        }
                     }
                 }
             }
@@ -320,17 +329,25 @@ struct TileOut {
 /// zero in term order, written or added to `out` straight from the registers when its rows are
 /// contiguous, else through `spill`.
 #[target_feature(enable = "avx512f")]
-unsafe fn kernel<const R: usize>(kc: usize, lhs: Tile<R>, rhs: Panel, out: TileOut, spill: &mut [[f32; NR]; R]) {
+unsafe fn kernel<const R: usize, const PREFETCH: bool>(
+    kc: usize,
+    lhs: Tile<R>,
+    rhs: Panel,
+    out: TileOut,
+    spill: &mut [[f32; NR]; R],
+) {
     let mut acc: [[__m512; 2]; R] = [[_mm512_setzero_ps(); 2]; R];
     for t in 0..kc {
         // SAFETY: term t < kc of the tile and the panel; masked-off lanes are not read.
         unsafe {
-            // The panel's and the tile's terms `PREFETCH_TERMS` ahead (a hint: never faults).
-            let ahead = (t + PREFETCH_TERMS) as isize;
-            let b_ahead = rhs.ptr.wrapping_offset(ahead * rhs.term);
-            _mm_prefetch::<_MM_HINT_T0>(b_ahead.cast());
-            _mm_prefetch::<_MM_HINT_T0>(b_ahead.wrapping_add(16).cast());
-            _mm_prefetch::<_MM_HINT_T0>(lhs.ptr.wrapping_offset(ahead * lhs.term).cast());
+            if PREFETCH {
+                // The panel's and the tile's terms `PREFETCH_TERMS` ahead (a hint: never faults).
+                let ahead = (t + PREFETCH_TERMS) as isize;
+                let b_ahead = rhs.ptr.wrapping_offset(ahead * rhs.term);
+                _mm_prefetch::<_MM_HINT_T0>(b_ahead.cast());
+                _mm_prefetch::<_MM_HINT_T0>(b_ahead.wrapping_add(16).cast());
+                _mm_prefetch::<_MM_HINT_T0>(lhs.ptr.wrapping_offset(ahead * lhs.term).cast());
+            }
             let b = rhs.ptr.offset(t as isize * rhs.term);
             let b0 = _mm512_maskz_loadu_ps(rhs.low, b);
             let b1 = _mm512_maskz_loadu_ps(rhs.high, b.add(16));
