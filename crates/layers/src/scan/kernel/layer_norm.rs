@@ -13,7 +13,9 @@ use super::{Backward, Forward, Step, recurrent_products};
 pub(super) const NEW_H: usize = 1;
 /// Tape slot of the normalized pre-activation `LN(z)` (before γ and β).
 pub(super) const NORMALIZED: usize = 2;
-/// Tape slot of each row's `1 / √(var + ε)`, repeated over the units.
+/// Tape slot of each row's `1 / √(var + ε)`: a batch chunk's rows keep theirs in the first
+/// elements of the chunk's part of the block, one per row (the rest of it is zero). The backward
+/// reads one value per row: in one cache line, not one line per row.
 pub(super) const INV_STD: usize = 3;
 /// Tape blocks per step.
 pub(super) const TAPE_SLOTS: usize = 4;
@@ -25,28 +27,33 @@ fn parameters<'a>(step: &Step<'a>) -> (&'a [f32], &'a [f32], f32) {
     (&p[..u], &p[u..2 * u], p[2 * u])
 }
 
-/// One step: `z = xp + h·U` into `pre`, normalized per row into `extra` (with `1/σ` into
-/// `norm`), then `h_new = act(γ ⊙ LN(z) + β)`.
-pub(super) fn forward_step(step: &Step<'_>, f: &mut Forward) {
+/// One step: `z = xp + h·U` into `pre`, normalized per row — `LN(z)` and each row's `1/σ` into
+/// `tape`'s two blocks (the step's rows of [`NORMALIZED`] and [`INV_STD`]) when the backward
+/// will read them, else into `extra` and `norm` — then `h_new = act(γ ⊙ LN(z) + β)`.
+pub(super) fn forward_step(step: &Step<'_>, f: &mut Forward, tape: Option<(&mut [f32], &mut [f32])>) {
     f.pre.copy_from_slice(step.xp);
     recurrent_products(step, &f.h, &mut f.hin, &mut f.pre, 1.0);
     let len = step.batch * step.units;
+    let (normalized, inv_std) = match tape {
+        Some((normalized, inv_std)) => (normalized, inv_std),
+        None => (&mut f.extra[..], &mut f.norm[..]),
+    };
     let out = Normalized {
-        normalized: &mut f.extra[..len],
+        normalized: &mut normalized[..len],
         scaled: &mut f.h_new[..len],
-        inv_std: &mut f.norm[..len],
+        inv_std: &mut inv_std[..step.batch],
     };
     normalize(&f.pre[..len], step.units, parameters(step), out);
     step.spec.activation.apply(&mut f.h_new);
 }
 
-/// Where [`normalize`] writes, each `[B, U]` like its input.
+/// Where [`normalize`] writes: `[B, U]` like its input, but one value per row for `1/σ`.
 struct Normalized<'a> {
     /// `LN(z)`.
     normalized: &'a mut [f32],
     /// `γ ⊙ LN(z) + β`.
     scaled: &'a mut [f32],
-    /// Each row's `1 / √(var + ε)`, repeated over the units.
+    /// Each row's `1 / √(var + ε)` (`[B]`).
     inv_std: &'a mut [f32],
 }
 
@@ -115,25 +122,23 @@ fn normalize_rows<const R: usize>(
     let rows = z[at.clone()]
         .chunks_exact(u)
         .zip(out.normalized[at.clone()].chunks_exact_mut(u))
-        .zip(out.scaled[at.clone()].chunks_exact_mut(u))
-        .zip(out.inv_std[at].chunks_exact_mut(u));
-    for (r, (((z, normalized), scaled), norm)) in rows.enumerate() {
+        .zip(out.scaled[at].chunks_exact_mut(u))
+        .zip(&mut out.inv_std[first..first + R]);
+    for (r, (((z, normalized), scaled), inv)) in rows.enumerate() {
         let (mean, std) = (mean[r], std[r]);
-        let inv = 1.0 / std;
+        *inv = 1.0 / std;
         for j in 0..u {
             normalized[j] = (z[j] - mean) / std;
             scaled[j] = normalized[j] * gamma[j] + beta[j];
-            norm[j] = inv;
         }
     }
     R
 }
 
-/// What the backward needs besides the carried `h`.
+/// What the backward needs besides the carried `h` and what [`forward_step`] wrote in the tape
+/// itself: the new `h` (a block of its own where a mask makes it differ from the output).
 pub(super) fn save_tape(f: &Forward, put: &mut dyn FnMut(usize, usize, &[f32])) {
     put(NEW_H, 1, &f.h_new);
-    put(NORMALIZED, 1, &f.extra);
-    put(INV_STD, 1, &f.norm);
 }
 
 /// The pre-normalization gradient into `dz` (`dz = (1/σ)(d̂ − mean(d̂) − n̂ ⊙ mean(d̂ ⊙ n̂))` with
@@ -156,18 +161,18 @@ pub(super) fn backward_step<'t>(
     let rows = RowGradients {
         dn: &b.tmp[..len],
         normalized: &normalized[..len],
-        inv_std: &inv_std[..len],
+        inv_std: &inv_std[..step.batch],
     };
     row_gradients(rows, u, gamma, (dgamma, dbeta), &mut dz[..len]);
 }
 
-/// What [`row_gradients`] reads, each `[B, U]`.
+/// What [`row_gradients`] reads: `[B, U]` each, but one value per row for `1/σ`.
 struct RowGradients<'a> {
     /// The gradient of `γ ⊙ LN(z) + β`.
     dn: &'a [f32],
     /// `LN(z)`, from the tape.
     normalized: &'a [f32],
-    /// Each row's `1/σ` repeated over the units, from the tape.
+    /// Each row's `1/σ` (`[B]`), from the tape.
     inv_std: &'a [f32],
 }
 
@@ -241,7 +246,7 @@ fn rows_dz<const R: usize>(
     }
     for (r, dz) in dz[at].chunks_exact_mut(u).enumerate() {
         let (mean_d, mean_dn) = (mean_d[r] / u as f32, mean_dn[r] / u as f32);
-        let inv = inv_std[(first + r) * u];
+        let inv = inv_std[first + r];
         for (j, out) in dz.iter_mut().enumerate() {
             *out = inv * (dn[r * u + j] * gamma[j] - mean_d - n[r * u + j] * mean_dn);
         }
@@ -311,7 +316,8 @@ mod tests {
     /// AVX-512 passes).
     #[cfg(target_arch = "x86_64")]
     fn forward(z: &[f32], units: usize, parameters: (&[f32], &[f32], f32), avx512: bool) -> [Vec<u32>; 3] {
-        let [mut normalized, mut scaled, mut inv_std] = [0; 3].map(|_| vec![f32::NAN; z.len()]);
+        let [mut normalized, mut scaled] = [0; 2].map(|_| vec![f32::NAN; z.len()]);
+        let mut inv_std = vec![f32::NAN; z.len() / units];
         let out = Normalized {
             normalized: &mut normalized,
             scaled: &mut scaled,

@@ -329,7 +329,7 @@ struct Forward {
     /// GRU: the recurrent candidate part (after) or `r ⊙ h` (before); LSTM: `g`; layer norm:
     /// the normalized `z`.
     extra: Vec<f32>,
-    /// Layer norm: each row's `1/σ`, repeated over the units.
+    /// Layer norm without a tape: each row's `1/σ` (`[rows]`).
     norm: Vec<f32>,
 }
 
@@ -388,7 +388,7 @@ fn forward_chunk(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>, rows: Range<u
         norm: vec![
             0.0f32;
             if spec.kind == FusedKind::LayerNormSimple {
-                block
+                batch
             } else {
                 0
             }
@@ -435,7 +435,24 @@ fn forward_chunk(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>, rows: Range<u
                 f.pre = gates;
             }
             FusedKind::GruResetAfter | FusedKind::GruResetBefore => gru::forward_step(&this, &mut f),
-            FusedKind::LayerNormSimple => layer_norm::forward_step(&this, &mut f),
+            FusedKind::LayerNormSimple if spec.save_tape => {
+                // `LN(z)` and `1/σ` are computed where the tape keeps them: no copy to save.
+                let normalized = dims.tape_row(spec, step, layer_norm::NORMALIZED);
+                let inv_std = dims.tape_row(spec, step, layer_norm::INV_STD);
+                mark_written(normalized, 1);
+                mark_written(inv_std, 1);
+                // SAFETY: this chunk's rows of two distinct blocks of the step, which no other
+                // chunk writes; both slices are dropped at the end of this arm, before any other
+                // access to those blocks.
+                let tape = unsafe {
+                    (
+                        out.zeroed_rows_mut(normalized, &rows),
+                        out.zeroed_rows_mut(inv_std, &rows),
+                    )
+                };
+                layer_norm::forward_step(&this, &mut f, Some(tape));
+            }
+            FusedKind::LayerNormSimple => layer_norm::forward_step(&this, &mut f, None),
         }
 
         // Masks: carry the states, repeat (or zero) the output.

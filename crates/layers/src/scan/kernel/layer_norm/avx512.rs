@@ -31,8 +31,8 @@ pub(super) fn available() -> bool {
 /// [`super::normalize`] on AVX-512.
 ///
 /// # Safety
-/// The CPU has AVX-512F. (`z` and the outputs have the same length, a multiple of `units`;
-/// `γ` and `β` have `units` values.)
+/// The CPU has AVX-512F. (`z`, `normalized` and `scaled` have the same length, a multiple of
+/// `units`, and `inv_std` one value per row; `γ` and `β` have `units` values.)
 #[target_feature(enable = "avx512f")]
 pub(super) unsafe fn normalize(
     z: &[f32],
@@ -48,7 +48,7 @@ pub(super) unsafe fn normalize(
     let (normalized, scaled, inv_std) = (
         &mut out.normalized[..len],
         &mut out.scaled[..len],
-        &mut out.inv_std[..len],
+        &mut out.inv_std[..len / units],
     );
     let count = _mm512_set1_ps(units as f32);
     for first in (0..len / units).step_by(LANES) {
@@ -89,14 +89,12 @@ pub(super) unsafe fn normalize(
         }
         let std = _mm512_sqrt_ps(_mm512_add_ps(_mm512_div_ps(squares, count), _mm512_set1_ps(epsilon)));
         let inv = _mm512_div_ps(_mm512_set1_ps(1.0), std);
-        let (means, stds, invs) = (lanes(mean), lanes(std), lanes(inv));
+        // SAFETY: the lanes below `rows` are rows `first..first + rows` of `inv_std`.
+        unsafe { _mm512_mask_storeu_ps(inv_std.as_mut_ptr().add(first), mask(rows), inv) };
+        let (means, stds) = (lanes(mean), lanes(std));
 
         for r in 0..rows {
-            let (mean, std, inv) = (
-                _mm512_set1_ps(means[r]),
-                _mm512_set1_ps(stds[r]),
-                _mm512_set1_ps(invs[r]),
-            );
+            let (mean, std) = (_mm512_set1_ps(means[r]), _mm512_set1_ps(stds[r]));
             let row = at.start + r * units;
             for start in (0..units).step_by(LANES) {
                 let (mask, i) = (mask(units - start), row + start);
@@ -108,7 +106,6 @@ pub(super) unsafe fn normalize(
                     let b = _mm512_maskz_loadu_ps(mask, beta.as_ptr().add(start));
                     _mm512_mask_storeu_ps(normalized.as_mut_ptr().add(i), mask, n);
                     _mm512_mask_storeu_ps(scaled.as_mut_ptr().add(i), mask, _mm512_add_ps(_mm512_mul_ps(n, g), b));
-                    _mm512_mask_storeu_ps(inv_std.as_mut_ptr().add(i), mask, inv);
                 }
             }
         }
@@ -118,8 +115,8 @@ pub(super) unsafe fn normalize(
 /// [`super::row_gradients`] on AVX-512.
 ///
 /// # Safety
-/// The CPU has AVX-512F. (The inputs and `dz` have the same length, a multiple of `units`;
-/// `γ`, `dγ` and `dβ` have `units` values.)
+/// The CPU has AVX-512F. (`dn`, `normalized` and `dz` have the same length, a multiple of
+/// `units`, and `inv_std` one value per row; `γ`, `dγ` and `dβ` have `units` values.)
 #[target_feature(enable = "avx512f")]
 pub(super) unsafe fn row_gradients(
     RowGradients {
@@ -136,7 +133,7 @@ pub(super) unsafe fn row_gradients(
         return;
     }
     let len = dn.len();
-    let (n, inv_std, dz) = (&n[..len], &inv_std[..len], &mut dz[..len]);
+    let (n, inv_std, dz) = (&n[..len], &inv_std[..len / units], &mut dz[..len]);
     let (gamma, dgamma, dbeta) = (&gamma[..units], &mut dgamma[..units], &mut dbeta[..units]);
 
     // `dγ`, `dβ`: every row in order for each unit, 16 units to a vector.
@@ -181,7 +178,7 @@ pub(super) unsafe fn row_gradients(
         for r in 0..rows {
             let row = at.start + r * units;
             let (mean_d, mean_dn) = (_mm512_set1_ps(mean_d[r]), _mm512_set1_ps(mean_dn[r]));
-            let inv = _mm512_set1_ps(inv_std[row]);
+            let inv = _mm512_set1_ps(inv_std[first + r]);
             for start in (0..units).step_by(LANES) {
                 let (mask, i) = (mask(units - start), row + start);
                 // SAFETY: `mask` keeps the lanes below `units - start`: elements `i..` of
