@@ -326,8 +326,8 @@ struct Forward {
     /// LSTM: the new `c`, and its activation.
     c_new: Vec<f32>,
     c_act: Vec<f32>,
-    /// GRU: the recurrent candidate part (after) or `r ⊙ h` (before); LSTM: `g`; layer norm:
-    /// the normalized `z`.
+    /// GRU: the recurrent candidate part (after) or `r ⊙ h` (before); LSTM: `g`; layer norm
+    /// without a tape: the normalized `z`.
     extra: Vec<f32>,
     /// Layer norm without a tape: each row's `1/σ` (`[rows]`).
     norm: Vec<f32>,
