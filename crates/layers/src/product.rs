@@ -16,6 +16,8 @@
 
 #[cfg(target_arch = "x86_64")]
 mod avx512;
+#[cfg(target_arch = "x86_64")]
+pub(crate) use avx512::lanes as lane_mask;
 
 /// Terms summed by one `gemm` call: `gemm`'s smallest depth block on any CPU.
 pub(crate) const DEPTH_SLICE: usize = 512;

@@ -396,8 +396,8 @@ unsafe fn kernel<const R: usize, const PREFETCH: bool>(
     unsafe { store(spill, out) };
 }
 
-/// Lanes `0..count` of a 16-lane mask.
-fn lanes(count: usize) -> __mmask16 {
+/// Lanes `0..count` of a 16-lane mask (all 16 from 16 on).
+pub(crate) fn lanes(count: usize) -> __mmask16 {
     if count >= 16 {
         0xFFFF
     } else {

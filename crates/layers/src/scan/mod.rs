@@ -82,7 +82,10 @@
 //! copy on the tape (SimpleRNN's tape is then empty). The LSTM tape keeps the four gate
 //! activations side by side (`[B, 4U]`), and in training the step computes them right there
 //! (its `xp` copied in, products and activations in place): no copy to save them, read by rows
-//! in the backward.
+//! in the backward. The layer-normalized cell writes `LN(z)` and each row's `1/σ` to its tape
+//! the same way; `1/σ` is kept once per row, a chunk's rows at the start of the chunk's part of
+//! the block, so forward and backward must cut the batch into the same chunks (they do: the
+//! chunks depend on the batch size only).
 
 mod batch_norm;
 mod kernel;

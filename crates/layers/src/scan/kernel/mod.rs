@@ -385,9 +385,10 @@ fn forward_chunk(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>, rows: Range<u
         c_new: vec![0.0f32; if lstm { block } else { 0 }],
         c_act: vec![0.0f32; if lstm { block } else { 0 }],
         extra: vec![0.0f32; block],
+        // Layer norm in training writes `1/σ` to the tape itself.
         norm: vec![
             0.0f32;
-            if spec.kind == FusedKind::LayerNormSimple {
+            if spec.kind == FusedKind::LayerNormSimple && !spec.save_tape {
                 batch
             } else {
                 0

@@ -9,13 +9,14 @@
 //! 16 units (the last one masked). No fused multiply-add: the portable code rounds each product.
 
 use std::arch::x86_64::{
-    __m512, __mmask16, _mm512_add_ps, _mm512_castpd_ps, _mm512_castps_pd, _mm512_div_ps, _mm512_mask_storeu_ps,
+    __m512, _mm512_add_ps, _mm512_castpd_ps, _mm512_castps_pd, _mm512_div_ps, _mm512_mask_storeu_ps,
     _mm512_maskz_loadu_ps, _mm512_mul_ps, _mm512_set1_ps, _mm512_setzero_ps, _mm512_shuffle_f32x4, _mm512_sqrt_ps,
     _mm512_storeu_ps, _mm512_sub_ps, _mm512_unpackhi_pd, _mm512_unpackhi_ps, _mm512_unpacklo_pd, _mm512_unpacklo_ps,
 };
 use std::mem::MaybeUninit;
 
 use super::{Normalized, RowGradients};
+use crate::product::lane_mask;
 
 /// Rows per block: one per vector lane.
 const LANES: usize = 16;
@@ -90,14 +91,14 @@ pub(super) unsafe fn normalize(
         let std = _mm512_sqrt_ps(_mm512_add_ps(_mm512_div_ps(squares, count), _mm512_set1_ps(epsilon)));
         let inv = _mm512_div_ps(_mm512_set1_ps(1.0), std);
         // SAFETY: the lanes below `rows` are rows `first..first + rows` of `inv_std`.
-        unsafe { _mm512_mask_storeu_ps(inv_std.as_mut_ptr().add(first), mask(rows), inv) };
+        unsafe { _mm512_mask_storeu_ps(inv_std.as_mut_ptr().add(first), lane_mask(rows), inv) };
         let (means, stds) = (lanes(mean), lanes(std));
 
         for r in 0..rows {
             let (mean, std) = (_mm512_set1_ps(means[r]), _mm512_set1_ps(stds[r]));
             let row = at.start + r * units;
             for start in (0..units).step_by(LANES) {
-                let (mask, i) = (mask(units - start), row + start);
+                let (mask, i) = (lane_mask(units - start), row + start);
                 // SAFETY: `mask` keeps the lanes below `units - start`: elements `i..` of
                 // this row, units `start..` of `γ` and `β` (for every pointer below).
                 unsafe {
@@ -138,7 +139,7 @@ pub(super) unsafe fn row_gradients(
 
     // `dγ`, `dβ`: every row in order for each unit, 16 units to a vector.
     for start in (0..units).step_by(LANES) {
-        let mask = mask(units - start);
+        let mask = lane_mask(units - start);
         // SAFETY: `mask` keeps units `start..units` of each row and of `dγ`, `dβ`.
         unsafe {
             let mut dg = _mm512_maskz_loadu_ps(mask, dgamma.as_ptr().add(start));
@@ -180,7 +181,7 @@ pub(super) unsafe fn row_gradients(
             let (mean_d, mean_dn) = (_mm512_set1_ps(mean_d[r]), _mm512_set1_ps(mean_dn[r]));
             let inv = _mm512_set1_ps(inv_std[first + r]);
             for start in (0..units).step_by(LANES) {
-                let (mask, i) = (mask(units - start), row + start);
+                let (mask, i) = (lane_mask(units - start), row + start);
                 // SAFETY: `mask` keeps the lanes below `units - start`: elements `i..` of
                 // this row, units `start..` of `γ`.
                 unsafe {
@@ -194,12 +195,6 @@ pub(super) unsafe fn row_gradients(
             }
         }
     }
-}
-
-/// The lanes below `width` (all 16 from 16 on).
-#[inline(always)]
-fn mask(width: usize) -> __mmask16 {
-    if width >= LANES { !0 } else { (1u16 << width) - 1 }
 }
 
 /// A vector's 16 lanes.
@@ -222,7 +217,7 @@ fn lanes(v: __m512) -> [f32; LANES] {
 #[inline]
 unsafe fn columns(block: &[f32], rows: usize, units: usize, start: usize) -> [__m512; LANES] {
     debug_assert!(rows <= LANES && start < units && block.len() >= rows * units);
-    let mask = mask(units - start);
+    let mask = lane_mask(units - start);
     let mut loaded = [_mm512_setzero_ps(); LANES];
     for (r, vector) in loaded[..rows].iter_mut().enumerate() {
         // SAFETY: `mask` keeps units `start..units` of row `r`.
