@@ -113,7 +113,7 @@ pub fn project_gates(inputs: &[Tensor<3>], kernel: Tensor<2>, bias: Option<Tenso
     let [t, b, f] = inputs[0].dims();
     let cols = kernel.dims()[1];
     if inputs.len() == 1 {
-        return crate::scan::linear(inputs[0].clone().reshape([t * b, f]), kernel, bias).reshape([t, b, cols]);
+        return crate::scan::linear(inputs[0].clone(), kernel, bias);
     }
     let width = cols / gates;
     let blocks: Vec<Tensor<3>> = inputs

@@ -74,9 +74,8 @@ impl Dense {
 
     /// `[batch, time, in] -> [batch, time, units]`.
     pub fn forward3(&self, x: Tensor<3>) -> Tensor<3> {
-        let [b, t, f] = x.dims();
-        let units = self.kernel.dims()[1];
-        self.forward2(x.reshape([b * t, f])).reshape([b, t, units])
+        let y = crate::scan::linear(x, self.kernel.val(), self.bias.as_ref().map(Param::val));
+        self.activation.apply(y)
     }
 
     /// The activation.
@@ -225,8 +224,17 @@ impl<L: Layer> Layer for TimeDistributed<L> {
         no_state("TimeDistributed", &initial_state)?;
         let x = input.into_float("TimeDistributed")?.into_3d("TimeDistributed")?;
         let [b, t, f] = x.dims();
-        let out = self.inner.forward(Input::from(x.reshape([b * t, f])), None, None)?;
+        // A Dense maps each row of the last axis: it takes the sequence as it is, which spares
+        // the copy a reshape makes of a recurrent layer's (time-major) output. Same rows, same
+        // order, same bits.
+        let input = if (&self.inner as &dyn std::any::Any).is::<Dense>() {
+            Input::from(x)
+        } else {
+            Input::from(x.reshape([b * t, f]))
+        };
+        let out = self.inner.forward(input, None, None)?;
         let y = match out.outputs.into_iter().next() {
+            Some(AnyTensor::D3(y)) if y.dims()[..2] == [b, t] => AnyTensor::D3(y),
             Some(AnyTensor::D2(y)) => {
                 let width = y.dims()[1];
                 AnyTensor::D3(y.reshape([b, t, width]))

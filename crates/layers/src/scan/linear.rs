@@ -25,7 +25,7 @@ use burn::backend::autodiff::{
     ops::{Backward, Ops, OpsKind},
 };
 use burn::backend::tensor::FloatTensor;
-use burn::backend::{Backend, TensorMetadata, backend_extension};
+use burn::backend::{Backend, Shape, TensorMetadata, backend_extension};
 use burn::tensor::{DType, Tensor, TensorData};
 
 use super::kernel::gemm::{SPLIT_PRODUCT, gemm};
@@ -130,10 +130,11 @@ fn backward(
     }
 }
 
-/// `x [N, K] · weight [K, M] + bias [M]` as one op (`bias` ignored unless `with_bias`).
+/// `x [.., K] · weight [K, M] + bias [M]` as one op (`bias` ignored unless `with_bias`): `x` of
+/// rank 2 or more, its rows every index of the leading axes in row-major order.
 #[backend_extension(Autodiff, Flex: cfg(feature = "flex"), NdArray: cfg(feature = "ndarray"))]
 pub trait FusedLinear: Backend {
-    /// Returns `[N, M]`.
+    /// Returns `[.., M]` (`x`'s leading axes).
     fn fused_linear(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
@@ -142,9 +143,19 @@ pub trait FusedLinear: Backend {
     ) -> FloatTensor<Self>;
 }
 
+/// `(rows, K, M)`: the rows are every index of `x`'s leading axes.
 fn sizes(x: &impl TensorMetadata, weight: &impl TensorMetadata) -> (usize, usize, usize) {
-    let [n, k] = x.shape().dims::<2>();
-    (n, k, weight.shape().dims::<2>()[1])
+    let [k, m] = weight.shape().dims::<2>();
+    (x.shape().num_elements().checked_div(k).unwrap_or(0), k, m)
+}
+
+/// `x`'s shape with the last axis `m` wide.
+fn with_last(x: &Shape, m: usize) -> Shape {
+    let mut dims = x.clone();
+    if let Some(last) = dims.last_mut() {
+        *last = m;
+    }
+    dims
 }
 
 fn host_forward<B: HostTensors>(
@@ -155,11 +166,12 @@ fn host_forward<B: HostTensors>(
 ) -> FloatTensor<B> {
     let device = x.device();
     let (n, k, m) = sizes(&x, &weight);
+    let shape = with_last(&x.shape(), m);
     let tensors = [x, weight, bias];
     let [x, weight, bias] = tensors.each_ref().map(B::host_f32);
     let bias = with_bias.then_some(&bias[..]);
     let y = forward(&x, &weight, bias, (n, k, m));
-    B::float_from_data(TensorData::new(y, [n, m]), &device)
+    B::float_from_data(TensorData::new(y, shape), &device)
 }
 
 /// The CPU backends' forward: the same host product for each.
@@ -200,19 +212,20 @@ impl<B: HostTensors> Backward<B, 3> for FusedLinearBackward {
         let (x, weight) = ops.state;
         let device = dy.device();
         let (n, k, m) = sizes(&x, &weight);
+        let x_shape = x.shape();
         let want = [node_x.is_some(), node_weight.is_some(), node_bias.is_some()];
         let tensors = [x, weight, dy];
         let [x, weight, dy] = tensors.each_ref().map(B::host_f32);
         let g = backward(&x, &weight, &dy, (n, k, m), want);
-        let tensor = |values: Vec<f32>, shape: Vec<usize>| B::float_from_data(TensorData::new(values, shape), &device);
+        let tensor = |values: Vec<f32>, shape: Shape| B::float_from_data(TensorData::new(values, shape), &device);
         if let (Some(node), Some(dx)) = (node_x, g.x) {
-            grads.register::<B>(node.id, tensor(dx, vec![n, k]));
+            grads.register::<B>(node.id, tensor(dx, x_shape));
         }
         if let (Some(node), Some(dw)) = (node_weight, g.weight) {
-            grads.register::<B>(node.id, tensor(dw, vec![k, m]));
+            grads.register::<B>(node.id, tensor(dw, Shape::new([k, m])));
         }
         if let (Some(node), Some(db)) = (node_bias, g.bias) {
-            grads.register::<B>(node.id, tensor(db, vec![m]));
+            grads.register::<B>(node.id, tensor(db, Shape::new([m])));
         }
     }
 }
@@ -228,6 +241,9 @@ impl<B: FusedLinear + HostTensors, C: CheckpointStrategy> FusedLinear for Autodi
         let [x, weight, bias] = [x, weight, bias].map(|t| t.into_primitive());
         match FusedLinearBackward.prepare::<C>(nodes).compute_bound().stateful() {
             OpsKind::Tracked(prep) => {
+                // The backward reads `x` again: a view (a recurrent layer's output) is copied
+                // once for both.
+                let x = B::host_readable(x);
                 let y = B::fused_linear(x.clone(), weight.clone(), bias, with_bias);
                 prep.finish((x, weight), y)
             }
@@ -236,24 +252,34 @@ impl<B: FusedLinear + HostTensors, C: CheckpointStrategy> FusedLinear for Autodi
     }
 }
 
-/// `x [N, K] · weight [K, M] (+ bias)`: the host op on flex and ndarray for `f32` (unless
-/// `RNNLAB_SCAN=generic`, which keeps every layer on Burn's own ops), Burn's matmul elsewhere.
+/// `x [.., K] · weight [K, M] (+ bias)` over the last axis of `x` (rank 2 or 3): the host op on
+/// flex and ndarray for `f32` (unless `RNNLAB_SCAN=generic`, which keeps every layer on Burn's
+/// own ops), Burn's matmul elsewhere.
+///
+/// A rank-3 `x` goes to the host op as it is, whatever its strides: a recurrent layer's output
+/// (`[B, T, U]` over a time-major buffer) is read a row at a time there, where reshaping it to
+/// `[B·T, U]` first would copy it element by element (see [`super::op`]'s flex reader).
 ///
 /// Big products stay on the host op too: its products sum in the same order on every CPU
 /// ([`crate::product`]) and run the AVX-512 kernel where there is one, while Burn's matmul
 /// blocks its sums by the L1 cache (a weight gradient over `time × batch` rows would differ in
 /// the last bits between CPUs) and runs AVX2 kernels; it spreads them over all cores, the host
 /// op over two.
-pub(crate) fn linear(x: Tensor<2>, weight: Tensor<2>, bias: Option<Tensor<1>>) -> Tensor<2> {
+pub(crate) fn linear<const D: usize>(x: Tensor<D>, weight: Tensor<2>, bias: Option<Tensor<1>>) -> Tensor<D> {
     let device = x.device();
     let host =
         x.dtype() == DType::F32 && fused_available(&device) && !matches!(ScanMode::from_env(), Ok(ScanMode::Generic));
     if !host {
-        let y = x.matmul(weight);
-        return match bias {
+        let dims = x.dims();
+        let [k, m] = weight.dims();
+        let mut out = dims;
+        out[D - 1] = m;
+        let y = x.reshape([dims.iter().product::<usize>() / k.max(1), k]).matmul(weight);
+        let y = match bias {
             Some(bias) => y + bias.unsqueeze::<2>(),
             None => y,
         };
+        return y.reshape(out);
     }
     let with_bias = bias.is_some();
     let bias = bias.unwrap_or_else(|| Tensor::zeros([1], &device));
@@ -325,5 +351,46 @@ mod tests {
             let none = backward(&x, &w, &dy, (n, k, m), [false, true, false]);
             assert!(none.x.is_none() && none.bias.is_none() && none.weight.is_some());
         }
+    }
+
+    fn bits(t: Tensor<2>) -> Vec<u32> {
+        t.into_data()
+            .try_to_vec::<f32>()
+            .unwrap()
+            .iter()
+            .map(|v| v.to_bits())
+            .collect()
+    }
+
+    /// A `[B, T, U]` view of a time-major buffer (a recurrent layer's output) goes to the op as
+    /// it is: the same bits, forward and backward, as the reshaped copy the op used to get.
+    #[test]
+    fn a_batch_major_view_of_time_major_data_gives_the_reshaped_bits() {
+        let device = crate::Backend::Flex.device().unwrap().autodiff();
+        let (t, b, u, m) = (7, 5, 20, 10);
+        let run = |as_view: bool| {
+            let leaf = Tensor::<3>::from_data(TensorData::new(values(t * b * u, 5), [t, b, u]), &device).require_grad();
+            let weight = Tensor::<2>::from_data(TensorData::new(values(u * m, 6), [u, m]), &device).require_grad();
+            let bias = Tensor::<1>::from_data(TensorData::new(values(m, 7), [m]), &device).require_grad();
+            let x = leaf.clone().swap_dims(0, 1);
+            let y = if as_view {
+                linear(x, weight.clone(), Some(bias.clone())).reshape([b * t, m])
+            } else {
+                linear(x.reshape([b * t, u]), weight.clone(), Some(bias.clone()))
+            };
+            let dy = Tensor::<2>::from_data(TensorData::new(values(b * t * m, 8), [b * t, m]), &device);
+            let grads = (y.clone() * dy).sum().backward();
+            [
+                bits(y.inner()),
+                bits(leaf.grad(&grads).unwrap().reshape([t * b, u])),
+                bits(weight.grad(&grads).unwrap()),
+                bits(bias.grad(&grads).unwrap().reshape([1, m])),
+            ]
+        };
+        let (view, reshaped) = (run(true), run(false));
+        for (what, (v, r)) in ["y", "dx", "dW", "db"].iter().zip(view.iter().zip(&reshaped)) {
+            assert_eq!(v, r, "{what}");
+        }
+        assert_eq!(view[0].len(), b * t * m);
     }
 }
