@@ -385,6 +385,42 @@ proptest! {
     }
 }
 
+/// Wide layers (from 193 units or input features) split their weight gradients over the two
+/// cores by columns, not rows: every kind still agrees with the generic path.
+#[test]
+fn wide_layers_agree_with_the_column_split_of_their_weight_gradients() {
+    let _rng = rng_lock();
+    let device = device();
+    for kind in [
+        Kind::Simple,
+        Kind::Lstm,
+        Kind::GruAfter,
+        Kind::GruBefore,
+        Kind::LayerNorm,
+    ] {
+        let case = Case {
+            kind,
+            batch: 4,
+            time: 3,
+            features: 200,
+            units: 200,
+            go_backwards: false,
+            zero_output_for_mask: false,
+            mask: None,
+            initial_state: true,
+            dropout: 0.0,
+            recurrent_dropout: 0.0,
+            activation: Activation::Tanh,
+            recurrent_activation: Activation::Sigmoid,
+            seed: 11,
+            poison: Vec::new(),
+        };
+        let generic = build(&case, ScanMode::Generic, &device).unwrap();
+        let fused = build(&case, ScanMode::Fused, &device).unwrap();
+        assert_close(&fused, &generic, &case);
+    }
+}
+
 #[test]
 fn fused_runs_without_autodiff_and_matches_generic() {
     let _rng = rng_lock();

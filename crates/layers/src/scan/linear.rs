@@ -28,7 +28,7 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, Shape, TensorMetadata, backend_extension};
 use burn::tensor::{DType, Tensor, TensorData};
 
-use super::kernel::gemm::{SPLIT_PRODUCT, gemm};
+use super::kernel::gemm::{SPLIT_PRODUCT, by_column_halves, gemm, splits_columns};
 use super::op::HostTensors;
 use super::{ScanMode, fused_available, pair};
 
@@ -85,8 +85,15 @@ fn backward(
     [want_x, want_weight, want_bias]: [bool; 3],
 ) -> LinearGrads {
     let mut dx = if want_x { vec![0.0f32; n * k] } else { Vec::new() };
-    let mut dw = if want_weight { vec![0.0f32; k * m] } else { Vec::new() };
     let split = n * k * m >= SPLIT_PRODUCT;
+    // A wide layer's dW by columns, after the rest: each core then packs half of `dy` instead
+    // of all of it ([`splits_columns`]).
+    let dw_by_columns = split && want_weight && splits_columns(k, m);
+    let mut dw = if want_weight && !dw_by_columns {
+        vec![0.0f32; k * m]
+    } else {
+        Vec::new()
+    };
     let (n_half, k_half) = if split { (n / 2, k / 2) } else { (n, k) };
     // Rows of dx (the same rows of dy · Wᵀ); `Wᵀ [M, K]` is `weight` read with strides (1, M).
     let dx_rows = |dx: &mut [f32], dy: &[f32]| {
@@ -101,7 +108,8 @@ fn backward(
         }
     };
     let (dx_first, dx_second) = dx.split_at_mut(if want_x { n_half * k } else { 0 });
-    let (dw_first, dw_second) = dw.split_at_mut(if want_weight { k_half * m } else { 0 });
+    let dw_split = if dw.is_empty() { 0 } else { k_half * m };
+    let (dw_first, dw_second) = dw.split_at_mut(dw_split);
     let (dy_first, dy_second) = dy.split_at(n_half * m);
     let mut first = || {
         dx_rows(dx_first, dy_first);
@@ -123,6 +131,12 @@ fn backward(
     } else {
         (first(), second())
     };
+    if dw_by_columns {
+        dw = vec![0.0f32; k * m];
+        by_column_halves(&mut dw, (k, m), |dw, col0, cols| {
+            gemm((k, n, cols), x, (1, k), &dy[col0..], (m, 1), 0.0, dw, (cols, 1));
+        });
+    }
     LinearGrads {
         x: want_x.then_some(dx),
         weight: want_weight.then_some(dw),
@@ -325,9 +339,11 @@ mod tests {
 
     #[test]
     fn forward_and_backward_match_the_definition_split_or_not() {
-        // Shapes below and above the split threshold, odd row counts, K = 1 and K = 0.
+        // Shapes below and above the split threshold, odd row counts, K = 1 and K = 0, a dW
+        // split by columns (K > 192).
         for (n, k, m) in [
             (3, 2, 4),
+            (300, 200, 70),
             (1600, 20, 80),
             (1601, 1, 80),
             (257, 7, 65),

@@ -557,8 +557,9 @@ pub fn backward(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>, forward_out: &
         // buffer) are the recurrent inputs of the following steps, contiguous over steps and rows.
         // dZ is the gate gradient in `xp` (`[T·B, W]`); for the GRU its update and reset blocks,
         // and after reset the candidate block from `candidate_grads` (`[T·B, U]`).
-        // Rows of dU in two halves on two cores (results do not depend on the split: each
-        // element is one product over all steps and rows either way).
+        // dU in two halves on two cores, by rows or, for wide layers, by columns
+        // ([`gemm::splits_columns`]); results do not depend on the split: each element is one
+        // product over all steps and rows either way.
         // (gradient buffer, its row length, first column of dU, columns)
         let sources: Vec<(&[f32], usize, usize, usize)> = match spec.kind {
             FusedKind::GruResetAfter => vec![
@@ -569,35 +570,48 @@ pub fn backward(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>, forward_out: &
             _ => vec![(&grads.xp, width, 0, width)],
         };
         let ys = &forward_out[..(time - 1) * batch * units];
-        let rows_of_du = |du: &mut [f32], first_unit: usize| {
+        // Rows `first_unit..` of dU, columns `col0..col0 + cols`, into `du` (row length `ld_du`).
+        let block_of_du = |du: &mut [f32], ld_du: usize, first_unit: usize, (col0, cols): (usize, usize)| {
             if du.is_empty() {
                 return;
             }
-            for &(dz, ld, first_col, cols) in &sources {
+            let du_rows = du.len() / ld_du;
+            for &(dz, ld, first_col, dz_cols) in &sources {
+                let (lo, hi) = (first_col.max(col0), (first_col + dz_cols).min(col0 + cols));
+                if lo >= hi {
+                    continue;
+                }
                 let (dz_first, dz_rest) = dz.split_at(batch * ld);
                 for (h, dz, rows) in [(inputs.h0, dz_first, batch), (ys, dz_rest, (time - 1) * batch)] {
                     if rows == 0 {
                         continue;
                     }
                     gemm(
-                        (du.len() / width, rows, cols),
+                        (du_rows, rows, hi - lo),
                         &h[first_unit..],
                         (1, units),
-                        dz,
+                        &dz[lo - first_col..],
                         (ld, 1),
                         1.0,
-                        &mut du[first_col..],
-                        (width, 1),
+                        &mut du[lo - col0..],
+                        (ld_du, 1),
                     );
                 }
             }
         };
-        if units * time * batch * width >= SPLIT_PRODUCT {
+        if units * time * batch * width < SPLIT_PRODUCT {
+            block_of_du(&mut grads.recurrent, width, 0, (0, width));
+        } else if gemm::splits_columns(units, width) {
+            gemm::by_column_halves(&mut grads.recurrent, (units, width), |du, col0, cols| {
+                block_of_du(du, cols, 0, (col0, cols))
+            });
+        } else {
             let half = units / 2;
             let (du_first, du_second) = grads.recurrent.split_at_mut(half * width);
-            pair::join(|| rows_of_du(du_first, 0), || rows_of_du(du_second, half));
-        } else {
-            rows_of_du(&mut grads.recurrent, 0);
+            pair::join(
+                || block_of_du(du_first, width, 0, (0, width)),
+                || block_of_du(du_second, width, half, (0, width)),
+            );
         }
     }
     // Summed in chunk order: the same result on any number of threads.
