@@ -47,10 +47,16 @@
 //! - **The partner thread** (`pair.rs`) polls for 2 ms after each job before it parks: a
 //!   latency choice (a wake-up costs tens of microseconds in a VM) that changes CPU use only.
 //! - **Splitting a product over two cores** (`kernel/gemm.rs`, from 2¹⁶ multiply-adds): the rows
-//!   of the result are split, each element is the same product either way.
+//!   of the result are split, or for a weight gradient of more than 192 rows and at least 64
+//!   columns (`splits_columns`: a wide layer's `dU` and `dW`) its columns, so that each core
+//!   packs half of the `time × batch`-row operand instead of all of it; each element is the same
+//!   product either way.
 //! - **Host op or Burn's matmul** for input projections and `Dense` (`linear.rs`): the host op
 //!   at every size on flex and ndarray (Burn's matmul blocks its sums by the L1 cache, below);
-//!   Burn's matmul on the other backends and with `RNNLAB_SCAN=generic`.
+//!   Burn's matmul on the other backends and with `RNNLAB_SCAN=generic`. The host op takes a
+//!   rank-3 input as it is: a fused layer's output seen batch-major (`[B, T, U]` over its
+//!   time-major buffer) is read a row of `U` at a time (`op.rs`, `copy_rows`) where a reshape
+//!   would have flex copy it element by element; `TimeDistributed(Dense)` passes it so.
 //! - **The `gemm` crate's blocking**: for results with a side above 64 it sizes its depth blocks
 //!   from the L1 cache the CPU reports (`gemm-common`'s `kernel_params`: 1024 terms, evened out,
 //!   on 48 KiB 12-way L1s like Zen 5's and Sapphire Rapids'; 512 on 32 KiB 8-way ones), which
