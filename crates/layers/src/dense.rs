@@ -227,14 +227,15 @@ impl<L: Layer> Layer for TimeDistributed<L> {
         // A Dense maps each row of the last axis: it takes the sequence as it is, which spares
         // the copy a reshape makes of a recurrent layer's (time-major) output. Same rows, same
         // order, same bits.
-        let input = if (&self.inner as &dyn std::any::Any).is::<Dense>() {
+        let dense = (&self.inner as &dyn std::any::Any).is::<Dense>();
+        let input = if dense {
             Input::from(x)
         } else {
             Input::from(x.reshape([b * t, f]))
         };
         let out = self.inner.forward(input, None, None)?;
         let y = match out.outputs.into_iter().next() {
-            Some(AnyTensor::D3(y)) if y.dims()[..2] == [b, t] => AnyTensor::D3(y),
+            Some(AnyTensor::D3(y)) if dense => AnyTensor::D3(y),
             Some(AnyTensor::D2(y)) => {
                 let width = y.dims()[1];
                 AnyTensor::D3(y.reshape([b, t, width]))

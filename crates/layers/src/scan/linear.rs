@@ -160,7 +160,8 @@ pub trait FusedLinear: Backend {
 /// `(rows, K, M)`: the rows are every index of `x`'s leading axes.
 fn sizes(x: &impl TensorMetadata, weight: &impl TensorMetadata) -> (usize, usize, usize) {
     let [k, m] = weight.shape().dims::<2>();
-    (x.shape().num_elements().checked_div(k).unwrap_or(0), k, m)
+    let dims = x.shape();
+    (dims[..dims.len().saturating_sub(1)].iter().product(), k, m)
 }
 
 /// `x`'s shape with the last axis `m` wide.
@@ -288,7 +289,7 @@ pub(crate) fn linear<const D: usize>(x: Tensor<D>, weight: Tensor<2>, bias: Opti
         let [k, m] = weight.dims();
         let mut out = dims;
         out[D - 1] = m;
-        let y = x.reshape([dims.iter().product::<usize>() / k.max(1), k]).matmul(weight);
+        let y = x.reshape([dims[..D - 1].iter().product::<usize>(), k]).matmul(weight);
         let y = match bias {
             Some(bias) => y + bias.unsqueeze::<2>(),
             None => y,
@@ -408,5 +409,23 @@ mod tests {
             assert_eq!(v, r, "{what}");
         }
         assert_eq!(view[0].len(), b * t * m);
+    }
+
+    /// No input features: every row is the bias, for an input of rank 2 or 3.
+    #[test]
+    fn zero_features_give_the_bias_at_every_rank() {
+        let device = crate::Backend::Flex.device().unwrap();
+        let weight = Tensor::<2>::zeros([0, 4], &device);
+        let bias = Tensor::<1>::from_data(TensorData::new(vec![1.0f32, -2.0, 0.5, 3.0], [4]), &device);
+        let y3 = linear(
+            Tensor::<3>::zeros([2, 3, 0], &device),
+            weight.clone(),
+            Some(bias.clone()),
+        );
+        assert_eq!(y3.dims(), [2, 3, 4]);
+        let y2 = linear(Tensor::<2>::zeros([5, 0], &device), weight, Some(bias));
+        assert_eq!(y2.dims(), [5, 4]);
+        let rows = y3.reshape([6, 4]).into_data().try_to_vec::<f32>().unwrap();
+        assert!(rows.chunks(4).all(|r| r == [1.0, -2.0, 0.5, 3.0]), "{rows:?}");
     }
 }
