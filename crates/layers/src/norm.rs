@@ -358,6 +358,7 @@ mod tests {
 
     use super::*;
     use crate::Backend;
+    use crate::tensor::f32_bits;
 
     /// A training call of `BatchNormalization` on a sequence, the host ops against the tensor ops.
     #[derive(Clone, Debug)]
@@ -407,15 +408,6 @@ mod tests {
             .collect()
     }
 
-    fn host<const D: usize>(t: Tensor<D>) -> Vec<u32> {
-        t.into_data()
-            .try_to_vec::<f32>()
-            .unwrap()
-            .iter()
-            .map(|v| v.to_bits())
-            .collect()
-    }
-
     /// Output, input gradient, `γ`/`β` gradients and the moved statistics, as bits.
     fn run(case: &Case, fused: bool) -> Vec<Vec<u32>> {
         let device = Backend::Flex.device().unwrap().autodiff();
@@ -447,12 +439,12 @@ mod tests {
         };
         let grads = loss.backward();
         vec![
-            host(y.inner()),
-            host(leaf.grad(&grads).expect("x grad")),
-            host(bn.gamma.val().grad(&grads).expect("gamma grad")),
-            host(bn.beta.val().grad(&grads).expect("beta grad")),
-            host(bn.moving_mean.value_sync()),
-            host(bn.moving_variance.value_sync()),
+            f32_bits(y.inner()),
+            f32_bits(leaf.grad(&grads).expect("x grad")),
+            f32_bits(bn.gamma.val().grad(&grads).expect("gamma grad")),
+            f32_bits(bn.beta.val().grad(&grads).expect("beta grad")),
+            f32_bits(bn.moving_mean.value_sync()),
+            f32_bits(bn.moving_variance.value_sync()),
         ]
     }
 

@@ -7,6 +7,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::LayersError;
 
+/// The bits of a tensor's `f32` elements, for tests that compare two paths bit for bit.
+#[cfg(test)]
+pub(crate) fn f32_bits<const D: usize>(t: Tensor<D>) -> Vec<u32> {
+    let values = t.into_data().try_to_vec::<f32>().expect("an f32 tensor");
+    values.iter().map(|v| v.to_bits()).collect()
+}
+
 /// A float tensor of rank 1, 2 or 3 (layer outputs and weights whose rank depends on the layer).
 #[derive(Clone, Debug)]
 pub enum AnyTensor {

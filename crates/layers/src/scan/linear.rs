@@ -132,8 +132,7 @@ fn backward(
         (first(), second())
     };
     if dw_by_columns {
-        dw = vec![0.0f32; k * m];
-        by_column_halves(&mut dw, (k, m), |dw, col0, cols| {
+        dw = by_column_halves((k, m), |dw, col0, cols| {
             gemm((k, n, cols), x, (1, k), &dy[col0..], (m, 1), 0.0, dw, (cols, 1));
         });
     }
@@ -309,6 +308,7 @@ pub(crate) fn linear<const D: usize>(x: Tensor<D>, weight: Tensor<2>, bias: Opti
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tensor::f32_bits;
 
     /// The plain definition, in f64.
     fn reference(x: &[f32], w: &[f32], b: Option<&[f32]>, (n, k, m): (usize, usize, usize)) -> Vec<f64> {
@@ -370,15 +370,6 @@ mod tests {
         }
     }
 
-    fn bits(t: Tensor<2>) -> Vec<u32> {
-        t.into_data()
-            .try_to_vec::<f32>()
-            .unwrap()
-            .iter()
-            .map(|v| v.to_bits())
-            .collect()
-    }
-
     /// A `[B, T, U]` view of a time-major buffer (a recurrent layer's output) goes to the op as
     /// it is: the same bits, forward and backward, as the reshaped copy the op used to get.
     #[test]
@@ -398,10 +389,10 @@ mod tests {
             let dy = Tensor::<2>::from_data(TensorData::new(values(b * t * m, 8), [b * t, m]), &device);
             let grads = (y.clone() * dy).sum().backward();
             [
-                bits(y.inner()),
-                bits(leaf.grad(&grads).unwrap().reshape([t * b, u])),
-                bits(weight.grad(&grads).unwrap()),
-                bits(bias.grad(&grads).unwrap().reshape([1, m])),
+                f32_bits(y.inner()),
+                f32_bits(leaf.grad(&grads).unwrap()),
+                f32_bits(weight.grad(&grads).unwrap()),
+                f32_bits(bias.grad(&grads).unwrap()),
             ]
         };
         let (view, reshaped) = (run(true), run(false));

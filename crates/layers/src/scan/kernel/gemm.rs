@@ -20,28 +20,24 @@ pub(in crate::scan) fn splits_columns(rows: usize, cols: usize) -> bool {
     rows > 192 && cols >= 64
 }
 
-/// Runs `block(buffer, first_col, cols)` for the two column halves of a `rows × cols` result
-/// on two cores, each into a zeroed buffer of its own (`rows × half`, row-major), and writes
-/// the halves into `c` (row length `cols`).
+/// A `rows × cols` result (row-major) computed in two column halves on two cores:
+/// `block(buffer, first_col, cols)` fills a zeroed `rows × cols` buffer of its own per half.
 pub(in crate::scan) fn by_column_halves(
-    c: &mut [f32],
     (rows, cols): (usize, usize),
     block: impl Fn(&mut [f32], usize, usize) + Sync,
-) {
+) -> Vec<f32> {
     let half = cols / 2;
-    if half == 0 {
-        return block(c, 0, cols);
-    }
     let (mut first, mut second) = (vec![0.0f32; rows * half], vec![0.0f32; rows * (cols - half)]);
     crate::scan::pair::join(|| block(&mut first, 0, half), || block(&mut second, half, cols - half));
-    for ((row, a), b) in c
-        .chunks_exact_mut(cols)
-        .zip(first.chunks_exact(half))
-        .zip(second.chunks_exact(cols - half))
-    {
-        row[..half].copy_from_slice(a);
-        row[half..].copy_from_slice(b);
+    if half == 0 {
+        return second;
     }
+    let mut c = Vec::with_capacity(rows * cols);
+    for (a, b) in first.chunks_exact(half).zip(second.chunks_exact(cols - half)) {
+        c.extend_from_slice(a);
+        c.extend_from_slice(b);
+    }
+    c
 }
 
 /// `c = beta·c + a·b` for an `m×k` by `k×n` product with element strides (rows, columns).
@@ -164,8 +160,7 @@ mod tests {
         let b: Vec<f32> = (0..k * n).map(|i| value(i + 3)).collect();
         let mut whole = vec![0.0f32; m * n];
         gemm((m, k, n), &a, (k, 1), &b, (n, 1), 0.0, &mut whole, (n, 1));
-        let mut halves = vec![0.0f32; m * n];
-        by_column_halves(&mut halves, (m, n), |c, col0, cols| {
+        let halves = by_column_halves((m, n), |c, col0, cols| {
             gemm((m, k, cols), &a, (k, 1), &b[col0..], (n, 1), 0.0, c, (cols, 1));
         });
         let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();

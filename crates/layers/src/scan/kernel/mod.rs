@@ -602,9 +602,9 @@ pub fn backward(spec: &ScanSpec, dims: Dims, inputs: &Inputs<'_>, forward_out: &
         if units * time * batch * width < SPLIT_PRODUCT {
             block_of_du(&mut grads.recurrent, width, 0, (0, width));
         } else if gemm::splits_columns(units, width) {
-            gemm::by_column_halves(&mut grads.recurrent, (units, width), |du, col0, cols| {
-                block_of_du(du, cols, 0, (col0, cols))
-            });
+            // dU starts at zero, as each half's buffer does: the same `0 + sum` bits.
+            grads.recurrent =
+                gemm::by_column_halves((units, width), |du, col0, cols| block_of_du(du, cols, 0, (col0, cols)));
         } else {
             let half = units / 2;
             let (du_first, du_second) = grads.recurrent.split_at_mut(half * width);
